@@ -1,0 +1,80 @@
+# gamification: a PostgreSQL extension for badges, points and unlockables.
+#
+#   make demo     run the scripted demo on an embedded PostgreSQL 18 (no root, no system server)
+#   make test     install what the tests need, check generated SQL, run the whole suite
+#   make install  install into the server of PG_CONFIG (PGXS; DESTDIR works)
+#   make build    render sql/ into extension/ (needs the virtualenv)
+#   make serve    a throwaway PostgreSQL 18 with the extension, until Ctrl-C
+
+EXTENSION = gamification
+DATA = $(wildcard extension/$(EXTENSION)--*.sql)
+PG_CONFIG ?= pg_config
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+# Debian packages the test suite needs: PostgreSQL 15, pgTAP and pg_prove.
+TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+
+.DEFAULT_GOAL := all
+.PHONY: all venv build check demo serve test test-deps
+
+all:
+	@echo "Nothing to compile: the extension is pure SQL. Try 'make demo', 'make test' or 'make install'."
+
+$(BIN)/gamification: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[test]'
+	@touch $@
+
+venv: $(BIN)/gamification
+
+build: venv
+	$(BIN)/gamification build
+
+check: venv
+	$(BIN)/gamification check
+
+demo: venv
+	$(BIN)/gamification build
+	$(BIN)/gamification demo
+
+serve: venv
+	$(BIN)/gamification serve
+
+test-deps:
+	@missing=""; \
+	for p in $(TEST_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "make test needs these Debian packages:$$missing"; \
+			echo "install them with:  sudo apt-get install$$missing"; \
+			exit 1; \
+		fi; \
+	fi
+
+test: test-deps venv
+	$(BIN)/gamification check
+	$(BIN)/pytest
+
+# PGXS provides install/uninstall. It is only there when the server's development
+# files are (Debian: postgresql-server-dev-NN); the wheel's pg_config has them too.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+install uninstall:
+	@echo "PGXS not found for PG_CONFIG=$(PG_CONFIG)."
+	@echo "Install your server's development package (Debian: postgresql-server-dev-NN),"
+	@echo "pass PG_CONFIG=/path/to/pg_config, or run: $(BIN)/gamification install --pg-config PATH"
+	@exit 1
+endif

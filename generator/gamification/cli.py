@@ -1,0 +1,113 @@
+"""The ``gamification`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from . import build as build_mod
+from .install import install
+from .project import ProjectError, find_project
+from .server import embedded_installation, server_with_extension
+
+DEMO_SCRIPT = Path(__file__).with_name("demo.sql")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    project = find_project()
+    changed = build_mod.build(project)
+    for name in changed:
+        print(f"wrote extension/{name}")
+    if not changed:
+        print(f"extension/ is up to date (version {project.version})")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    project = find_project()
+    result = build_mod.check(project)
+    for problem in result.problems:
+        print(f"gamification check: {problem}", file=sys.stderr)
+    if result.ok:
+        print(f"gamification check: extension/ matches sql/ and released scripts are intact "
+              f"(version {project.version})")
+        return 0
+    return 1
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    for path in install(find_project(), pg_config=args.pg_config, destdir=args.destdir):
+        print(f"installed {path}")
+    return 0
+
+
+def _psql(server, *argv: str, **kwargs) -> subprocess.CompletedProcess:
+    psql = server.installation.tool("psql")
+    return subprocess.run([str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-d", server.dsn(), *argv],
+                          **kwargs)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    installation = embedded_installation()
+    with server_with_extension(find_project(), installation) as server:
+        _psql(server, "-q", "-c", "CREATE EXTENSION gamification", check=True)
+        print(f"{installation.describe()} is running with the gamification extension installed.")
+        print(f"Connect with:  psql \"{server.dsn()}\"")
+        print("Press Ctrl-C to stop it; its data is thrown away.", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
+        print("\nstopping the server")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    installation = embedded_installation()
+    print(f"Starting a throwaway {installation.describe()} ...", flush=True)
+    with server_with_extension(find_project(), installation) as server:
+        result = _psql(server, "--echo-queries", "-f", str(DEMO_SCRIPT))
+    print("Demo finished; the server was stopped and its data removed.")
+    return result.returncode
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="gamification", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("build", help="render sql/ into extension/").set_defaults(func=cmd_build)
+    commands.add_parser(
+        "check", help="fail if extension/ is not what build renders, or a released script changed"
+    ).set_defaults(func=cmd_check)
+
+    p = commands.add_parser("install", help="install the extension files into a server")
+    p.add_argument("--pg-config", default="pg_config", metavar="PATH",
+                   help="pg_config of the target server (default: the one on PATH)")
+    p.add_argument("--destdir", type=Path, metavar="DIR",
+                   help="stage below DIR instead of writing the server's directory (like DESTDIR)")
+    p.set_defaults(func=cmd_install)
+
+    commands.add_parser(
+        "serve", help="run a throwaway PostgreSQL 18 with the extension until Ctrl-C"
+    ).set_defaults(func=cmd_serve)
+    commands.add_parser(
+        "demo", help="run the scripted demo on a throwaway PostgreSQL 18"
+    ).set_defaults(func=cmd_demo)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ProjectError as exc:
+        print(f"gamification {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The user-facing commands: demo and serve, as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import psycopg
+
+
+def test_demo_runs_the_scenario_and_leaves_nothing_running() -> None:
+    result = subprocess.run([sys.executable, "-m", "gamification", "demo"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CREATE EXTENSION gamification" in result.stdout
+    assert "gamification | 0.1.0" in result.stdout
+    assert "server was stopped" in result.stdout
+    assert "ERROR" not in result.stdout + result.stderr
+
+
+def test_serve_prints_a_working_connection_string_and_stops_on_ctrl_c() -> None:
+    serve = subprocess.Popen([sys.executable, "-m", "gamification", "serve"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in serve.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        dsn = re.search(r'psql "([^"]+)"', "".join(lines)).group(1)
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'gamification'"
+                                ).fetchone() == ("0.1.0",)
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=60) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    port = re.search(r"port=(\d+)", dsn).group(1)
+    try:
+        psycopg.connect(dsn, connect_timeout=2).close()
+        raise AssertionError(f"the server on port {port} is still running")
+    except psycopg.OperationalError:
+        pass

@@ -1,0 +1,154 @@
+"""The generator: deterministic build, drift and released-script checks, install."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gamification import build as build_mod
+from gamification.install import install
+from gamification.project import Project, find_project
+from gamification.released import sha256_of
+from gamification.server import embedded_installation
+
+REPO = find_project(Path(__file__).parent)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A copy of the repository's extension sources, safe to edit."""
+    for name in ("sql", "extension"):
+        shutil.copytree(REPO.root / name, tmp_path / name)
+    shutil.copy(REPO.control_file, tmp_path)
+    shutil.copy(REPO.root / "Makefile", tmp_path)
+    return Project(tmp_path)
+
+
+def cli(project: Project, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GAMIFICATION_ROOT": str(project.root)}
+    return subprocess.run([sys.executable, "-m", "gamification", *args], env=env,
+                          capture_output=True, text=True)
+
+
+def release(project: Project, name: str) -> None:
+    with project.released_manifest.open("a") as manifest:
+        manifest.write(f"{sha256_of(project.extension_dir / name)}  {name}\n")
+
+
+def test_committed_scripts_are_what_sql_renders() -> None:
+    assert build_mod.check(REPO).problems == []
+
+
+def test_build_is_deterministic(project: Project) -> None:
+    first = build_mod.render(project)
+    assert first == build_mod.render(project)
+    assert list(first) == [f"gamification--{project.version}.sql"]
+    script = first[f"gamification--{project.version}.sql"]
+    assert script.startswith("-- gamification ") and script.endswith("\n")
+    assert '\\echo Use "CREATE EXTENSION gamification"' in script
+
+
+def test_version_comes_from_the_control_file(project: Project) -> None:
+    control = project.control_file.read_text().replace("'0.1.0'", "'0.1.1'")
+    project.control_file.write_text(control)
+    assert cli(project, "build").returncode == 0
+    assert (project.extension_dir / "gamification--0.1.1.sql").exists()
+
+
+def test_check_passes_on_a_clean_tree(project: Project) -> None:
+    result = cli(project, "check")
+    assert result.returncode == 0, result.stderr
+    assert "matches sql/" in result.stdout
+
+
+def test_check_fails_with_a_diff_on_a_hand_edited_script(project: Project) -> None:
+    script = project.extension_dir / f"gamification--{project.version}.sql"
+    script.write_text(script.read_text() + "SELECT 'hand edit';\n")
+    result = cli(project, "check")
+    assert result.returncode == 1
+    assert "differs from what sql/ renders" in result.stderr
+    assert "-SELECT 'hand edit';" in result.stderr  # the unified diff
+
+
+def test_check_fails_on_a_missing_script(project: Project) -> None:
+    (project.extension_dir / f"gamification--{project.version}.sql").unlink()
+    result = cli(project, "check")
+    assert result.returncode == 1 and "is missing" in result.stderr
+
+
+def test_check_fails_when_a_released_script_changes(project: Project) -> None:
+    # Pretend 0.0.9 was released, then edit it.
+    old = project.extension_dir / "gamification--0.0.9.sql"
+    old.write_text("-- the 0.0.9 script\n")
+    release(project, old.name)
+    assert cli(project, "check").returncode == 0
+    old.write_text("-- the 0.0.9 script, edited\n")
+    result = cli(project, "check")
+    assert result.returncode == 1
+    assert "released script extension/gamification--0.0.9.sql has changed" in result.stderr
+
+
+def test_check_fails_when_released_sql_is_changed_through_the_templates(project: Project) -> None:
+    # Releasing the version in development, then changing its template, is caught twice:
+    # as drift, and (after a rebuild) as a changed released script.
+    release(project, f"gamification--{project.version}.sql")
+    (project.sql_dir / "gamification.sql.j2").write_text(
+        (project.sql_dir / "gamification.sql.j2").read_text() + "-- late change\n")
+    assert cli(project, "build").returncode == 0
+    result = cli(project, "check")
+    assert result.returncode == 1 and "has changed" in result.stderr
+
+
+def test_check_fails_on_a_stray_script(project: Project) -> None:
+    (project.extension_dir / "gamification--9.9.9.sql").write_text("-- nobody made me\n")
+    result = cli(project, "check")
+    assert result.returncode == 1 and "neither generated" in result.stderr
+
+
+def test_upgrade_templates_render_to_upgrade_scripts(project: Project) -> None:
+    (project.sql_dir / "upgrades").mkdir(exist_ok=True)
+    (project.sql_dir / "upgrades" / "0.0.9--0.1.0.sql.j2").write_text(
+        "-- from {{ from_version }} to {{ to_version }}\n")
+    scripts = build_mod.render(project)
+    assert scripts["gamification--0.0.9--0.1.0.sql"] == "-- from 0.0.9 to 0.1.0\n"
+
+
+def test_cli_install_with_destdir(project: Project, tmp_path: Path) -> None:
+    pg_config = embedded_installation().tool("pg_config")
+    installed = install(project, pg_config=str(pg_config), destdir=tmp_path / "stage")
+    names = sorted(path.name for path in installed)
+    assert names == ["gamification--0.1.0.sql", "gamification.control"]
+    sharedir = embedded_installation().sharedir
+    assert all(path.parent == tmp_path / "stage" / sharedir.relative_to("/") / "extension"
+               for path in installed)
+
+
+def test_make_install_with_pgxs_and_destdir(project: Project, tmp_path: Path) -> None:
+    installation = embedded_installation()  # the wheel ships PGXS
+    result = subprocess.run(
+        ["make", "-C", str(project.root), "install", f"PG_CONFIG={installation.tool('pg_config')}",
+         f"DESTDIR={tmp_path / 'destdir'}"],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    target = tmp_path / "destdir" / installation.sharedir.relative_to("/") / "extension"
+    assert sorted(p.name for p in target.iterdir()) == ["gamification--0.1.0.sql", "gamification.control"]
+
+
+def test_make_install_without_pgxs_says_what_to_do(project: Project) -> None:
+    result = subprocess.run(["make", "-C", str(project.root), "install", "PG_CONFIG=/nonexistent"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "PGXS not found" in result.stdout and "gamification install" in result.stdout
+
+
+def test_control_file_is_not_trusted() -> None:
+    control = REPO.control_file.read_text()
+    assert "schema = gamification" in control
+    assert "relocatable = false" in control
+    assert "requires = 'plpgsql'" in control
+    assert "trusted" not in [line.split("=")[0].strip() for line in control.splitlines()]
