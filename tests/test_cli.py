@@ -18,7 +18,15 @@ def test_demo_runs_the_scenario_and_leaves_nothing_running() -> None:
     assert "CREATE EXTENSION gamification" in result.stdout
     assert "gamification | 0.1.0" in result.stdout
     assert "server was stopped" in result.stdout
-    assert "ERROR" not in result.stdout + result.stderr
+    # The scenario's steps, in order: idempotent award, progress paying, re-locking.
+    assert " t          | f" in result.stdout
+    assert " 42      |     60" in result.stdout and " 42      |     10" in result.stdout
+    # Exactly one error, the deliberate one, with its SQLSTATE and a message naming badge and field.
+    output = result.stdout + result.stderr
+    assert output.count("ERROR:") == 1
+    assert 'badge "oops": field "target" must be a positive integer' in output
+    assert "SQLSTATE 22023" in output
+    assert "Warning" not in result.stderr
 
 
 def test_serve_prints_a_working_connection_string_and_stops_on_ctrl_c() -> None:

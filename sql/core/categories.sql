@@ -1,0 +1,64 @@
+-- Categories: register (insert or update in place) and delete. Deleting a
+-- category never deletes badges or awards: their category becomes NULL.
+
+CREATE FUNCTION gamification.category_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb := gamification._as_array('category', $1, 'category_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}';
+    v_norm jsonb := '[]';
+BEGIN
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('category', v_obj, v_idx);
+        PERFORM gamification._check_object(v_label, v_obj);
+        PERFORM gamification._check_keys(v_label, v_obj, ARRAY['code', 'name', 'description']);
+        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
+            'Give every category a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
+        IF v_code = ANY (v_codes) THEN
+            PERFORM gamification._raise('42710',
+                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
+                'Register each category code once per call.');
+        END IF;
+        v_codes := v_codes || v_code;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', coalesce(gamification._text_field(v_label, v_obj, 'name', false, false,
+                                 'Omit "name" to use the code as the name.'), v_code),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                                 'Omit "description" or give a string.')));
+    END LOOP;
+
+    INSERT INTO gamification.category AS c (code, name, description)
+    SELECT n.code, n.name, n.description
+      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, name text, description text)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification.category_register(jsonb) IS
+    'Register one category (JSON object) or several (JSON array of objects) with keys code (required), name (defaults to code), description. An existing code is updated in place. Returns the codes registered. Idempotent.';
+
+CREATE FUNCTION gamification.category_delete(code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM gamification._require_code('category', $1, 'category_delete');
+    DELETE FROM gamification.category c WHERE c.code = $1;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.category_delete(text) IS
+    'Delete a category. Its badges stay (their category becomes NULL) and so do their awards. Returns true if the category existed, false otherwise. Idempotent.';

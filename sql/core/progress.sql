@@ -1,0 +1,52 @@
+-- Progress towards badges with a target. The award happens exactly when a
+-- step crosses the target (old < target <= new); the upsert's row lock makes
+-- concurrent steps see each other, so only one of them crosses.
+
+CREATE FUNCTION gamification.badge_progress(user_id text, code text, step bigint DEFAULT 1)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'badge_progress');
+    v_badge gamification.badge;
+    v_new bigint;
+BEGIN
+    PERFORM gamification._require_code('badge', $2, 'badge_progress');
+    IF $3 IS NULL THEN
+        PERFORM gamification._raise('22004', 'gamification.badge_progress(): step must not be null',
+            'Pass a positive step, or omit it for 1.');
+    END IF;
+    IF $3 <= 0 THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('gamification.badge_progress(): step must be a positive integer, got %s', $3),
+            'Progress only goes up; use gamification.reset() to start a user over.');
+    END IF;
+    v_badge := gamification._badge_must_exist($2);
+    IF v_badge.target IS NULL THEN
+        PERFORM gamification._raise('55000',
+            pg_catalog.format('badge "%s" has no target', v_badge.code),
+            'Register the badge with a "target" to track progress, or award it with gamification.badge_award().');
+    END IF;
+    INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+    VALUES (v_user, v_badge.code, $3)
+    ON CONFLICT (user_id, badge_code)
+    DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+    RETURNING p.progress INTO v_new;
+    IF v_new - $3 < v_badge.target AND v_new >= v_badge.target THEN
+        PERFORM gamification._grant(v_badge.code, ARRAY[v_user], 'progress');
+    END IF;
+    RETURN v_new;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_progress(text, text, bigint) IS
+    'Add step (default 1, must be positive) to the user''s progress on a badge with a target; returns the new progress. Awards the badge (and pays its points) exactly when the step crosses the target. Not idempotent: each call adds a step; the award itself happens once.';
+
+CREATE FUNCTION gamification.badge_progress(user_id anyelement, code text, step bigint DEFAULT 1)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.badge_progress($1::text, $2, $3) $$;
+COMMENT ON FUNCTION gamification.badge_progress(anyelement, text, bigint) IS
+    'Same as gamification.badge_progress(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';

@@ -1,0 +1,40 @@
+-- reset(): return one user to zero, keeping the history. Every held badge is
+-- revoked with action 'reset', progress and unlock rows are deleted, and one
+-- ledger row of minus the current total (reason 'reset') brings the total to 0.
+
+CREATE FUNCTION gamification.reset(user_id text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'reset');
+    v_code text;
+BEGIN
+    -- Lock the user's total first, so concurrent point changes wait for the reset.
+    PERFORM 1 FROM gamification.points_total t WHERE t.user_id = v_user FOR UPDATE;
+    FOR v_code IN SELECT a.badge_code FROM gamification.award a WHERE a.user_id = v_user ORDER BY a.badge_code LOOP
+        PERFORM gamification._revoke(v_code, ARRAY[v_user], 'reset');
+    END LOOP;
+    DELETE FROM gamification.progress p WHERE p.user_id = v_user;
+    -- Unlockables needing no points stay held at 0 points, so their first unlock time is kept.
+    DELETE FROM gamification.unlock u
+     USING gamification.unlockable x
+     WHERE u.user_id = v_user AND x.code = u.unlockable_code AND x.points_required > 0;
+    INSERT INTO gamification.points_ledger (user_id, amount, reason)
+    SELECT t.user_id, -t.points, 'reset'
+      FROM gamification.points_total t
+     WHERE t.user_id = v_user AND t.points <> 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification.reset(text) IS
+    'Return one user to zero: revoke every held badge (history action reset), delete their progress and the unlock times of unlockables needing points, and append one ledger row of minus their total (reason reset), so the ledger stays append-only and their total is 0. Idempotent.';
+
+CREATE FUNCTION gamification.reset(user_id anyelement)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1::text) $$;
+COMMENT ON FUNCTION gamification.reset(anyelement) IS
+    'Same as gamification.reset(text...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';

@@ -1,0 +1,108 @@
+-- Tables of the gamification core. They store only what happened: definitions,
+-- held awards, stored progress, the points ledger and first unlock times.
+-- There is never a row per user x definition, and no users table: a user is the
+-- host application's key, stored as text.
+
+CREATE TABLE gamification.category (
+    code        text PRIMARY KEY,
+    name        text NOT NULL,
+    description text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.category IS 'Badge categories. Deleting one never deletes badges or awards: badge.category becomes NULL.';
+
+CREATE TABLE gamification.badge (
+    code        text PRIMARY KEY,
+    name        text NOT NULL,
+    description text,
+    points      bigint NOT NULL DEFAULT 0 CHECK (points >= 0),
+    category    text REFERENCES gamification.category (code) ON DELETE SET NULL ON UPDATE CASCADE,
+    target      bigint CHECK (target > 0),
+    secret      boolean NOT NULL DEFAULT false,
+    next        text REFERENCES gamification.badge (code) ON DELETE SET NULL ON UPDATE CASCADE
+                     DEFERRABLE INITIALLY DEFERRED,
+    definition  jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.badge IS 'Badge definitions, as registered by gamification.badge_register(); definition keeps the JSON object as registered.';
+
+CREATE TABLE gamification.award (
+    user_id    text NOT NULL,
+    badge_code text NOT NULL REFERENCES gamification.badge (code) ON UPDATE CASCADE,
+    awarded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, badge_code)
+);
+CREATE INDEX award_badge_code_idx ON gamification.award (badge_code);
+COMMENT ON TABLE gamification.award IS 'Badges currently held, one row per user and badge. Written only by gamification._grant() and gamification._revoke().';
+
+CREATE TABLE gamification.award_history (
+    id         bigserial PRIMARY KEY,
+    user_id    text NOT NULL,
+    badge_code text NOT NULL,
+    action     text NOT NULL CHECK (action IN ('award', 'revoke', 'reset')),
+    points     bigint NOT NULL,
+    source     text,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX award_history_user_badge_idx ON gamification.award_history (user_id, badge_code, id);
+COMMENT ON TABLE gamification.award_history IS 'Append-only log of awards, revocations and resets. points is the effect on the user''s points (the badge points paid on award, minus the points paid at award time on revoke/reset).';
+
+CREATE TABLE gamification.progress (
+    user_id    text NOT NULL,
+    badge_code text NOT NULL REFERENCES gamification.badge (code) ON UPDATE CASCADE,
+    progress   bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, badge_code)
+);
+CREATE INDEX progress_badge_code_idx ON gamification.progress (badge_code);
+COMMENT ON TABLE gamification.progress IS 'Stored progress of a user towards a badge with a target.';
+
+CREATE TABLE gamification.points_ledger (
+    id         bigserial PRIMARY KEY,
+    user_id    text NOT NULL,
+    amount     bigint NOT NULL,
+    reason     text NOT NULL,
+    badge_code text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX points_ledger_user_idx ON gamification.points_ledger (user_id, id);
+COMMENT ON TABLE gamification.points_ledger IS 'Append-only points ledger: UPDATE, DELETE and TRUNCATE are refused. Corrections are new rows.';
+
+CREATE TABLE gamification.points_total (
+    user_id text PRIMARY KEY,
+    points  bigint NOT NULL
+);
+COMMENT ON TABLE gamification.points_total IS 'Per-user sum of gamification.points_ledger, maintained only by the ledger''s AFTER INSERT statement trigger.';
+
+CREATE TABLE gamification.unlockable (
+    code            text PRIMARY KEY,
+    name            text NOT NULL,
+    description     text,
+    points_required bigint NOT NULL CHECK (points_required >= 0),
+    definition      jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.unlockable IS 'Things a user holds while their points reach points_required.';
+
+CREATE TABLE gamification.unlock (
+    user_id           text NOT NULL,
+    unlockable_code   text NOT NULL REFERENCES gamification.unlockable (code) ON DELETE CASCADE ON UPDATE CASCADE,
+    first_unlocked_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, unlockable_code)
+);
+COMMENT ON TABLE gamification.unlock IS 'First time a user reached an unlockable. Holding it is derived (points >= points_required); this row only keeps the first unlock time.';
+
+-- Definitions and user data survive pg_dump. points_total is derived and is not
+-- dumped: restoring points_ledger rebuilds it through the ledger trigger.
+SELECT pg_catalog.pg_extension_config_dump('gamification.category', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.badge', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.award', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.award_history', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.award_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.progress', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.points_ledger', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.points_ledger_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.unlockable', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.unlock', '');

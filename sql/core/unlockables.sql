@@ -1,0 +1,73 @@
+-- Unlockables. Holding one is derived (points >= points_required), so it
+-- re-locks exactly when points drop; gamification.unlock only keeps the first
+-- unlock time. Registering a new unlockable or changing a threshold records the
+-- first unlock of every user already at or above it, set-based.
+
+CREATE FUNCTION gamification.unlockable_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb := gamification._as_array('unlockable', $1, 'unlockable_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}';
+    v_norm jsonb := '[]';
+BEGIN
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('unlockable', v_obj, v_idx);
+        PERFORM gamification._check_object(v_label, v_obj);
+        PERFORM gamification._check_keys(v_label, v_obj, ARRAY['code', 'name', 'description', 'points_required']);
+        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
+            'Give every unlockable a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
+        IF v_code = ANY (v_codes) THEN
+            PERFORM gamification._raise('42710',
+                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
+                'Register each unlockable code once per call.');
+        END IF;
+        v_codes := v_codes || v_code;
+        IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "points_required" is required', v_label),
+                'Give the number of points (>= 0) a user needs to hold it.');
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
+                        'Give every unlockable a non-empty "name".'),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                        'Omit "description" or give a string.'),
+            'points_required', gamification._int_field(v_label, v_obj, 'points_required', 0, NULL,
+                        'an integer >= 0', 'Give the number of points (>= 0) a user needs to hold it.'),
+            'definition', v_obj));
+    END LOOP;
+
+    INSERT INTO gamification.unlockable AS u (code, name, description, points_required, definition)
+    SELECT n.code, n.name, n.description, n.points_required, n.definition
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, name text, description text, points_required bigint, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description,
+           points_required = EXCLUDED.points_required, definition = EXCLUDED.definition,
+           updated_at = pg_catalog.now();
+
+    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+    SELECT t.user_id, u.code, pg_catalog.now()
+      FROM gamification.points_total t
+      JOIN gamification.unlockable u ON t.points >= u.points_required
+     WHERE u.code = ANY (v_codes)
+       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x
+                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
+     ORDER BY t.user_id, u.code
+    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
+    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';

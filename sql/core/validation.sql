@@ -1,0 +1,220 @@
+-- Validation of JSON definitions (badges, categories, unlockables). Each helper
+-- reads one field of one definition object and raises a documented error
+-- naming the object and the field when the value is not acceptable.
+
+CREATE FUNCTION gamification._code_pattern()
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
+COMMENT ON FUNCTION gamification._code_pattern() IS
+    'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
+
+CREATE FUNCTION gamification._levenshtein(a text, b text)
+RETURNS integer
+LANGUAGE plpgsql
+IMMUTABLE
+STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    la integer := pg_catalog.length(a);
+    lb integer := pg_catalog.length(b);
+    prev integer[];
+    cur integer[];
+    i integer;
+    j integer;
+BEGIN
+    IF la = 0 THEN RETURN lb; END IF;
+    IF lb = 0 THEN RETURN la; END IF;
+    prev := ARRAY(SELECT g FROM pg_catalog.generate_series(0, lb) g);
+    FOR i IN 1 .. la LOOP
+        cur := ARRAY[i];
+        FOR j IN 1 .. lb LOOP
+            cur := cur || LEAST(prev[j + 1] + 1, cur[j] + 1,
+                                prev[j] + CASE WHEN pg_catalog.substr(a, i, 1) = pg_catalog.substr(b, j, 1) THEN 0 ELSE 1 END);
+        END LOOP;
+        prev := cur;
+    END LOOP;
+    RETURN prev[lb + 1];
+END;
+$$;
+COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
+    'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
+
+CREATE FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_definitions IS NULL THEN
+        PERFORM gamification._raise('22004',
+            pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
+            pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+    END IF;
+    CASE pg_catalog.jsonb_typeof(p_definitions)
+        WHEN 'object' THEN RETURN pg_catalog.jsonb_build_array(p_definitions);
+        WHEN 'array' THEN RETURN p_definitions;
+        ELSE
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
+                                  p_function, p_definitions::text),
+                pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+    END CASE;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._as_array(text, jsonb, text) IS
+    'Internal: one definition object or an array of them, returned as an array; 22004 if null, 22023 for any other JSON type.';
+
+CREATE FUNCTION gamification._label(p_kind text, p_object jsonb, p_index integer)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN pg_catalog.jsonb_typeof(p_object) = 'object'
+             AND pg_catalog.jsonb_typeof(p_object -> 'code') = 'string'
+             AND (p_object ->> 'code') <> ''
+        THEN pg_catalog.format('%s "%s"', p_kind, p_object ->> 'code')
+        ELSE pg_catalog.format('%s #%s', p_kind, p_index)
+    END
+$$;
+COMMENT ON FUNCTION gamification._label(text, jsonb, integer) IS
+    'Internal: how errors name a definition: kind "code", or kind #n (1-based position) when it has no usable code.';
+
+CREATE FUNCTION gamification._check_object(p_label text, p_object jsonb)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_object IS NULL OR pg_catalog.jsonb_typeof(p_object) <> 'object' THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
+            'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_object(text, jsonb) IS
+    'Internal: 22023 unless the definition is a JSON object.';
+
+CREATE FUNCTION gamification._check_keys(p_label text, p_object jsonb, p_allowed text[])
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key text;
+    v_best text;
+    v_hint text;
+BEGIN
+    SELECT k INTO v_key
+      FROM pg_catalog.jsonb_object_keys(p_object) k
+     WHERE k <> ALL (p_allowed)
+     ORDER BY k
+     LIMIT 1;
+    IF v_key IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT a INTO v_best
+      FROM pg_catalog.unnest(p_allowed) a
+     WHERE gamification._levenshtein(pg_catalog.lower(v_key), a) <= GREATEST(2, pg_catalog.length(a) / 3)
+     ORDER BY gamification._levenshtein(pg_catalog.lower(v_key), a), a
+     LIMIT 1;
+    v_hint := pg_catalog.format('Allowed fields: %s.', pg_catalog.array_to_string(p_allowed, ', '));
+    IF v_best IS NOT NULL THEN
+        v_hint := pg_catalog.format('Did you mean "%s"? %s', v_best, v_hint);
+    END IF;
+    PERFORM gamification._raise('22023',
+        pg_catalog.format('%s: unknown field "%s"', p_label, v_key), v_hint);
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
+    'Internal: 22023 naming the first unknown field of a definition, with a close match and the allowed fields in the hint.';
+
+CREATE FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
+                                         p_required boolean, p_is_code boolean, p_hint text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        IF p_required THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "%s" is required', p_label, p_field), p_hint);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF p_is_code THEN
+        IF pg_catalog.jsonb_typeof(v) <> 'string' OR (v #>> '{}') !~ gamification._code_pattern() THEN
+            PERFORM gamification._field_error(p_label, p_field,
+                'a code of 1 to 63 letters, digits, "_", ".", ":" or "-"', v, p_hint);
+        END IF;
+    ELSIF pg_catalog.jsonb_typeof(v) <> 'string' OR (p_required AND pg_catalog.btrim(v #>> '{}') = '') THEN
+        PERFORM gamification._field_error(p_label, p_field,
+            CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
+    END IF;
+    RETURN v #>> '{}';
+END;
+$$;
+COMMENT ON FUNCTION gamification._text_field(text, jsonb, text, boolean, boolean, text) IS
+    'Internal: read a string field (or a code field checked against gamification._code_pattern()); 22023 if missing when required or of the wrong type.';
+
+CREATE FUNCTION gamification._int_field(p_label text, p_object jsonb, p_field text, p_min bigint,
+                                        p_default bigint, p_expected text, p_hint text)
+RETURNS bigint
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+    n numeric;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN p_default;
+    END IF;
+    IF pg_catalog.jsonb_typeof(v) = 'number' THEN
+        n := (v #>> '{}')::numeric;
+        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= 9223372036854775807 THEN
+            RETURN n::bigint;
+        END IF;
+    END IF;
+    PERFORM gamification._field_error(p_label, p_field, p_expected, v, p_hint);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._int_field(text, jsonb, text, bigint, bigint, text, text) IS
+    'Internal: read an integer field >= p_min (absent or null gives p_default); 22023 otherwise.';
+
+CREATE FUNCTION gamification._bool_field(p_label text, p_object jsonb, p_field text, p_default boolean, p_hint text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN p_default;
+    END IF;
+    IF pg_catalog.jsonb_typeof(v) <> 'boolean' THEN
+        PERFORM gamification._field_error(p_label, p_field, 'true or false', v, p_hint);
+    END IF;
+    RETURN (v #>> '{}')::boolean;
+END;
+$$;
+COMMENT ON FUNCTION gamification._bool_field(text, jsonb, text, boolean, text) IS
+    'Internal: read a boolean field (absent or null gives p_default); 22023 otherwise.';

@@ -1,0 +1,86 @@
+-- Schema of the gamification core: tables, views and their columns, public
+-- functions, and that every function has a COMMENT and a fixed search_path.
+BEGIN;
+SELECT plan(39);
+
+SELECT has_table('gamification', t, 'table gamification.' || t || ' exists')
+  FROM unnest(ARRAY['category', 'badge', 'award', 'award_history', 'progress', 'points_ledger',
+                    'points_total', 'unlockable', 'unlock']) AS t;
+
+SELECT columns_are('gamification', 'badge',
+    ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next',
+          'definition', 'created_at', 'updated_at'], 'badge has the documented columns');
+SELECT columns_are('gamification', 'points_ledger',
+    ARRAY['id', 'user_id', 'amount', 'reason', 'badge_code', 'created_at'], 'points_ledger has the documented columns');
+
+SELECT has_view('gamification', v, 'view gamification.' || v || ' exists')
+  FROM unnest(ARRAY['user_badges', 'user_points', 'user_progress', 'user_unlockables', 'badges',
+                    'points_history']) AS v;
+
+-- Views are a public contract: exact column names, in this order.
+SELECT is(
+    (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
+        WHERE a.attrelid = 'gamification.user_badges'::regclass AND a.attnum > 0),
+    ARRAY['user_id', 'code', 'name', 'points', 'category', 'awarded_at'],
+    'user_badges columns, in order');
+SELECT is(
+    (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
+        WHERE a.attrelid = 'gamification.user_points'::regclass AND a.attnum > 0),
+    ARRAY['user_id', 'points'],
+    'user_points columns, in order');
+SELECT is(
+    (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
+        WHERE a.attrelid = 'gamification.user_progress'::regclass AND a.attnum > 0),
+    ARRAY['user_id', 'code', 'progress', 'target'],
+    'user_progress columns, in order');
+SELECT is(
+    (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
+        WHERE a.attrelid = 'gamification.user_unlockables'::regclass AND a.attnum > 0),
+    ARRAY['user_id', 'code', 'name', 'unlocked_at'],
+    'user_unlockables columns, in order');
+SELECT is(
+    (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
+        WHERE a.attrelid = 'gamification.badges'::regclass AND a.attnum > 0),
+    ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'],
+    'badges columns, in order');
+SELECT is(
+    (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
+        WHERE a.attrelid = 'gamification.points_history'::regclass AND a.attnum > 0),
+    ARRAY['user_id', 'amount', 'reason', 'badge', 'created_at'],
+    'points_history columns, in order');
+
+SELECT has_function('gamification', 'badge_register', ARRAY['jsonb'], 'badge_register(jsonb)');
+SELECT has_function('gamification', 'category_register', ARRAY['jsonb'], 'category_register(jsonb)');
+SELECT has_function('gamification', 'category_delete', ARRAY['text'], 'category_delete(text)');
+SELECT has_function('gamification', 'unlockable_register', ARRAY['jsonb'], 'unlockable_register(jsonb)');
+SELECT has_function('gamification', 'badge_award', ARRAY['anyelement', 'text'], 'badge_award(anyelement, text)');
+SELECT has_function('gamification', 'badge_revoke', ARRAY['anyelement', 'text'], 'badge_revoke(anyelement, text)');
+SELECT has_function('gamification', 'badge_progress', ARRAY['anyelement', 'text', 'bigint'], 'badge_progress(anyelement, text, bigint)');
+SELECT has_function('gamification', 'award_points', ARRAY['anyelement', 'bigint', 'text'], 'award_points(anyelement, bigint, text)');
+SELECT has_function('gamification', 'reset', ARRAY['anyelement'], 'reset(anyelement)');
+SELECT has_function('gamification', 'badges_for', ARRAY['anyelement'], 'badges_for(anyelement)');
+SELECT has_function('gamification', '_grant', ARRAY['text', 'text[]', 'text'], '_grant(text, text[], text)');
+SELECT has_function('gamification', '_revoke', ARRAY['text', 'text[]', 'text'], '_revoke(text, text[], text)');
+
+SELECT is(
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+      WHERE p.pronamespace = 'gamification'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL),
+    NULL, 'every function in schema gamification has a COMMENT');
+SELECT is(
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+      WHERE p.pronamespace = 'gamification'::regnamespace
+        AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)),
+    NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp');
+SELECT is(
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+      WHERE p.pronamespace = 'gamification'::regnamespace AND p.prosecdef),
+    NULL, 'no function is SECURITY DEFINER (yet)');
+SELECT is(
+    (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
+       JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
+    ARRAY['award', 'award_history', 'award_history_id_seq', 'badge', 'category', 'points_ledger',
+          'points_ledger_id_seq', 'progress', 'unlock', 'unlockable'],
+    'definitions and user data are dumped by pg_dump (points_total is derived)');
+
+SELECT * FROM finish();
+ROLLBACK;
