@@ -30,9 +30,10 @@ CREATE TABLE gamification.badge (
                      DEFERRABLE INITIALLY DEFERRED,
     definition  jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    retired_at  timestamptz
 );
-COMMENT ON TABLE gamification.badge IS 'Badge definitions, as registered by gamification.badge_register(); definition keeps the JSON object as registered.';
+COMMENT ON TABLE gamification.badge IS 'Badge definitions, as registered by gamification.badge_register(); definition keeps the JSON object as registered. retired_at is set when the badge was unregistered but its awards were kept: it is out of the catalogue and cannot be awarded, and registering the code again revives it.';
 
 CREATE TABLE gamification.award (
     user_id    text NOT NULL,
@@ -511,11 +512,12 @@ COMMENT ON FUNCTION gamification.category_delete(text) IS
 -- sql/core/badges.sql
 -- ---------------------------------------------------------------------------
 -- Badge registration. badge_register() validates the whole input before it
--- writes anything, then upserts set-based. Registering an existing code updates
+-- writes anything, then upserts set-based; trigger badges then get their rules
+-- and triggers (sql/triggers/lifecycle.sql). Registering an existing code updates
 -- it in place; the registration is the full definition, so an omitted optional
 -- key goes back to its default. Past ledger rows are never rewritten.
 
-CREATE FUNCTION gamification.badge_register(definitions jsonb)
+CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text)
 RETURNS SETOF text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -523,15 +525,12 @@ AS $$
 #variable_conflict use_column
 DECLARE
     c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
-                                       'target', 'secret', 'next'];
-    c_trigger_keys constant text[] := ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field',
-                                            'update_of', 'counter', 'levels', 'backfill'];
+                                       'target', 'secret', 'next'] || gamification._trigger_keys();
     v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
     v_obj jsonb;
     v_idx integer;
     v_label text;
     v_code text;
-    v_key text;
     v_codes text[] := '{}';
     v_norm jsonb := '[]';
     v_item jsonb;
@@ -543,12 +542,6 @@ BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('badge', v_obj, v_idx);
         PERFORM gamification._check_object(v_label, v_obj);
-        SELECT k INTO v_key FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (c_trigger_keys) ORDER BY k LIMIT 1;
-        IF v_key IS NOT NULL THEN
-            PERFORM gamification._raise('0A000',
-                pg_catalog.format('%s: field "%s": trigger badges are not available yet', v_label, v_key),
-                pg_catalog.format('Remove "%s"; award this badge with gamification.badge_award() or gamification.badge_progress().', v_key));
-        END IF;
         PERFORM gamification._check_keys(v_label, v_obj, c_allowed);
         v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
             'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
@@ -643,7 +636,8 @@ BEGIN
     ON CONFLICT (code) DO UPDATE
        SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
-           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
+           retired_at = NULL;
 
     -- 5. A new or changed target awards at once the users whose stored progress
     --    already reaches it, unless they hold the badge or it was revoked from
@@ -668,11 +662,25 @@ BEGIN
              ORDER BY p.user_id), 'target');
     END LOOP;
 
+    -- 6. Trigger badges: rules, triggers on their tables, backfills.
+    PERFORM gamification._rules_apply(v_defs, p_search_path);
+
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 END;
 $$;
+COMMENT ON FUNCTION gamification._badge_register(jsonb, text) IS
+    'Internal: badge_register() with the search_path (the registrant''s) that trigger badges'' names resolve with.';
+
+CREATE FUNCTION gamification.badge_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE sql
+-- No SET clause on purpose: a trigger badge's table and condition resolve with the
+-- caller's search_path, which is pinned into its rule (see _caller_search_path).
+AS $$
+    SELECT gamification._badge_register($1, gamification._caller_search_path())
+$$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
-    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
 
 
 -- ---------------------------------------------------------------------------
@@ -801,6 +809,11 @@ DECLARE
     v_badge gamification.badge := gamification._badge_must_exist(p_code);
     v_count integer;
 BEGIN
+    IF v_badge.retired_at IS NOT NULL THEN
+        PERFORM gamification._raise('42704',
+            pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
+            'Register it again with gamification.badge_register() to award it.');
+    END IF;
     WITH ins AS (
         INSERT INTO gamification.award (user_id, badge_code)
         SELECT s.u, v_badge.code
@@ -1140,8 +1153,9 @@ COMMENT ON VIEW gamification.user_unlockables IS 'Unlockables held now (points >
 
 CREATE VIEW gamification.badges AS
 SELECT b.code, b.name, b.description, b.points, b.category, b.target, b.secret, b.next
-  FROM gamification.badge b;
-COMMENT ON VIEW gamification.badges IS 'The badge catalogue.';
+  FROM gamification.badge b
+ WHERE b.retired_at IS NULL;
+COMMENT ON VIEW gamification.badges IS 'The badge catalogue: every registered badge (unregistered ones whose awards were kept are not listed).';
 
 CREATE VIEW gamification.points_history AS
 SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
@@ -1165,7 +1179,7 @@ BEGIN
       FROM gamification.badge b
       LEFT JOIN gamification.award a ON a.badge_code = b.code AND a.user_id = v_user
       LEFT JOIN gamification.progress p ON p.badge_code = b.code AND p.user_id = v_user
-     WHERE NOT b.secret OR a.user_id IS NOT NULL
+     WHERE (NOT b.secret AND b.retired_at IS NULL) OR a.user_id IS NOT NULL
      ORDER BY b.code;
 END;
 $$;
@@ -1181,3 +1195,1126 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT * FROM gamification.badges_for($1::text) $$;
 COMMENT ON FUNCTION gamification.badges_for(anyelement) IS
     'Same as gamification.badges_for(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/tables.sql
+-- ---------------------------------------------------------------------------
+-- Trigger badges: the registry of rules that the generated triggers evaluate.
+-- A rule belongs to one badge; the badge's points, category, target and secret
+-- flag live in gamification.badge like any manual badge's.
+
+CREATE TABLE gamification.badge_rule (
+    badge_code    text PRIMARY KEY REFERENCES gamification.badge (code) ON DELETE CASCADE ON UPDATE CASCADE,
+    kind          text NOT NULL CHECK (kind IN ('condition', 'counter')),
+    table_name    regclass NOT NULL,  -- regclass, so pg_dump writes the table's name and a RENAME follows
+    event         text NOT NULL CHECK (event IN ('insert', 'update', 'delete')),
+    user_field    name NOT NULL,
+    condition     text,               -- condition badges: the tail of a SELECT, with NEW/OLD
+    counter_where text,               -- counter badges: which rows count (a boolean expression)
+    update_of     name[],             -- update badges: only these columns' changes are seen
+    search_path   text NOT NULL,      -- names in condition/where resolve with this, fixed at registration
+    fire_on_replica boolean NOT NULL DEFAULT false,
+    CHECK ((kind = 'condition') = (condition IS NOT NULL)),
+    CHECK (update_of IS NULL OR event = 'update')
+);
+CREATE INDEX badge_rule_table_idx ON gamification.badge_rule (table_name, event);
+COMMENT ON TABLE gamification.badge_rule IS
+    'How a trigger badge is awarded: on which table and event, for which user column, under which condition (or which rows a counter counts). Written by badge_register(); read by the generated trigger functions'' generator.';
+
+CREATE TABLE gamification.badge_error (
+    id         bigserial PRIMARY KEY,
+    badge_code text NOT NULL,
+    sqlstate   text NOT NULL,
+    message    text NOT NULL,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX badge_error_badge_idx ON gamification.badge_error (badge_code, id);
+COMMENT ON TABLE gamification.badge_error IS
+    'Errors met while evaluating a trigger badge inside someone''s write. The write itself goes on; the badge is reported broken in gamification.badge_status until it evaluates cleanly again.';
+
+SELECT pg_catalog.pg_extension_config_dump('gamification.badge_rule', '');
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/rules.sql
+-- ---------------------------------------------------------------------------
+-- Reading the trigger keys of a badge definition into a gamification.badge_rule row.
+-- Every name is resolved through the catalog (regclass, pg_attribute) and every
+-- condition is compiled against the tracked table now, so a mistake fails at
+-- registration and never in somebody's write.
+
+CREATE FUNCTION gamification._trigger_keys()
+RETURNS text[]
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field', 'update_of',
+                 'counter', 'backfill', 'fire_on_replica']
+$$;
+COMMENT ON FUNCTION gamification._trigger_keys() IS
+    'Internal: the keys that make a badge definition a trigger badge.';
+
+CREATE FUNCTION gamification._caller_search_path()
+RETURNS text
+LANGUAGE sql
+STABLE
+-- No SET clause on purpose: this reads the caller's search_path. It is fixed into
+-- every rule registered, so a writer's session settings never change what a
+-- condition reads; pg_temp is never part of it.
+AS $$
+    SELECT coalesce(pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' ORDER BY s.ord), 'pg_catalog')
+      FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS s(name, ord)
+$$;
+COMMENT ON FUNCTION gamification._caller_search_path() IS
+    'Internal: the calling session''s effective schemas, quoted, to be pinned into the trigger badges it registers.';
+
+CREATE FUNCTION gamification._check_sql_fragment(p_label text, p_field text, p_sql text)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A fragment is spliced into a generated statement: it must not be able to end
+    -- that statement, start another one, or hide the rest of it.
+    IF pg_catalog.strpos(p_sql, ';') > 0 OR pg_catalog.strpos(p_sql, '--') > 0
+       OR pg_catalog.strpos(p_sql, '/*') > 0 THEN
+        PERFORM gamification._raise('42601',
+            pg_catalog.format('%s: field "%s" must be one SQL expression, without ";" or comments', p_label, p_field),
+            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_sql_fragment(text, text, text) IS
+    'Internal: refuse a condition or where fragment containing a statement separator or a comment (SQLSTATE 42601).';
+
+CREATE FUNCTION gamification._resolve_table(p_label text, p_field text, p_name text, p_search_path text)
+RETURNS regclass
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table regclass;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', p_search_path || ', pg_temp', true);
+    BEGIN
+        v_table := pg_catalog.to_regclass(p_name);
+    EXCEPTION WHEN OTHERS THEN  -- to_regclass still raises on a malformed name
+        v_table := NULL;
+    END;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF v_table IS NULL THEN
+        PERFORM gamification._raise('42P01',
+            pg_catalog.format('%s: field "%s": table %s does not exist', p_label, p_field, pg_catalog.quote_literal(p_name)),
+            'Name an existing table, schema-qualified if it is not on your search_path; quote mixed-case names, e.g. "MyTable".');
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = v_table) NOT IN ('r', 'p') THEN
+        PERFORM gamification._raise('42809',
+            pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
+            'Badges are awarded by triggers, which only plain and partitioned tables have.');
+    END IF;
+    IF NOT pg_catalog.has_table_privilege(v_table, 'TRIGGER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": permission denied to create triggers on %s', p_label, p_field, v_table),
+            'The role registering a badge needs the TRIGGER privilege on its table (or to own it).');
+    END IF;
+    RETURN v_table;
+END;
+$$;
+COMMENT ON FUNCTION gamification._resolve_table(text, text, text, text) IS
+    'Internal: resolve a table name with the given (the registrant''s) search_path; raise 42P01 if unknown, 42809 if not a table, 42501 without the TRIGGER privilege.';
+
+CREATE FUNCTION gamification._resolve_column(p_label text, p_field text, p_table regclass, p_column text)
+RETURNS name
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = p_table AND a.attname = p_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        PERFORM gamification._raise('42703',
+            pg_catalog.format('%s: field "%s": column %s does not exist in table %s', p_label, p_field,
+                              pg_catalog.quote_literal(p_column), p_table),
+            pg_catalog.format('Columns of %s: %s.', p_table,
+                (SELECT pg_catalog.string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped)));
+    END IF;
+    RETURN p_column::name;
+END;
+$$;
+COMMENT ON FUNCTION gamification._resolve_column(text, text, regclass, text) IS
+    'Internal: check that a column exists in a table (exact, case-sensitive name); raise 42703 listing the table''s columns if not.';
+
+CREATE FUNCTION gamification._primary_key(p_table regclass)
+RETURNS name[]
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
+      FROM pg_catalog.pg_index i
+      CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = p_table AND i.indisprimary
+$$;
+COMMENT ON FUNCTION gamification._primary_key(regclass) IS
+    'Internal: the primary key columns of a table, in key order, or NULL.';
+
+CREATE FUNCTION gamification._uses_old(p_condition text)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p_condition OPERATOR(pg_catalog.~*) '(^|[^a-z0-9_$."])old[[:space:]]*\.'
+$$;
+COMMENT ON FUNCTION gamification._uses_old(text) IS
+    'Internal: whether a condition refers to OLD (the row before an update), which needs old and new rows paired by primary key.';
+
+CREATE FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text)
+RETURNS gamification.badge_rule
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+    v_counter jsonb := p_def -> 'counter';
+    v_table text;
+    v_col text;
+BEGIN
+    r.badge_code := p_code;
+    r.search_path := p_search_path;
+    r.fire_on_replica := gamification._bool_field(p_label, p_def, 'fire_on_replica', false,
+        'Give true to have the triggers fire on replicas too (ENABLE ALWAYS), or omit it.');
+    PERFORM gamification._bool_field(p_label, p_def, 'backfill', false,
+        'Give true to award, at registration, every user who already meets the condition, or omit it.');
+
+    IF v_counter IS NOT NULL THEN
+        SELECT pg_catalog.min(k) INTO v_col FROM pg_catalog.jsonb_object_keys(p_def) k
+         WHERE k IN ('condition', 'trigger_condition', 'trigger_table', 'user_field', 'update_of');
+        IF v_col IS NOT NULL THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
+                'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).');
+        END IF;
+        IF pg_catalog.jsonb_typeof(v_counter) <> 'object' THEN
+            PERFORM gamification._field_error(p_label, 'counter', 'an object', v_counter,
+                'Give {"table": ..., "user_field": ..., "on": "insert" or "delete", "where": ...}.');
+        END IF;
+        PERFORM gamification._check_keys(p_label || ': field "counter"', v_counter,
+                                         ARRAY['table', 'user_field', 'on', 'where']);
+        IF p_def -> 'target' IS NULL OR p_def -> 'target' = 'null' THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
+                'Give "target": the number of rows that earns the badge.');
+        END IF;
+        r.kind := 'counter';
+        v_table := gamification._text_field(p_label, v_counter, 'table', true, false,
+            'Give "counter": {"table": "<table counted>", ...}.');
+        r.table_name := gamification._resolve_table(p_label, 'counter.table', v_table, p_search_path);
+        r.user_field := gamification._resolve_column(p_label, 'counter.user_field', r.table_name,
+            gamification._text_field(p_label, v_counter, 'user_field', true, false,
+                'Give "counter": {"user_field": "<column holding the user key>", ...}.'));
+        r.event := pg_catalog.lower(coalesce(gamification._text_field(p_label, v_counter, 'on', false, false,
+            'Give "on": "insert" or "delete".'), 'insert'));
+        IF r.event NOT IN ('insert', 'delete') THEN
+            PERFORM gamification._field_error(p_label, 'counter.on', '"insert" or "delete"', v_counter -> 'on',
+                'A counter counts inserted rows ("insert", the default) or deleted rows ("delete").');
+        END IF;
+        r.counter_where := gamification._text_field(p_label, v_counter, 'where', false, false,
+            'Give a boolean SQL expression over the row, e.g. "published", or omit it to count every row.');
+        IF r.counter_where IS NOT NULL THEN
+            PERFORM gamification._check_sql_fragment(p_label, 'counter.where', r.counter_where);
+        END IF;
+    ELSE
+        r.kind := 'condition';
+        FOREACH v_col IN ARRAY ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field'] LOOP
+            IF p_def -> v_col IS NULL THEN
+                PERFORM gamification._raise('22023',
+                    pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
+                    'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.');
+            END IF;
+        END LOOP;
+        r.condition := gamification._text_field(p_label, p_def, 'condition', true, false,
+            'Give the tail of a SELECT, e.g. NEW.hit_views > 1000.');
+        PERFORM gamification._check_sql_fragment(p_label, 'condition', r.condition);
+        r.event := pg_catalog.lower(gamification._text_field(p_label, p_def, 'trigger_condition', true, false,
+            'Give "insert", "update" or "delete".'));
+        IF r.event NOT IN ('insert', 'update', 'delete') THEN
+            PERFORM gamification._field_error(p_label, 'trigger_condition', '"insert", "update" or "delete"',
+                p_def -> 'trigger_condition', 'The event of trigger_table that can award the badge.');
+        END IF;
+        r.table_name := gamification._resolve_table(p_label, 'trigger_table',
+            gamification._text_field(p_label, p_def, 'trigger_table', true, false, 'Give the name of the table to watch.'),
+            p_search_path);
+        r.user_field := gamification._resolve_column(p_label, 'user_field', r.table_name,
+            gamification._text_field(p_label, p_def, 'user_field', true, false,
+                'Give the column of trigger_table that holds the user key.'));
+        IF p_def ? 'update_of' AND p_def -> 'update_of' <> 'null' THEN
+            IF r.event <> 'update' THEN
+                PERFORM gamification._raise('22023',
+                    pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
+                    'Remove "update_of", or set "trigger_condition": "update".');
+            END IF;
+            IF pg_catalog.jsonb_typeof(p_def -> 'update_of') <> 'array' OR pg_catalog.jsonb_array_length(p_def -> 'update_of') = 0
+               OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(p_def -> 'update_of') e
+                           WHERE pg_catalog.jsonb_typeof(e) <> 'string') THEN
+                PERFORM gamification._field_error(p_label, 'update_of', 'a non-empty array of column names',
+                    p_def -> 'update_of', 'Give the columns whose change can award the badge, e.g. ["hit_views"].');
+            END IF;
+            SELECT pg_catalog.array_agg(DISTINCT gamification._resolve_column(p_label, 'update_of', r.table_name, e)
+                                        ORDER BY gamification._resolve_column(p_label, 'update_of', r.table_name, e))
+              INTO r.update_of
+              FROM pg_catalog.jsonb_array_elements_text(p_def -> 'update_of') e;
+        END IF;
+        IF r.event = 'update' AND r.update_of IS NULL AND gamification._uses_old(r.condition)
+           AND gamification._primary_key(r.table_name) IS NULL THEN
+            PERFORM gamification._raise('55000',
+                pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
+                                  p_label, r.table_name),
+                'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).');
+        END IF;
+    END IF;
+
+    IF gamification._bool_field(p_label, p_def, 'backfill', false, '') AND
+       (r.event = 'delete' AND r.kind = 'condition' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
+        PERFORM gamification._raise('0A000',
+            pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
+            'Backfill evaluates the condition over the rows as they are now; omit "backfill" for delete badges and conditions using OLD.');
+    END IF;
+
+    PERFORM gamification._compile_rule(p_label, r);
+    RETURN r;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text) IS
+    'Internal: validate the trigger keys of one badge definition and return its rule, with names resolved and the condition compiled. Raises documented SQLSTATEs naming the badge and field.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/generate.sql
+-- ---------------------------------------------------------------------------
+-- Generating the trigger machinery from gamification.badge_rule.
+--
+-- One statement-level trigger per (table, event) evaluates every badge registered
+-- on that table, set-based, over the statement's transition tables (new_rows,
+-- old_rows); badges with update_of get one row-level trigger per table instead,
+-- filtered by UPDATE OF and WHEN so that unrelated updates cost nothing.
+-- The generated functions contain static SQL, so PL/pgSQL caches their plans.
+
+CREATE FUNCTION gamification._qualified(p_table regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._qualified(regclass) IS
+    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
+
+CREATE FUNCTION gamification._rule_users_sql(r gamification.badge_rule, p_new text, p_old text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_alias text := CASE WHEN r.event = 'delete' THEN 'old' ELSE 'new' END;
+    v_from text;
+BEGIN
+    v_from := CASE
+        WHEN r.event = 'insert' THEN pg_catalog.format('%s AS new', p_new)
+        WHEN r.event = 'delete' THEN pg_catalog.format('%s AS old', p_old)
+        WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN
+            pg_catalog.format('%s AS new JOIN %s AS old ON %s', p_new, p_old,
+                (SELECT pg_catalog.string_agg(pg_catalog.format('old.%1$I = new.%1$I', k), ' AND ')
+                   FROM pg_catalog.unnest(gamification._primary_key(r.table_name)) k))
+        ELSE pg_catalog.format('%s AS new', p_new)
+    END;
+    -- A condition is the tail of a SELECT, exactly as in django-pg-badges; a counter's
+    -- where is a boolean expression over the row.
+    RETURN pg_catalog.format('SELECT (%1$s.%2$I)::text AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
+        v_alias, r.user_field, v_from,
+        CASE WHEN r.kind = 'counter' THEN pg_catalog.format('(%s)', coalesce(r.counter_where, 'true'))
+             ELSE pg_catalog.format('(SELECT %s) IS TRUE', r.condition) END);
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_users_sql(gamification.badge_rule, text, text) IS
+    'Internal: the SELECT of user_id, one row per row that meets a rule''s condition (or that its counter counts), over the given relations standing for NEW and OLD: transition tables in a trigger, the table itself for a backfill or a compile check.';
+
+CREATE FUNCTION gamification._rule_counts(r gamification.badge_rule)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Counter badges count rows; a condition badge with a target counts the rows that
+    -- meet its condition; a condition badge without one awards at the first such row.
+    SELECT r.kind = 'counter' OR (SELECT b.target IS NOT NULL FROM gamification.badge b WHERE b.code = r.badge_code)
+$$;
+COMMENT ON FUNCTION gamification._rule_counts(gamification.badge_rule) IS
+    'Internal: whether a rule advances progress towards a target (true) or awards directly (false).';
+
+CREATE FUNCTION gamification._rule_counts_sql(r gamification.badge_rule, p_new text, p_old text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('SELECT q.user_id, pg_catalog.count(*) AS n FROM (%s) q GROUP BY q.user_id',
+                             gamification._rule_users_sql(r, p_new, p_old))
+$$;
+COMMENT ON FUNCTION gamification._rule_counts_sql(gamification.badge_rule, text, text) IS
+    'Internal: the SELECT of (user_id, n): how many rows of each user a counting rule counts.';
+
+CREATE FUNCTION gamification._rule_statement_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_counts boolean := gamification._rule_counts(r);
+BEGIN
+    IF r.update_of IS NOT NULL THEN
+        -- Row-level: NEW and OLD are the row; only a change of an update_of column counts.
+        RETURN pg_catalog.format(
+            E'IF (%s) AND NEW.%I IS NOT NULL THEN\n'
+             '    IF (SELECT %s) IS TRUE THEN\n'
+             '        PERFORM %s;\n'
+             '    END IF;\n'
+             'END IF;',
+            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
+               FROM pg_catalog.unnest(r.update_of) c),
+            r.user_field, r.condition,
+            CASE WHEN v_counts
+                 THEN pg_catalog.format('gamification._count(%L, ARRAY[(NEW.%I)::text], ARRAY[1::bigint])', r.badge_code, r.user_field)
+                 ELSE pg_catalog.format('gamification._grant(%L, ARRAY[(NEW.%I)::text], %L)', r.badge_code, r.user_field, 'trigger') END);
+    ELSIF v_counts THEN
+        RETURN pg_catalog.format(
+            E'PERFORM gamification._count(%L, c.users, c.steps)\n'
+             '   FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,\n'
+             '                pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps\n'
+             '           FROM (%s) g) c\n'
+             '  WHERE c.users IS NOT NULL;',
+            r.badge_code, gamification._rule_counts_sql(r, 'new_rows', 'old_rows'));
+    END IF;
+    RETURN pg_catalog.format(E'PERFORM gamification._grant(%L, ARRAY(%s), %L);',
+                             r.badge_code, gamification._rule_users_sql(r, 'new_rows', 'old_rows'), 'trigger');
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_statement_sql(gamification.badge_rule) IS
+    'Internal: the PL/pgSQL statement that evaluates one rule inside a generated trigger function.';
+
+CREATE FUNCTION gamification._indent(p_text text, p_spaces integer)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.regexp_replace(p_text, '^', pg_catalog.repeat(' ', p_spaces), 'gn')
+$$;
+COMMENT ON FUNCTION gamification._indent(text, integer) IS 'Internal: indent every line of generated code.';
+
+CREATE FUNCTION gamification._trigger_name(p_event text, p_row boolean)
+RETURNS name
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (CASE WHEN p_row THEN 'gamification_on_update_of' ELSE 'gamification_on_' || p_event END)::name
+$$;
+COMMENT ON FUNCTION gamification._trigger_name(text, boolean) IS
+    'Internal: the name of the trigger the extension puts on a table for an event: gamification_on_insert, _on_update, _on_delete, or _on_update_of (row-level, for update_of badges).';
+
+CREATE FUNCTION gamification._trigger_function_name(p_table regclass, p_event text, p_row boolean)
+RETURNS name
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Deterministic and readable: trg_<table>_<event>_<hash of schema.table>; stable
+    -- across pg_dump/restore, which recreates functions by name.
+    SELECT pg_catalog.format('trg_%s_%s%s_%s',
+               pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(c.relname), '[^a-z0-9_]+', '_', 'g'), 30),
+               p_event, CASE WHEN p_row THEN '_of' ELSE '' END,
+               pg_catalog.left(pg_catalog.md5(gamification._qualified(p_table)), 8))::name
+      FROM pg_catalog.pg_class c WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
+    'Internal: the name of the generated function behind a table''s trigger for an event.';
+
+CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_path text;
+    v_fast text := '';
+    v_isolated text := '';
+    v_count integer := 0;
+    v_stmt text;
+    r gamification.badge_rule;
+BEGIN
+    -- The function runs under the search_path most of its rules were registered
+    -- with; a rule registered under another one switches to its own first.
+    SELECT b.search_path INTO v_path FROM gamification.badge_rule b
+     WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+     GROUP BY b.search_path ORDER BY pg_catalog.count(*) DESC, b.search_path LIMIT 1;
+    IF v_path IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR r IN SELECT * FROM gamification.badge_rule b
+              WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+              ORDER BY b.badge_code LOOP
+        v_count := v_count + 1;
+        v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code)
+            || CASE WHEN r.search_path <> v_path
+                    THEN pg_catalog.format(E'PERFORM pg_catalog.set_config(''search_path'', %L, true);\n', r.search_path || ', pg_temp')
+                    ELSE '' END
+            || gamification._rule_statement_sql(r);
+        v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
+        v_isolated := v_isolated || pg_catalog.format(
+            E'        BEGIN\n%s\n'
+             '        EXCEPTION WHEN OTHERS THEN\n'
+             '            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
+             '            PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
+             '        END;\n',
+            gamification._indent(v_stmt, 12), r.badge_code);
+    END LOOP;
+    -- Fast path: every badge in one subtransaction. If any fails, evaluate them one by
+    -- one so the healthy ones still award and the broken one is logged; the writer's
+    -- statement never fails because of a badge (serialization failures and deadlocks
+    -- excepted: those end the transaction whatever we do).
+    RETURN pg_catalog.format(
+        E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
+         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
+         'AS %L',
+        gamification._trigger_function_name(p_table, p_event, p_row), v_path,
+        CASE WHEN p_row THEN '' ELSE E'#variable_conflict use_column\n' END
+        || E'BEGIN\n'
+        || CASE WHEN v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
+                ELSE E'    BEGIN\n' || v_fast
+                     || E'    EXCEPTION WHEN OTHERS THEN\n'
+                     || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
+                     || v_isolated || E'    END;\n' END
+        || E'    RETURN NULL;\nEND');
+END;
+$$;
+COMMENT ON FUNCTION gamification._trigger_function_sql(regclass, text, boolean) IS
+    'Internal: the CREATE FUNCTION statement of the trigger function evaluating every badge on a table for an event (p_row: the row-level update_of variant), or NULL if no badge needs it.';
+
+CREATE FUNCTION gamification._trigger_sql(p_table regclass, p_event text, p_row boolean)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_columns name[];
+BEGIN
+    IF p_row THEN
+        SELECT pg_catalog.array_agg(DISTINCT c ORDER BY c) INTO v_columns
+          FROM gamification.badge_rule b CROSS JOIN LATERAL pg_catalog.unnest(b.update_of) c
+         WHERE b.table_name = p_table AND b.update_of IS NOT NULL;
+        RETURN pg_catalog.format(
+            'CREATE OR REPLACE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION gamification.%I()',
+            gamification._trigger_name(p_event, p_row),
+            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(v_columns) c),
+            gamification._qualified(p_table),
+            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
+               FROM pg_catalog.unnest(v_columns) c),
+            gamification._trigger_function_name(p_table, p_event, p_row));
+    END IF;
+    RETURN pg_catalog.format(
+        'CREATE OR REPLACE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION gamification.%I()',
+        gamification._trigger_name(p_event, p_row), pg_catalog.upper(p_event), gamification._qualified(p_table),
+        CASE p_event WHEN 'insert' THEN 'NEW TABLE AS new_rows'
+                     WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                     ELSE 'OLD TABLE AS old_rows' END,
+        gamification._trigger_function_name(p_table, p_event, p_row));
+END;
+$$;
+COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
+    'Internal: the CREATE TRIGGER statement for a table and event.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/compile.sql
+-- ---------------------------------------------------------------------------
+-- Compiling a rule against its table: the same SELECT the trigger will run, over the
+-- table itself, planned with LIMIT 0. Unknown columns or tables, type errors and
+-- syntax errors fail at registration, under the search_path pinned for the rule.
+
+CREATE FUNCTION gamification._rule_problem(r gamification.badge_rule)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table text := gamification._qualified(r.table_name);
+    v_column name;
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN pg_catalog.format('table with OID %s no longer exists', r.table_name::oid);
+    END IF;
+    FOREACH v_column IN ARRAY r.user_field || coalesce(r.update_of, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.table_name
+                          AND a.attname = v_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
+        END IF;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    BEGIN
+        IF r.update_of IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
+                                      v_table, r.condition);
+        ELSE
+            EXECUTE gamification._rule_users_sql(r, v_table, v_table) || ' LIMIT 0';
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        RETURN pg_catalog.format('%s does not compile: %s (SQLSTATE %s)',
+                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END, SQLERRM, SQLSTATE);
+    END;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
+    'Internal: why a rule cannot be evaluated (its table or a column is gone, its condition no longer compiles), or NULL if it can.';
+
+CREATE FUNCTION gamification._compile_rule(p_label text, r gamification.badge_rule)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table text := gamification._qualified(r.table_name);
+    v_field text := CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    IF r.update_of IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
+                                  v_table, r.condition);
+    ELSE
+        EXECUTE gamification._rule_users_sql(r, v_table, v_table) || ' LIMIT 0';
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM gamification._raise(SQLSTATE,
+        pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field, v_table, SQLERRM),
+        CASE r.kind WHEN 'counter'
+             THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
+             ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
+END;
+$$;
+COMMENT ON FUNCTION gamification._compile_rule(text, gamification.badge_rule) IS
+    'Internal: compile a rule''s condition (or counter where) against its table under its pinned search_path; raise its error, naming the badge and field, if it does not compile.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/counters.sql
+-- ---------------------------------------------------------------------------
+-- Counting: progress kept per user and badge in gamification.progress, advanced
+-- set-based by the statement's counts, O(1) per row whatever the user's history.
+
+CREATE FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_target bigint := (gamification._badge_must_exist(p_code)).target;
+    v_crossed text[];
+BEGIN
+    -- Upsert in user order (a fixed lock order, so concurrent writers cannot deadlock
+    -- here) and award the users whose progress crossed the target in this step.
+    WITH step AS (
+        SELECT s.user_id, pg_catalog.sum(s.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_steps)) AS s(user_id, n)
+         WHERE s.user_id IS NOT NULL AND s.n > 0
+         GROUP BY s.user_id
+    ),
+    advanced AS (
+        INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+        SELECT step.user_id, p_code, step.n FROM step ORDER BY step.user_id
+        ON CONFLICT (user_id, badge_code)
+        DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+        RETURNING p.user_id, p.progress
+    )
+    SELECT pg_catalog.array_agg(a.user_id ORDER BY a.user_id) INTO v_crossed
+      FROM advanced a JOIN step USING (user_id)
+     WHERE a.progress >= v_target AND a.progress - step.n < v_target;
+    IF v_crossed IS NULL THEN
+        RETURN 0;
+    END IF;
+    RETURN gamification._grant(p_code, v_crossed, 'progress');
+END;
+$$;
+COMMENT ON FUNCTION gamification._count(text, text[], bigint[]) IS
+    'Internal, set-based: add p_steps[i] to the progress of p_users[i] towards badge p_code and award those whose progress crosses the badge''s target. Returns the number newly awarded.';
+
+CREATE FUNCTION gamification._badge_failed(p_code text, p_sqlstate text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO gamification.badge_error (badge_code, sqlstate, message) VALUES (p_code, p_sqlstate, p_message);
+    RAISE WARNING USING
+        MESSAGE = pg_catalog.format('gamification: badge "%s" was not evaluated: %s', p_code, p_message),
+        DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', p_sqlstate),
+        HINT = 'See SELECT * FROM gamification.badge_status WHERE broken IS NOT NULL.';
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
+    'Internal: record that a trigger badge could not be evaluated inside a write, and warn; the write goes on.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/sync.sql
+-- ---------------------------------------------------------------------------
+-- Installing the generated machinery on users' tables, as django-pgtrigger does:
+-- deterministic names, a hash of the generated SQL in the trigger's comment to
+-- detect drift, install and prune in the caller's transaction. Triggers the
+-- extension did not create (no "gamification:" comment) are never touched.
+
+CREATE FUNCTION gamification._trigger_hash(p_table regclass, p_event text, p_row boolean)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'gamification: ' || pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row))
+      FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
+$$;
+COMMENT ON FUNCTION gamification._trigger_hash(regclass, text, boolean) IS
+    'Internal: the comment a table''s trigger carries when it and its function are exactly what the registry generates (NULL if no badge needs that trigger).';
+
+CREATE FUNCTION gamification._our_trigger(p_table regclass, p_name name)
+RETURNS oid
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_oid oid;
+BEGIN
+    SELECT t.oid INTO v_oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = p_name;
+    IF v_oid IS NOT NULL AND coalesce(pg_catalog.obj_description(v_oid, 'pg_trigger'), '') NOT LIKE 'gamification: %' THEN
+        PERFORM gamification._raise('42710',
+            pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
+                              gamification._qualified(p_table), p_name),
+            'Rename that trigger; the extension uses the names gamification_on_insert, _on_update, _on_delete and _on_update_of.');
+    END IF;
+    RETURN v_oid;
+END;
+$$;
+COMMENT ON FUNCTION gamification._our_trigger(regclass, name) IS
+    'Internal: the OID of the extension''s trigger of that name on a table, NULL if absent; raises 42710 if a trigger of that name exists that the extension did not create.';
+
+CREATE FUNCTION gamification._prune_functions()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_fn regprocedure;
+BEGIN
+    FOR v_fn IN
+        SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'gamification'::regnamespace
+           AND pg_catalog.obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %'
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid)
+         ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', v_fn);
+        RETURN NEXT pg_catalog.format('dropped function %s', v_fn);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._prune_functions() IS
+    'Internal: drop generated trigger functions that no trigger uses any more.';
+
+CREATE FUNCTION gamification._sync_table(p_table regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_event text;
+    v_row boolean;
+    v_name name;
+    v_function name;
+    v_function_sql text;
+    v_hash text;
+    v_trigger oid;
+    v_replica boolean;
+BEGIN
+    FOR v_event, v_row IN VALUES ('insert', false), ('update', false), ('delete', false), ('update', true) LOOP
+        v_name := gamification._trigger_name(v_event, v_row);
+        v_trigger := gamification._our_trigger(p_table, v_name);
+        v_function := gamification._trigger_function_name(p_table, v_event, v_row);
+        v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
+        IF v_function_sql IS NULL THEN
+            IF v_trigger IS NOT NULL THEN
+                EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_name, gamification._qualified(p_table));
+                RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_name, gamification._qualified(p_table));
+            END IF;
+            CONTINUE;
+        END IF;
+        v_hash := gamification._trigger_hash(p_table, v_event, v_row);
+        IF v_trigger IS NULL OR pg_catalog.obj_description(v_trigger, 'pg_trigger') IS DISTINCT FROM v_hash
+           OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                           WHERE t.oid = v_trigger AND p.proname = v_function
+                             AND p.pronamespace = 'gamification'::regnamespace) THEN
+            EXECUTE v_function_sql;
+            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function,
+                pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit, see gamification.badge_status',
+                                  gamification._qualified(p_table), pg_catalog.upper(v_event), CASE WHEN v_row THEN ' OF' ELSE '' END));
+            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
+            EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
+            EXECUTE pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS %L', v_name, gamification._qualified(p_table), v_hash);
+            RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
+                                          v_name, gamification._qualified(p_table));
+        END IF;
+        -- Replicas and logical-replication apply skip ordinary triggers; ENABLE ALWAYS
+        -- makes them fire there too, for tables whose badges ask for it.
+        SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification.badge_rule b
+         WHERE b.table_name = p_table AND b.event = v_event AND (b.update_of IS NOT NULL) = v_row;
+        IF (SELECT t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = v_name)
+           <> (CASE WHEN v_replica THEN 'A' ELSE 'O' END)::"char" THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', gamification._qualified(p_table),
+                                      CASE WHEN v_replica THEN 'ALWAYS' ELSE '' END, v_name);
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT gamification._prune_functions();
+END;
+$$;
+COMMENT ON FUNCTION gamification._sync_table(regclass) IS
+    'Internal: make the triggers and generated functions on one table exactly what its registered badges need: create or replace what changed, drop what no badge needs. Returns one line per action.';
+
+CREATE FUNCTION gamification.triggers_sync()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table regclass;
+    v_trigger record;
+BEGIN
+    FOR v_table IN
+        SELECT DISTINCT b.table_name FROM gamification.badge_rule b
+         WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = b.table_name)
+         ORDER BY 1
+    LOOP
+        RETURN QUERY SELECT gamification._sync_table(v_table);
+    END LOOP;
+    -- The extension's triggers on tables where no badge is registered any more.
+    FOR v_trigger IN
+        SELECT t.tgname, t.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger t
+         WHERE t.tgname IN ('gamification_on_insert', 'gamification_on_update', 'gamification_on_delete',
+                            'gamification_on_update_of')
+           AND pg_catalog.obj_description(t.oid, 'pg_trigger') LIKE 'gamification: %'
+           AND NOT EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = t.tgrelid)
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.tgrelid
+                              AND EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = i.inhparent))
+         ORDER BY 2, 1
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_trigger.tgname, gamification._qualified(v_trigger.tbl));
+        RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_trigger.tgname, gamification._qualified(v_trigger.tbl));
+    END LOOP;
+    RETURN QUERY SELECT gamification._prune_functions();
+END;
+$$;
+COMMENT ON FUNCTION gamification.triggers_sync() IS
+    'Re-create the triggers and generated functions of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/lifecycle.sql
+-- ---------------------------------------------------------------------------
+-- Registering, backfilling, previewing, unregistering and syncing trigger badges.
+-- Each public function runs in the caller's transaction: it applies fully or not at all.
+
+CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_def jsonb;
+    v_index integer;
+    v_code text;
+    v_old gamification.badge_rule;
+    r gamification.badge_rule;
+    v_tables regclass[] := '{}';
+    v_backfill text[] := '{}';
+    v_table regclass;
+BEGIN
+    FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
+        v_code := v_def ->> 'code';
+        SELECT * INTO v_old FROM gamification.badge_rule b WHERE b.badge_code = v_code;
+        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_def) k WHERE k = ANY (gamification._trigger_keys())) THEN
+            r := gamification._rule_from_json(gamification._label('badge', v_def, v_index), v_code, v_def, p_search_path);
+            INSERT INTO gamification.badge_rule AS b
+            SELECT (r).*
+            ON CONFLICT (badge_code) DO UPDATE
+               SET kind = EXCLUDED.kind, table_name = EXCLUDED.table_name, event = EXCLUDED.event,
+                   user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
+                   counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
+                   search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
+            v_tables := v_tables || r.table_name;
+            IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
+                v_backfill := v_backfill || v_code;
+            END IF;
+        ELSIF v_old.badge_code IS NOT NULL THEN
+            DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code;  -- now a manual badge
+        END IF;
+        IF v_old.badge_code IS NOT NULL THEN
+            v_tables := v_tables || v_old.table_name;
+        END IF;
+    END LOOP;
+    -- Triggers first: CREATE TRIGGER locks out writers of the table until commit, so
+    -- the backfill below sees every row that will never reach the new trigger.
+    FOR v_table IN SELECT DISTINCT t FROM pg_catalog.unnest(v_tables) t
+                    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t) ORDER BY 1 LOOP
+        PERFORM gamification._sync_table(v_table);
+    END LOOP;
+    FOREACH v_code IN ARRAY v_backfill LOOP
+        PERFORM gamification._backfill(v_code);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rules_apply(jsonb, text) IS
+    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, re-sync the affected tables'' triggers, then run the backfills asked for.';
+
+CREATE FUNCTION gamification._backfill_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Users who meet the rule over the table as it is now: (user_id, n) where n is
+    -- what a counting rule has counted (1 for a plain condition badge).
+    SELECT CASE WHEN gamification._rule_counts(r)
+                THEN gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name))
+                ELSE pg_catalog.format('SELECT DISTINCT q.user_id, 1::bigint AS n FROM (%s) q',
+                         gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+           END
+$$;
+COMMENT ON FUNCTION gamification._backfill_sql(gamification.badge_rule) IS
+    'Internal: the set-based query behind a backfill and a preview.';
+
+CREATE FUNCTION gamification._backfill(p_code text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+    v_target bigint := (gamification._badge_must_exist(p_code)).target;
+    v_users text[];
+    v_counts bigint[];
+BEGIN
+    SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
+    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
+                              gamification._backfill_sql(r))
+       INTO v_users, v_counts;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF v_users IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF NOT gamification._rule_counts(r) THEN
+        RETURN gamification._grant(p_code, v_users, 'backfill');
+    END IF;
+    -- A counting badge's progress becomes the count of rows that already exist.
+    INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+    SELECT u.user_id, p_code, u.n FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n) ORDER BY u.user_id
+    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = EXCLUDED.progress, updated_at = pg_catalog.now();
+    RETURN gamification._grant(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
+                                              WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
+END;
+$$;
+COMMENT ON FUNCTION gamification._backfill(text) IS
+    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted). Returns the number awarded.';
+
+CREATE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_label text;
+    v_code text;
+    v_target bigint;
+    r gamification.badge_rule;
+    v_query text;
+    v_count bigint;
+    v_sample jsonb;
+    v_plan text := '';
+    v_line text;
+BEGIN
+    IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
+        PERFORM gamification._raise('22023', 'gamification.badge_preview(): the definition must be one JSON object',
+            'Pass the same object you would give gamification.badge_register().');
+    END IF;
+    v_label := gamification._label('badge', p_definition, 1);
+    v_code := gamification._text_field(v_label, p_definition, 'code', true, true, 'Give the badge a "code".');
+    v_target := gamification._int_field(v_label, p_definition, 'target', 1, NULL, 'a positive integer',
+                                        'Omit "target" for a badge awarded at the first qualifying row.');
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_definition) k WHERE k = ANY (gamification._trigger_keys())) THEN
+        PERFORM gamification._raise('22023', pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
+            'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.');
+    END IF;
+    r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path);
+    v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
+                    THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                           gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
+                                           coalesce(v_target, 1))
+                    ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                           gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+               END;
+    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+    EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
+       INTO v_sample;
+    FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
+        v_plan := v_plan || v_line || E'\n';
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN pg_catalog.jsonb_build_object('code', v_code, 'would_award', v_count, 'sample', v_sample,
+                                         'plan', pg_catalog.rtrim(v_plan, E'\n'));
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_preview(jsonb, text) IS
+    'Internal: badge_preview() with the search_path its names resolve with.';
+
+CREATE FUNCTION gamification.badge_preview(definition jsonb)
+RETURNS jsonb
+LANGUAGE sql
+-- No SET clause: the definition's names resolve with the caller's search_path.
+AS $$
+    SELECT gamification._badge_preview($1, gamification._caller_search_path())
+$$;
+COMMENT ON FUNCTION gamification.badge_preview(jsonb) IS
+    'Dry run of a trigger badge''s backfill: validates the definition as badge_register() would and returns {"code", "would_award": users who already meet it, "sample": up to 10 of them, "plan": EXPLAIN of the set-based query}. Writes nothing.';
+
+CREATE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text := gamification._require_code('badge', code, 'gamification.badge_unregister()');
+    v_table regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
+        RETURN false;
+    END IF;
+    DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
+    IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
+        PERFORM gamification._sync_table(v_table);
+    END IF;
+    IF NOT coalesce(keep_awards, true) THEN
+        PERFORM gamification._revoke(v_code, ARRAY(SELECT a.user_id FROM gamification.award a
+                                                    WHERE a.badge_code = v_code ORDER BY a.user_id), 'revoke');
+    END IF;
+    DELETE FROM gamification.progress p WHERE p.badge_code = v_code;
+    IF EXISTS (SELECT 1 FROM gamification.award a WHERE a.badge_code = v_code) THEN
+        -- Awards are kept, so the definition stays, retired: out of the catalogue,
+        -- still behind the awards in user_badges. Registering the code again revives it.
+        UPDATE gamification.badge b SET retired_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE b.code = v_code;
+    ELSE
+        DELETE FROM gamification.badge b WHERE b.code = v_code;
+    END IF;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
+    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered.';
+
+CREATE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text)
+RETURNS TABLE (code text, action text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
+    v_plan record;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.gamification_sync_plan (code text, action text) ON COMMIT DROP;
+    TRUNCATE pg_temp.gamification_sync_plan;
+    INSERT INTO pg_temp.gamification_sync_plan
+    SELECT coalesce(d.code, b.code),
+           CASE WHEN d.code IS NULL THEN 'remove'
+                WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                WHEN b.definition = d.def THEN 'keep'
+                ELSE 'change' END
+      FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
+      FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code;
+    -- Validate everything, even in a dry run: the registration runs, then is undone.
+    BEGIN
+        PERFORM gamification._badge_register(v_defs, p_search_path);
+        FOR v_plan IN SELECT * FROM pg_temp.gamification_sync_plan p WHERE p.action = 'remove' ORDER BY p.code LOOP
+            PERFORM gamification.badge_unregister(v_plan.code);
+        END LOOP;
+        IF p_dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
+        NULL;
+    END;
+    RETURN QUERY SELECT p.code, p.action FROM pg_temp.gamification_sync_plan p ORDER BY p.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text) IS
+    'Internal: badge_sync() with the search_path its names resolve with.';
+
+CREATE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
+RETURNS TABLE (code text, action text)
+LANGUAGE sql
+-- No SET clause: the definitions' names resolve with the caller's search_path.
+AS $$
+    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path())
+$$;
+COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
+    'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/status.sql
+-- ---------------------------------------------------------------------------
+-- Health of the trigger badges, for DBAs and monitoring.
+
+CREATE VIEW gamification.badge_status AS
+SELECT r.badge_code AS code,
+       r.kind,
+       coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
+       r.event,
+       t.oid IS NOT NULL AS installed,
+       t.oid IS NOT NULL AND pg_catalog.obj_description(t.oid, 'pg_trigger')
+           = gamification._trigger_hash(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
+       coalesce(gamification._rule_problem(r),
+                CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+                                             || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
+       e.message AS last_error,
+       e.at AS last_error_at
+  FROM gamification.badge_rule r
+  LEFT JOIN pg_catalog.pg_trigger t
+         ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+  LEFT JOIN LATERAL (SELECT x.message, x.at FROM gamification.badge_error x
+                      WHERE x.badge_code = r.badge_code ORDER BY x.id DESC LIMIT 1) e ON true;
+COMMENT ON VIEW gamification.badge_status IS
+    'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write.';

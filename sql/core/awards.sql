@@ -11,6 +11,11 @@ DECLARE
     v_badge gamification.badge := gamification._badge_must_exist(p_code);
     v_count integer;
 BEGIN
+    IF v_badge.retired_at IS NOT NULL THEN
+        PERFORM gamification._raise('42704',
+            pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
+            'Register it again with gamification.badge_register() to award it.');
+    END IF;
     WITH ins AS (
         INSERT INTO gamification.award (user_id, badge_code)
         SELECT s.u, v_badge.code

@@ -1,9 +1,10 @@
 -- Badge registration. badge_register() validates the whole input before it
--- writes anything, then upserts set-based. Registering an existing code updates
+-- writes anything, then upserts set-based; trigger badges then get their rules
+-- and triggers (sql/triggers/lifecycle.sql). Registering an existing code updates
 -- it in place; the registration is the full definition, so an omitted optional
 -- key goes back to its default. Past ledger rows are never rewritten.
 
-CREATE FUNCTION gamification.badge_register(definitions jsonb)
+CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text)
 RETURNS SETOF text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -11,15 +12,12 @@ AS $$
 #variable_conflict use_column
 DECLARE
     c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
-                                       'target', 'secret', 'next'];
-    c_trigger_keys constant text[] := ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field',
-                                            'update_of', 'counter', 'levels', 'backfill'];
+                                       'target', 'secret', 'next'] || gamification._trigger_keys();
     v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
     v_obj jsonb;
     v_idx integer;
     v_label text;
     v_code text;
-    v_key text;
     v_codes text[] := '{}';
     v_norm jsonb := '[]';
     v_item jsonb;
@@ -31,12 +29,6 @@ BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('badge', v_obj, v_idx);
         PERFORM gamification._check_object(v_label, v_obj);
-        SELECT k INTO v_key FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (c_trigger_keys) ORDER BY k LIMIT 1;
-        IF v_key IS NOT NULL THEN
-            PERFORM gamification._raise('0A000',
-                pg_catalog.format('%s: field "%s": trigger badges are not available yet', v_label, v_key),
-                pg_catalog.format('Remove "%s"; award this badge with gamification.badge_award() or gamification.badge_progress().', v_key));
-        END IF;
         PERFORM gamification._check_keys(v_label, v_obj, c_allowed);
         v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
             'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
@@ -131,7 +123,8 @@ BEGIN
     ON CONFLICT (code) DO UPDATE
        SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
-           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
+           retired_at = NULL;
 
     -- 5. A new or changed target awards at once the users whose stored progress
     --    already reaches it, unless they hold the badge or it was revoked from
@@ -156,8 +149,22 @@ BEGIN
              ORDER BY p.user_id), 'target');
     END LOOP;
 
+    -- 6. Trigger badges: rules, triggers on their tables, backfills.
+    PERFORM gamification._rules_apply(v_defs, p_search_path);
+
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 END;
 $$;
+COMMENT ON FUNCTION gamification._badge_register(jsonb, text) IS
+    'Internal: badge_register() with the search_path (the registrant''s) that trigger badges'' names resolve with.';
+
+CREATE FUNCTION gamification.badge_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE sql
+-- No SET clause on purpose: a trigger badge's table and condition resolve with the
+-- caller's search_path, which is pinned into its rule (see _caller_search_path).
+AS $$
+    SELECT gamification._badge_register($1, gamification._caller_search_path())
+$$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
-    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';

@@ -23,9 +23,10 @@ CREATE TABLE gamification.badge (
                      DEFERRABLE INITIALLY DEFERRED,
     definition  jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    retired_at  timestamptz
 );
-COMMENT ON TABLE gamification.badge IS 'Badge definitions, as registered by gamification.badge_register(); definition keeps the JSON object as registered.';
+COMMENT ON TABLE gamification.badge IS 'Badge definitions, as registered by gamification.badge_register(); definition keeps the JSON object as registered. retired_at is set when the badge was unregistered but its awards were kept: it is out of the catalogue and cannot be awarded, and registering the code again revives it.';
 
 CREATE TABLE gamification.award (
     user_id    text NOT NULL,

@@ -27,8 +27,9 @@ COMMENT ON VIEW gamification.user_unlockables IS 'Unlockables held now (points >
 
 CREATE VIEW gamification.badges AS
 SELECT b.code, b.name, b.description, b.points, b.category, b.target, b.secret, b.next
-  FROM gamification.badge b;
-COMMENT ON VIEW gamification.badges IS 'The badge catalogue.';
+  FROM gamification.badge b
+ WHERE b.retired_at IS NULL;
+COMMENT ON VIEW gamification.badges IS 'The badge catalogue: every registered badge (unregistered ones whose awards were kept are not listed).';
 
 CREATE VIEW gamification.points_history AS
 SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
@@ -52,7 +53,7 @@ BEGIN
       FROM gamification.badge b
       LEFT JOIN gamification.award a ON a.badge_code = b.code AND a.user_id = v_user
       LEFT JOIN gamification.progress p ON p.badge_code = b.code AND p.user_id = v_user
-     WHERE NOT b.secret OR a.user_id IS NOT NULL
+     WHERE (NOT b.secret AND b.retired_at IS NULL) OR a.user_id IS NOT NULL
      ORDER BY b.code;
 END;
 $$;

@@ -72,10 +72,10 @@ SELECT throws_ok($$ SELECT gamification.badge_register('[{"code": "p", "name": "
     'badge "p": field "next" makes a cycle: p -> q -> p', 'a cycle in one call');
 SELECT throws_ok($$ SELECT gamification.badge_register('{"code": "silver", "name": "Silver", "next": "gold"}') $$, '22023',
     'badge "silver": field "next" makes a cycle: silver -> gold -> bronze -> silver', 'a cycle through registered badges');
-SELECT throws_ok($$ SELECT gamification.badge_register('[{"code": "ok1", "name": "Ok"}, {"code": "t", "name": "T", "condition": "x"}]') $$, '0A000',
-    'badge "t": field "condition": trigger badges are not available yet', 'trigger keys are reserved');
-SELECT throws_ok($$ SELECT gamification.badge_register('{"code": "t", "name": "T", "trigger_table": "posts"}') $$, '0A000',
-    'badge "t": field "trigger_table": trigger badges are not available yet', 'trigger_table is reserved');
+SELECT throws_ok($$ SELECT gamification.badge_register('[{"code": "ok1", "name": "Ok"}, {"code": "t", "name": "T", "condition": "x"}]') $$, '22023',
+    'badge "t": field "trigger_condition" is required for a trigger badge', 'an incomplete trigger badge is refused');
+SELECT throws_ok($$ SELECT gamification.badge_register('{"code": "t", "name": "T", "trigger_table": "posts"}') $$, '22023',
+    'badge "t": field "condition" is required for a trigger badge', 'a trigger badge needs its condition');
 SELECT is((SELECT count(*) FROM (SELECT * FROM gamification.badge EXCEPT SELECT * FROM before_badges
                                  UNION ALL SELECT * FROM before_badges EXCEPT SELECT * FROM gamification.badge) d),
     0::bigint, 'failed registrations changed nothing (the first valid item of a failing array was not written)');
@@ -91,7 +91,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN h;
 END $f$;
 SELECT is(pg_temp.hint_of($$ SELECT gamification.badge_register('{"code": "p", "nmae": "P"}') $$),
-    'Did you mean "name"? Allowed fields: code, name, description, points, category, target, secret, next.',
+    'Did you mean "name"? Allowed fields: code, name, description, points, category, target, secret, next, condition, trigger_condition, trigger_table, user_field, update_of, counter, backfill, fire_on_replica.',
     'the hint of an unknown field names a close match and the allowed fields');
 SELECT is(pg_temp.hint_of($$ SELECT gamification.badge_register('{"code": "first_post", "name": "First", "target": -3}') $$),
     'Omit "target" for a badge without progression.', 'errors carry a hint');

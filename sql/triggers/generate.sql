@@ -1,0 +1,248 @@
+-- Generating the trigger machinery from gamification.badge_rule.
+--
+-- One statement-level trigger per (table, event) evaluates every badge registered
+-- on that table, set-based, over the statement's transition tables (new_rows,
+-- old_rows); badges with update_of get one row-level trigger per table instead,
+-- filtered by UPDATE OF and WHEN so that unrelated updates cost nothing.
+-- The generated functions contain static SQL, so PL/pgSQL caches their plans.
+
+CREATE FUNCTION gamification._qualified(p_table regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._qualified(regclass) IS
+    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
+
+CREATE FUNCTION gamification._rule_users_sql(r gamification.badge_rule, p_new text, p_old text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_alias text := CASE WHEN r.event = 'delete' THEN 'old' ELSE 'new' END;
+    v_from text;
+BEGIN
+    v_from := CASE
+        WHEN r.event = 'insert' THEN pg_catalog.format('%s AS new', p_new)
+        WHEN r.event = 'delete' THEN pg_catalog.format('%s AS old', p_old)
+        WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN
+            pg_catalog.format('%s AS new JOIN %s AS old ON %s', p_new, p_old,
+                (SELECT pg_catalog.string_agg(pg_catalog.format('old.%1$I = new.%1$I', k), ' AND ')
+                   FROM pg_catalog.unnest(gamification._primary_key(r.table_name)) k))
+        ELSE pg_catalog.format('%s AS new', p_new)
+    END;
+    -- A condition is the tail of a SELECT, exactly as in django-pg-badges; a counter's
+    -- where is a boolean expression over the row.
+    RETURN pg_catalog.format('SELECT (%1$s.%2$I)::text AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
+        v_alias, r.user_field, v_from,
+        CASE WHEN r.kind = 'counter' THEN pg_catalog.format('(%s)', coalesce(r.counter_where, 'true'))
+             ELSE pg_catalog.format('(SELECT %s) IS TRUE', r.condition) END);
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_users_sql(gamification.badge_rule, text, text) IS
+    'Internal: the SELECT of user_id, one row per row that meets a rule''s condition (or that its counter counts), over the given relations standing for NEW and OLD: transition tables in a trigger, the table itself for a backfill or a compile check.';
+
+CREATE FUNCTION gamification._rule_counts(r gamification.badge_rule)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Counter badges count rows; a condition badge with a target counts the rows that
+    -- meet its condition; a condition badge without one awards at the first such row.
+    SELECT r.kind = 'counter' OR (SELECT b.target IS NOT NULL FROM gamification.badge b WHERE b.code = r.badge_code)
+$$;
+COMMENT ON FUNCTION gamification._rule_counts(gamification.badge_rule) IS
+    'Internal: whether a rule advances progress towards a target (true) or awards directly (false).';
+
+CREATE FUNCTION gamification._rule_counts_sql(r gamification.badge_rule, p_new text, p_old text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('SELECT q.user_id, pg_catalog.count(*) AS n FROM (%s) q GROUP BY q.user_id',
+                             gamification._rule_users_sql(r, p_new, p_old))
+$$;
+COMMENT ON FUNCTION gamification._rule_counts_sql(gamification.badge_rule, text, text) IS
+    'Internal: the SELECT of (user_id, n): how many rows of each user a counting rule counts.';
+
+CREATE FUNCTION gamification._rule_statement_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_counts boolean := gamification._rule_counts(r);
+BEGIN
+    IF r.update_of IS NOT NULL THEN
+        -- Row-level: NEW and OLD are the row; only a change of an update_of column counts.
+        RETURN pg_catalog.format(
+            E'IF (%s) AND NEW.%I IS NOT NULL THEN\n'
+             '    IF (SELECT %s) IS TRUE THEN\n'
+             '        PERFORM %s;\n'
+             '    END IF;\n'
+             'END IF;',
+            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
+               FROM pg_catalog.unnest(r.update_of) c),
+            r.user_field, r.condition,
+            CASE WHEN v_counts
+                 THEN pg_catalog.format('gamification._count(%L, ARRAY[(NEW.%I)::text], ARRAY[1::bigint])', r.badge_code, r.user_field)
+                 ELSE pg_catalog.format('gamification._grant(%L, ARRAY[(NEW.%I)::text], %L)', r.badge_code, r.user_field, 'trigger') END);
+    ELSIF v_counts THEN
+        RETURN pg_catalog.format(
+            E'PERFORM gamification._count(%L, c.users, c.steps)\n'
+             '   FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,\n'
+             '                pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps\n'
+             '           FROM (%s) g) c\n'
+             '  WHERE c.users IS NOT NULL;',
+            r.badge_code, gamification._rule_counts_sql(r, 'new_rows', 'old_rows'));
+    END IF;
+    RETURN pg_catalog.format(E'PERFORM gamification._grant(%L, ARRAY(%s), %L);',
+                             r.badge_code, gamification._rule_users_sql(r, 'new_rows', 'old_rows'), 'trigger');
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_statement_sql(gamification.badge_rule) IS
+    'Internal: the PL/pgSQL statement that evaluates one rule inside a generated trigger function.';
+
+CREATE FUNCTION gamification._indent(p_text text, p_spaces integer)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.regexp_replace(p_text, '^', pg_catalog.repeat(' ', p_spaces), 'gn')
+$$;
+COMMENT ON FUNCTION gamification._indent(text, integer) IS 'Internal: indent every line of generated code.';
+
+CREATE FUNCTION gamification._trigger_name(p_event text, p_row boolean)
+RETURNS name
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (CASE WHEN p_row THEN 'gamification_on_update_of' ELSE 'gamification_on_' || p_event END)::name
+$$;
+COMMENT ON FUNCTION gamification._trigger_name(text, boolean) IS
+    'Internal: the name of the trigger the extension puts on a table for an event: gamification_on_insert, _on_update, _on_delete, or _on_update_of (row-level, for update_of badges).';
+
+CREATE FUNCTION gamification._trigger_function_name(p_table regclass, p_event text, p_row boolean)
+RETURNS name
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Deterministic and readable: trg_<table>_<event>_<hash of schema.table>; stable
+    -- across pg_dump/restore, which recreates functions by name.
+    SELECT pg_catalog.format('trg_%s_%s%s_%s',
+               pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(c.relname), '[^a-z0-9_]+', '_', 'g'), 30),
+               p_event, CASE WHEN p_row THEN '_of' ELSE '' END,
+               pg_catalog.left(pg_catalog.md5(gamification._qualified(p_table)), 8))::name
+      FROM pg_catalog.pg_class c WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
+    'Internal: the name of the generated function behind a table''s trigger for an event.';
+
+CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_path text;
+    v_fast text := '';
+    v_isolated text := '';
+    v_count integer := 0;
+    v_stmt text;
+    r gamification.badge_rule;
+BEGIN
+    -- The function runs under the search_path most of its rules were registered
+    -- with; a rule registered under another one switches to its own first.
+    SELECT b.search_path INTO v_path FROM gamification.badge_rule b
+     WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+     GROUP BY b.search_path ORDER BY pg_catalog.count(*) DESC, b.search_path LIMIT 1;
+    IF v_path IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR r IN SELECT * FROM gamification.badge_rule b
+              WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+              ORDER BY b.badge_code LOOP
+        v_count := v_count + 1;
+        v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code)
+            || CASE WHEN r.search_path <> v_path
+                    THEN pg_catalog.format(E'PERFORM pg_catalog.set_config(''search_path'', %L, true);\n', r.search_path || ', pg_temp')
+                    ELSE '' END
+            || gamification._rule_statement_sql(r);
+        v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
+        v_isolated := v_isolated || pg_catalog.format(
+            E'        BEGIN\n%s\n'
+             '        EXCEPTION WHEN OTHERS THEN\n'
+             '            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
+             '            PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
+             '        END;\n',
+            gamification._indent(v_stmt, 12), r.badge_code);
+    END LOOP;
+    -- Fast path: every badge in one subtransaction. If any fails, evaluate them one by
+    -- one so the healthy ones still award and the broken one is logged; the writer's
+    -- statement never fails because of a badge (serialization failures and deadlocks
+    -- excepted: those end the transaction whatever we do).
+    RETURN pg_catalog.format(
+        E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
+         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
+         'AS %L',
+        gamification._trigger_function_name(p_table, p_event, p_row), v_path,
+        CASE WHEN p_row THEN '' ELSE E'#variable_conflict use_column\n' END
+        || E'BEGIN\n'
+        || CASE WHEN v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
+                ELSE E'    BEGIN\n' || v_fast
+                     || E'    EXCEPTION WHEN OTHERS THEN\n'
+                     || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
+                     || v_isolated || E'    END;\n' END
+        || E'    RETURN NULL;\nEND');
+END;
+$$;
+COMMENT ON FUNCTION gamification._trigger_function_sql(regclass, text, boolean) IS
+    'Internal: the CREATE FUNCTION statement of the trigger function evaluating every badge on a table for an event (p_row: the row-level update_of variant), or NULL if no badge needs it.';
+
+CREATE FUNCTION gamification._trigger_sql(p_table regclass, p_event text, p_row boolean)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_columns name[];
+BEGIN
+    IF p_row THEN
+        SELECT pg_catalog.array_agg(DISTINCT c ORDER BY c) INTO v_columns
+          FROM gamification.badge_rule b CROSS JOIN LATERAL pg_catalog.unnest(b.update_of) c
+         WHERE b.table_name = p_table AND b.update_of IS NOT NULL;
+        RETURN pg_catalog.format(
+            'CREATE OR REPLACE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION gamification.%I()',
+            gamification._trigger_name(p_event, p_row),
+            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(v_columns) c),
+            gamification._qualified(p_table),
+            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
+               FROM pg_catalog.unnest(v_columns) c),
+            gamification._trigger_function_name(p_table, p_event, p_row));
+    END IF;
+    RETURN pg_catalog.format(
+        'CREATE OR REPLACE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION gamification.%I()',
+        gamification._trigger_name(p_event, p_row), pg_catalog.upper(p_event), gamification._qualified(p_table),
+        CASE p_event WHEN 'insert' THEN 'NEW TABLE AS new_rows'
+                     WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                     ELSE 'OLD TABLE AS old_rows' END,
+        gamification._trigger_function_name(p_table, p_event, p_row));
+END;
+$$;
+COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
+    'Internal: the CREATE TRIGGER statement for a table and event.';

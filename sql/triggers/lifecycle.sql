@@ -1,0 +1,248 @@
+-- Registering, backfilling, previewing, unregistering and syncing trigger badges.
+-- Each public function runs in the caller's transaction: it applies fully or not at all.
+
+CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_def jsonb;
+    v_index integer;
+    v_code text;
+    v_old gamification.badge_rule;
+    r gamification.badge_rule;
+    v_tables regclass[] := '{}';
+    v_backfill text[] := '{}';
+    v_table regclass;
+BEGIN
+    FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
+        v_code := v_def ->> 'code';
+        SELECT * INTO v_old FROM gamification.badge_rule b WHERE b.badge_code = v_code;
+        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_def) k WHERE k = ANY (gamification._trigger_keys())) THEN
+            r := gamification._rule_from_json(gamification._label('badge', v_def, v_index), v_code, v_def, p_search_path);
+            INSERT INTO gamification.badge_rule AS b
+            SELECT (r).*
+            ON CONFLICT (badge_code) DO UPDATE
+               SET kind = EXCLUDED.kind, table_name = EXCLUDED.table_name, event = EXCLUDED.event,
+                   user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
+                   counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
+                   search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
+            v_tables := v_tables || r.table_name;
+            IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
+                v_backfill := v_backfill || v_code;
+            END IF;
+        ELSIF v_old.badge_code IS NOT NULL THEN
+            DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code;  -- now a manual badge
+        END IF;
+        IF v_old.badge_code IS NOT NULL THEN
+            v_tables := v_tables || v_old.table_name;
+        END IF;
+    END LOOP;
+    -- Triggers first: CREATE TRIGGER locks out writers of the table until commit, so
+    -- the backfill below sees every row that will never reach the new trigger.
+    FOR v_table IN SELECT DISTINCT t FROM pg_catalog.unnest(v_tables) t
+                    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t) ORDER BY 1 LOOP
+        PERFORM gamification._sync_table(v_table);
+    END LOOP;
+    FOREACH v_code IN ARRAY v_backfill LOOP
+        PERFORM gamification._backfill(v_code);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rules_apply(jsonb, text) IS
+    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, re-sync the affected tables'' triggers, then run the backfills asked for.';
+
+CREATE FUNCTION gamification._backfill_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Users who meet the rule over the table as it is now: (user_id, n) where n is
+    -- what a counting rule has counted (1 for a plain condition badge).
+    SELECT CASE WHEN gamification._rule_counts(r)
+                THEN gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name))
+                ELSE pg_catalog.format('SELECT DISTINCT q.user_id, 1::bigint AS n FROM (%s) q',
+                         gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+           END
+$$;
+COMMENT ON FUNCTION gamification._backfill_sql(gamification.badge_rule) IS
+    'Internal: the set-based query behind a backfill and a preview.';
+
+CREATE FUNCTION gamification._backfill(p_code text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+    v_target bigint := (gamification._badge_must_exist(p_code)).target;
+    v_users text[];
+    v_counts bigint[];
+BEGIN
+    SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
+    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
+                              gamification._backfill_sql(r))
+       INTO v_users, v_counts;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF v_users IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF NOT gamification._rule_counts(r) THEN
+        RETURN gamification._grant(p_code, v_users, 'backfill');
+    END IF;
+    -- A counting badge's progress becomes the count of rows that already exist.
+    INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+    SELECT u.user_id, p_code, u.n FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n) ORDER BY u.user_id
+    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = EXCLUDED.progress, updated_at = pg_catalog.now();
+    RETURN gamification._grant(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
+                                              WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
+END;
+$$;
+COMMENT ON FUNCTION gamification._backfill(text) IS
+    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted). Returns the number awarded.';
+
+CREATE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_label text;
+    v_code text;
+    v_target bigint;
+    r gamification.badge_rule;
+    v_query text;
+    v_count bigint;
+    v_sample jsonb;
+    v_plan text := '';
+    v_line text;
+BEGIN
+    IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
+        PERFORM gamification._raise('22023', 'gamification.badge_preview(): the definition must be one JSON object',
+            'Pass the same object you would give gamification.badge_register().');
+    END IF;
+    v_label := gamification._label('badge', p_definition, 1);
+    v_code := gamification._text_field(v_label, p_definition, 'code', true, true, 'Give the badge a "code".');
+    v_target := gamification._int_field(v_label, p_definition, 'target', 1, NULL, 'a positive integer',
+                                        'Omit "target" for a badge awarded at the first qualifying row.');
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_definition) k WHERE k = ANY (gamification._trigger_keys())) THEN
+        PERFORM gamification._raise('22023', pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
+            'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.');
+    END IF;
+    r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path);
+    v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
+                    THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                           gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
+                                           coalesce(v_target, 1))
+                    ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                           gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+               END;
+    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+    EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
+       INTO v_sample;
+    FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
+        v_plan := v_plan || v_line || E'\n';
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN pg_catalog.jsonb_build_object('code', v_code, 'would_award', v_count, 'sample', v_sample,
+                                         'plan', pg_catalog.rtrim(v_plan, E'\n'));
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_preview(jsonb, text) IS
+    'Internal: badge_preview() with the search_path its names resolve with.';
+
+CREATE FUNCTION gamification.badge_preview(definition jsonb)
+RETURNS jsonb
+LANGUAGE sql
+-- No SET clause: the definition's names resolve with the caller's search_path.
+AS $$
+    SELECT gamification._badge_preview($1, gamification._caller_search_path())
+$$;
+COMMENT ON FUNCTION gamification.badge_preview(jsonb) IS
+    'Dry run of a trigger badge''s backfill: validates the definition as badge_register() would and returns {"code", "would_award": users who already meet it, "sample": up to 10 of them, "plan": EXPLAIN of the set-based query}. Writes nothing.';
+
+CREATE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text := gamification._require_code('badge', code, 'gamification.badge_unregister()');
+    v_table regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
+        RETURN false;
+    END IF;
+    DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
+    IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
+        PERFORM gamification._sync_table(v_table);
+    END IF;
+    IF NOT coalesce(keep_awards, true) THEN
+        PERFORM gamification._revoke(v_code, ARRAY(SELECT a.user_id FROM gamification.award a
+                                                    WHERE a.badge_code = v_code ORDER BY a.user_id), 'revoke');
+    END IF;
+    DELETE FROM gamification.progress p WHERE p.badge_code = v_code;
+    IF EXISTS (SELECT 1 FROM gamification.award a WHERE a.badge_code = v_code) THEN
+        -- Awards are kept, so the definition stays, retired: out of the catalogue,
+        -- still behind the awards in user_badges. Registering the code again revives it.
+        UPDATE gamification.badge b SET retired_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE b.code = v_code;
+    ELSE
+        DELETE FROM gamification.badge b WHERE b.code = v_code;
+    END IF;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
+    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered.';
+
+CREATE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text)
+RETURNS TABLE (code text, action text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
+    v_plan record;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.gamification_sync_plan (code text, action text) ON COMMIT DROP;
+    TRUNCATE pg_temp.gamification_sync_plan;
+    INSERT INTO pg_temp.gamification_sync_plan
+    SELECT coalesce(d.code, b.code),
+           CASE WHEN d.code IS NULL THEN 'remove'
+                WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                WHEN b.definition = d.def THEN 'keep'
+                ELSE 'change' END
+      FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
+      FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code;
+    -- Validate everything, even in a dry run: the registration runs, then is undone.
+    BEGIN
+        PERFORM gamification._badge_register(v_defs, p_search_path);
+        FOR v_plan IN SELECT * FROM pg_temp.gamification_sync_plan p WHERE p.action = 'remove' ORDER BY p.code LOOP
+            PERFORM gamification.badge_unregister(v_plan.code);
+        END LOOP;
+        IF p_dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
+        NULL;
+    END;
+    RETURN QUERY SELECT p.code, p.action FROM pg_temp.gamification_sync_plan p ORDER BY p.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text) IS
+    'Internal: badge_sync() with the search_path its names resolve with.';
+
+CREATE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
+RETURNS TABLE (code text, action text)
+LANGUAGE sql
+-- No SET clause: the definitions' names resolve with the caller's search_path.
+AS $$
+    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path())
+$$;
+COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
+    'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';

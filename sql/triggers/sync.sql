@@ -1,0 +1,155 @@
+-- Installing the generated machinery on users' tables, as django-pgtrigger does:
+-- deterministic names, a hash of the generated SQL in the trigger's comment to
+-- detect drift, install and prune in the caller's transaction. Triggers the
+-- extension did not create (no "gamification:" comment) are never touched.
+
+CREATE FUNCTION gamification._trigger_hash(p_table regclass, p_event text, p_row boolean)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'gamification: ' || pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row))
+      FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
+$$;
+COMMENT ON FUNCTION gamification._trigger_hash(regclass, text, boolean) IS
+    'Internal: the comment a table''s trigger carries when it and its function are exactly what the registry generates (NULL if no badge needs that trigger).';
+
+CREATE FUNCTION gamification._our_trigger(p_table regclass, p_name name)
+RETURNS oid
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_oid oid;
+BEGIN
+    SELECT t.oid INTO v_oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = p_name;
+    IF v_oid IS NOT NULL AND coalesce(pg_catalog.obj_description(v_oid, 'pg_trigger'), '') NOT LIKE 'gamification: %' THEN
+        PERFORM gamification._raise('42710',
+            pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
+                              gamification._qualified(p_table), p_name),
+            'Rename that trigger; the extension uses the names gamification_on_insert, _on_update, _on_delete and _on_update_of.');
+    END IF;
+    RETURN v_oid;
+END;
+$$;
+COMMENT ON FUNCTION gamification._our_trigger(regclass, name) IS
+    'Internal: the OID of the extension''s trigger of that name on a table, NULL if absent; raises 42710 if a trigger of that name exists that the extension did not create.';
+
+CREATE FUNCTION gamification._prune_functions()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_fn regprocedure;
+BEGIN
+    FOR v_fn IN
+        SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'gamification'::regnamespace
+           AND pg_catalog.obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %'
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid)
+         ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', v_fn);
+        RETURN NEXT pg_catalog.format('dropped function %s', v_fn);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._prune_functions() IS
+    'Internal: drop generated trigger functions that no trigger uses any more.';
+
+CREATE FUNCTION gamification._sync_table(p_table regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_event text;
+    v_row boolean;
+    v_name name;
+    v_function name;
+    v_function_sql text;
+    v_hash text;
+    v_trigger oid;
+    v_replica boolean;
+BEGIN
+    FOR v_event, v_row IN VALUES ('insert', false), ('update', false), ('delete', false), ('update', true) LOOP
+        v_name := gamification._trigger_name(v_event, v_row);
+        v_trigger := gamification._our_trigger(p_table, v_name);
+        v_function := gamification._trigger_function_name(p_table, v_event, v_row);
+        v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
+        IF v_function_sql IS NULL THEN
+            IF v_trigger IS NOT NULL THEN
+                EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_name, gamification._qualified(p_table));
+                RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_name, gamification._qualified(p_table));
+            END IF;
+            CONTINUE;
+        END IF;
+        v_hash := gamification._trigger_hash(p_table, v_event, v_row);
+        IF v_trigger IS NULL OR pg_catalog.obj_description(v_trigger, 'pg_trigger') IS DISTINCT FROM v_hash
+           OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                           WHERE t.oid = v_trigger AND p.proname = v_function
+                             AND p.pronamespace = 'gamification'::regnamespace) THEN
+            EXECUTE v_function_sql;
+            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function,
+                pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit, see gamification.badge_status',
+                                  gamification._qualified(p_table), pg_catalog.upper(v_event), CASE WHEN v_row THEN ' OF' ELSE '' END));
+            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
+            EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
+            EXECUTE pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS %L', v_name, gamification._qualified(p_table), v_hash);
+            RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
+                                          v_name, gamification._qualified(p_table));
+        END IF;
+        -- Replicas and logical-replication apply skip ordinary triggers; ENABLE ALWAYS
+        -- makes them fire there too, for tables whose badges ask for it.
+        SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification.badge_rule b
+         WHERE b.table_name = p_table AND b.event = v_event AND (b.update_of IS NOT NULL) = v_row;
+        IF (SELECT t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = v_name)
+           <> (CASE WHEN v_replica THEN 'A' ELSE 'O' END)::"char" THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', gamification._qualified(p_table),
+                                      CASE WHEN v_replica THEN 'ALWAYS' ELSE '' END, v_name);
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT gamification._prune_functions();
+END;
+$$;
+COMMENT ON FUNCTION gamification._sync_table(regclass) IS
+    'Internal: make the triggers and generated functions on one table exactly what its registered badges need: create or replace what changed, drop what no badge needs. Returns one line per action.';
+
+CREATE FUNCTION gamification.triggers_sync()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table regclass;
+    v_trigger record;
+BEGIN
+    FOR v_table IN
+        SELECT DISTINCT b.table_name FROM gamification.badge_rule b
+         WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = b.table_name)
+         ORDER BY 1
+    LOOP
+        RETURN QUERY SELECT gamification._sync_table(v_table);
+    END LOOP;
+    -- The extension's triggers on tables where no badge is registered any more.
+    FOR v_trigger IN
+        SELECT t.tgname, t.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger t
+         WHERE t.tgname IN ('gamification_on_insert', 'gamification_on_update', 'gamification_on_delete',
+                            'gamification_on_update_of')
+           AND pg_catalog.obj_description(t.oid, 'pg_trigger') LIKE 'gamification: %'
+           AND NOT EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = t.tgrelid)
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.tgrelid
+                              AND EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = i.inhparent))
+         ORDER BY 2, 1
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_trigger.tgname, gamification._qualified(v_trigger.tbl));
+        RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_trigger.tgname, gamification._qualified(v_trigger.tbl));
+    END LOOP;
+    RETURN QUERY SELECT gamification._prune_functions();
+END;
+$$;
+COMMENT ON FUNCTION gamification.triggers_sync() IS
+    'Re-create the triggers and generated functions of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';
