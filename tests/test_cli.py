@@ -27,6 +27,14 @@ def test_demo_runs_the_scenario_and_leaves_nothing_running() -> None:
     assert 'badge "oops": field "target" must be a positive integer' in output
     assert "SQLSTATE 22023" in output
     assert "Warning" not in result.stderr
+    # The badge.json part: registered through the CLI, awarded live by plain writes.
+    assert "Applied: 4 add" in output
+    assert " 1       | collector |     20" in output                     # one INSERT ... SELECT
+    assert " 2       | prolific |       15 |     10" in output            # counter after a bulk load
+    assert " 3       | star      | Star      |     50" in output          # update_of
+    assert " 1       | pioneer   | Pioneer   |      0" in output          # any update of auth_user
+    assert "dee_badges_after_rollback \n---------------------------\n                         0" in output
+    assert output.count("| t         | t          | ") == 4               # badge_status: all healthy
 
 
 def test_serve_prints_a_working_connection_string_and_stops_on_ctrl_c() -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from . import build as build_mod
 from .install import install
+from .register import register
 from .project import ProjectError, find_project
 from .server import embedded_installation, server_with_extension
 
-DEMO_SCRIPT = Path(__file__).with_name("demo.sql")
+DEMO = Path(__file__).with_name("demo")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -44,9 +45,9 @@ def cmd_install(args: argparse.Namespace) -> int:
     return 0
 
 
-def _psql(server, *argv: str, **kwargs) -> subprocess.CompletedProcess:
+def _psql(server, *argv: str, dbname: str = "postgres", **kwargs) -> subprocess.CompletedProcess:
     psql = server.installation.tool("psql")
-    return subprocess.run([str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-d", server.dsn(), *argv],
+    return subprocess.run([str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-d", server.dsn(dbname), *argv],
                           **kwargs)
 
 
@@ -70,9 +71,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     installation = embedded_installation()
     print(f"Starting a throwaway {installation.describe()} ...", flush=True)
     with server_with_extension(find_project(), installation) as server:
-        result = _psql(server, "--echo-queries", "-f", str(DEMO_SCRIPT))
+        _psql(server, "--echo-queries", "-f", str(DEMO / "1_core.sql"), check=True)
+        _psql(server, "-q", "-c", "CREATE DATABASE app", check=True)
+        _psql(server, "--echo-queries", "-f", str(DEMO / "2_app.sql"), dbname="app", check=True)
+        register(DEMO / "badge.json", server.dsn("app"), dry_run=False)
+        _psql(server, "--echo-queries", "-f", str(DEMO / "3_triggers.sql"), dbname="app", check=True)
     print("Demo finished; the server was stopped and its data removed.")
-    return result.returncode
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    register(args.file, args.dsn, args.dry_run)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -90,6 +100,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--destdir", type=Path, metavar="DIR",
                    help="stage below DIR instead of writing the server's directory (like DESTDIR)")
     p.set_defaults(func=cmd_install)
+
+    p = commands.add_parser(
+        "register", help="make a database's registered badges equal to a badge.json file")
+    p.add_argument("file", type=Path, help="a JSON array of badge definitions (badge.json)")
+    p.add_argument("--dsn", required=True, help="libpq connection string of the database")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.set_defaults(func=cmd_register)
 
     commands.add_parser(
         "serve", help="run a throwaway PostgreSQL 18 with the extension until Ctrl-C"

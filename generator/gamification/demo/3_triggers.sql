@@ -1,0 +1,34 @@
+-- Writes from any client award live, in the writer's own transaction.
+\pset footer off
+\set QUIET on
+\echo
+\echo '== 11. The triggers the registration created on the application''s tables'
+SELECT tgrelid::regclass AS "table", tgname AS "trigger", obj_description(oid, 'pg_trigger') AS "drift hash"
+  FROM pg_trigger WHERE tgname LIKE 'gamification%' ORDER BY 1, 2;
+
+\echo '== 12. Ada posts 4 sketches in one INSERT ... SELECT: Collector is awarded by that statement'
+INSERT INTO dummy_sketch (user_id) SELECT 1 FROM generate_series(1, 4);
+SELECT user_id, code, points FROM gamification.user_badges ORDER BY user_id, code;
+
+\echo '== 13. A bulk load: 30 sketches for bob and cy; Prolific counts them (O(1) per row), no recount'
+INSERT INTO dummy_sketch (user_id) SELECT 2 + g % 2 FROM generate_series(1, 30) g;
+SELECT user_id, code, progress, target FROM gamification.user_progress WHERE code = 'prolific' ORDER BY user_id;
+
+\echo '== 14. An UPDATE that changes hit_views awards Star (sketch 5 is cy''s); one that does not change it costs nothing'
+UPDATE dummy_sketch SET hit_views = 1500 WHERE id = 5;
+UPDATE dummy_sketch SET user_id = user_id WHERE user_id = 3;
+\echo '== 15. Any update of auth_user checks Pioneer: ada joined 3 years ago'
+UPDATE auth_user SET username = username;
+SELECT user_id, code, name, points FROM gamification.user_badges ORDER BY user_id, code;
+SELECT * FROM gamification.user_points ORDER BY user_id;
+
+\echo '== 16. Awards are part of the writer''s transaction: dee posts 4 sketches, then rolls back'
+INSERT INTO auth_user (username) VALUES ('dee');
+BEGIN;
+INSERT INTO dummy_sketch (user_id) SELECT 4 FROM generate_series(1, 4);
+SELECT user_id, code FROM gamification.user_badges WHERE user_id = '4';
+ROLLBACK;
+SELECT count(*) AS dee_badges_after_rollback FROM gamification.user_badges WHERE user_id = '4';
+
+\echo '== 17. Health of every trigger badge'
+SELECT code, kind, table_name, event, installed, up_to_date, broken FROM gamification.badge_status ORDER BY code;
