@@ -457,8 +457,8 @@ DECLARE
     v_idx integer;
     v_label text;
     v_code text;
-    v_codes text[] := '{}';
-    v_norm jsonb := '[]';
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('category', v_obj, v_idx);
@@ -531,8 +531,8 @@ DECLARE
     v_idx integer;
     v_label text;
     v_code text;
-    v_codes text[] := '{}';
-    v_norm jsonb := '[]';
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
     v_item jsonb;
     v_cycle text[];
     v_old jsonb;
@@ -833,7 +833,7 @@ BEGIN
          WHERE v_badge.points <> 0
          ORDER BY i.user_id
     )
-    SELECT pg_catalog.count(*) INTO v_count FROM ins;
+    SELECT pg_catalog.count(*)::integer INTO v_count FROM ins;
     RETURN v_count;
 END;
 $$;
@@ -885,7 +885,7 @@ BEGIN
          WHERE p.points <> 0 AND p_action = 'revoke'
          ORDER BY p.user_id
     )
-    SELECT pg_catalog.count(*) INTO v_count FROM paid;
+    SELECT pg_catalog.count(*)::integer INTO v_count FROM paid;
     RETURN v_count;
 END;
 $$;
@@ -1018,8 +1018,8 @@ DECLARE
     v_idx integer;
     v_label text;
     v_code text;
-    v_codes text[] := '{}';
-    v_norm jsonb := '[]';
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('unlockable', v_obj, v_idx);
@@ -1481,10 +1481,10 @@ BEGIN
     END IF;
 
     IF gamification._bool_field(p_label, p_def, 'backfill', false, '') AND
-       (r.event = 'delete' AND r.kind = 'condition' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
+       (r.event = 'delete' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
         PERFORM gamification._raise('0A000',
             pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
-            'Backfill evaluates the condition over the rows as they are now; omit "backfill" for delete badges and conditions using OLD.');
+            'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
 
     PERFORM gamification._compile_rule(p_label, r);
@@ -2057,8 +2057,8 @@ DECLARE
     v_code text;
     v_old gamification.badge_rule;
     r gamification.badge_rule;
-    v_tables regclass[] := '{}';
-    v_backfill text[] := '{}';
+    v_tables regclass[] := '{}'::regclass[];
+    v_backfill text[] := '{}'::text[];
     v_table regclass;
 BEGIN
     FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
@@ -2252,23 +2252,27 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
-    v_plan record;
+    v_codes text[];
+    v_actions text[];
+    v_code text;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.gamification_sync_plan (code text, action text) ON COMMIT DROP;
-    TRUNCATE pg_temp.gamification_sync_plan;
-    INSERT INTO pg_temp.gamification_sync_plan
-    SELECT coalesce(d.code, b.code),
-           CASE WHEN d.code IS NULL THEN 'remove'
-                WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
-                WHEN b.definition = d.def THEN 'keep'
-                ELSE 'change' END
-      FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
-      FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code;
+    -- The plan, taken before anything changes. Kept in variables rather than a temp
+    -- table: nothing to create per call, and every statement can be checked statically.
+    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code)
+      INTO v_codes, v_actions
+      FROM (SELECT coalesce(d.code, b.code) AS code,
+                   CASE WHEN d.code IS NULL THEN 'remove'
+                        WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                        WHEN b.definition = d.def THEN 'keep'
+                        ELSE 'change' END AS action
+              FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
+              FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
     -- Validate everything, even in a dry run: the registration runs, then is undone.
     BEGIN
         PERFORM gamification._badge_register(v_defs, p_search_path);
-        FOR v_plan IN SELECT * FROM pg_temp.gamification_sync_plan p WHERE p.action = 'remove' ORDER BY p.code LOOP
-            PERFORM gamification.badge_unregister(v_plan.code);
+        FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
+                       WHERE p.action = 'remove' ORDER BY p.code LOOP
+            PERFORM gamification.badge_unregister(v_code);
         END LOOP;
         IF p_dry_run THEN
             RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
@@ -2276,7 +2280,7 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
         NULL;
     END;
-    RETURN QUERY SELECT p.code, p.action FROM pg_temp.gamification_sync_plan p ORDER BY p.code;
+    RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
 END;
 $$;
 COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text) IS

@@ -240,10 +240,10 @@ BEGIN
     END IF;
 
     IF gamification._bool_field(p_label, p_def, 'backfill', false, '') AND
-       (r.event = 'delete' AND r.kind = 'condition' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
+       (r.event = 'delete' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
         PERFORM gamification._raise('0A000',
             pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
-            'Backfill evaluates the condition over the rows as they are now; omit "backfill" for delete badges and conditions using OLD.');
+            'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
 
     PERFORM gamification._compile_rule(p_label, r);

@@ -1,0 +1,79 @@
+-- Schema changes under a registered badge: a renamed or dropped tracked column,
+-- a dropped tracked table. Writes keep working, the badge reports itself broken
+-- in gamification.badge_status. A renamed table keeps working (tracked by OID).
+BEGIN;
+SELECT plan(27);
+
+CREATE TEMP TABLE baseline_funcs AS SELECT oid FROM pg_proc WHERE pronamespace = 'gamification'::regnamespace;
+
+CREATE TABLE public.sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0, status text DEFAULT 'draft');
+CREATE TABLE public.owned (id serial PRIMARY KEY, owner int);
+CREATE TABLE public.doomed (id serial PRIMARY KEY, user_id int);
+CREATE TABLE public.old_name (id serial PRIMARY KEY, user_id int);
+SELECT gamification.badge_register('[
+  {"code": "sketcher", "name": "Sketcher", "condition": "true", "trigger_condition": "insert",
+   "trigger_table": "sketch", "user_field": "user_id"},
+  {"code": "star", "name": "Star", "condition": "NEW.hit_views >= 1000", "trigger_condition": "update",
+   "trigger_table": "sketch", "user_field": "user_id"},
+  {"code": "pub", "name": "Published", "target": 2, "counter": {"table": "sketch", "user_field": "user_id", "where": "status = ''published''"}},
+  {"code": "owner", "name": "Owner", "condition": "true", "trigger_condition": "insert", "trigger_table": "owned", "user_field": "owner"},
+  {"code": "doomed", "name": "Doomed", "condition": "true", "trigger_condition": "insert", "trigger_table": "doomed", "user_field": "user_id"},
+  {"code": "renamed", "name": "Renamed", "condition": "true", "trigger_condition": "insert", "trigger_table": "old_name", "user_field": "user_id"}]');
+SELECT is((SELECT count(*) FROM gamification.badge_status WHERE broken IS NOT NULL), 0::bigint, 'all healthy at first');
+
+-- 1. A column used by a condition is renamed.
+ALTER TABLE public.sketch RENAME COLUMN hit_views TO views;
+SELECT lives_ok($$ INSERT INTO public.sketch (user_id, views) VALUES (1, 5) $$, 'an insert still works after the condition''s column was renamed');
+SELECT lives_ok($$ UPDATE public.sketch SET views = 2000 WHERE user_id = 1 $$, 'an update (the broken badge''s event) still works');
+SELECT is((SELECT count(*) FROM public.sketch WHERE views = 2000), 1::bigint, 'and it is applied');
+SELECT is((SELECT array_agg(code) FROM gamification.user_badges WHERE user_id = '1'), ARRAY['sketcher'],
+    'the healthy badge on the same table still awards');
+SELECT isnt((SELECT broken FROM gamification.badge_status WHERE code = 'star'), NULL, 'the badge reports itself broken');
+SELECT matches((SELECT broken FROM gamification.badge_status WHERE code = 'star'), 'hit_views', 'naming the missing column');
+SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'sketcher'), NULL, 'the other badge stays healthy');
+
+-- Renaming it back heals the badge.
+ALTER TABLE public.sketch RENAME COLUMN views TO hit_views;
+UPDATE public.sketch SET hit_views = 3000 WHERE user_id = 1;
+SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.user_badges WHERE user_id = '1'), ARRAY['sketcher', 'star'],
+    'renaming the column back, the badge awards again');
+SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'star'), NULL, 'and is healthy again');
+
+-- 2. A column used by a counter's where is dropped.
+ALTER TABLE public.sketch DROP COLUMN status;
+SELECT lives_ok($$ INSERT INTO public.sketch (user_id) VALUES (2), (2) $$, 'inserts still work after the where''s column was dropped');
+SELECT is((SELECT array_agg(code) FROM gamification.user_badges WHERE user_id = '2'), ARRAY['sketcher'], 'the healthy badge awards');
+SELECT matches((SELECT broken FROM gamification.badge_status WHERE code = 'pub'), 'status', 'the counter reports itself broken, naming the column');
+
+-- 3. The user field is renamed.
+ALTER TABLE public.owned RENAME COLUMN owner TO owner_id;
+SELECT lives_ok($$ INSERT INTO public.owned (owner_id) VALUES (3) $$, 'inserts still work after the user field was renamed');
+SELECT matches((SELECT broken FROM gamification.badge_status WHERE code = 'owner'), 'owner', 'the badge reports itself broken, naming the user field');
+ALTER TABLE public.owned DROP COLUMN owner_id;
+SELECT lives_ok($$ INSERT INTO public.owned DEFAULT VALUES $$, 'inserts still work after the user field was dropped');
+SELECT isnt((SELECT broken FROM gamification.badge_status WHERE code = 'owner'), NULL, 'still broken');
+
+-- 4. The tracked table is dropped.
+DROP TABLE public.doomed;
+SELECT isnt((SELECT broken FROM gamification.badge_status WHERE code = 'doomed'), NULL, 'a badge whose table was dropped reports itself broken');
+SELECT imatches((SELECT broken FROM gamification.badge_status WHERE code = 'doomed'), 'table', 'saying the table is gone');
+SELECT is((SELECT installed FROM gamification.badge_status WHERE code = 'doomed'), false, 'and not installed');
+SELECT lives_ok($$ INSERT INTO public.sketch (user_id) VALUES (4) $$, 'writes to other tracked tables keep working');
+SELECT lives_ok($$ SELECT * FROM gamification.triggers_sync() $$, 'triggers_sync copes with a dropped table');
+
+-- 5. The tracked table is renamed.
+ALTER TABLE public.old_name RENAME TO "New Name";
+INSERT INTO public."New Name" (user_id) VALUES (5);
+SELECT is((SELECT array_agg(code) FROM gamification.user_badges WHERE user_id = '5'), ARRAY['renamed'], 'a renamed table keeps awarding');
+SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'renamed'), NULL, 'and is not broken');
+SELECT matches((SELECT table_name FROM gamification.badge_status WHERE code = 'renamed'), 'New Name', 'badge_status shows the table''s current name');
+
+-- 6. Unregistering broken badges leaves nothing behind.
+SELECT gamification.badge_unregister(code) FROM gamification.badge_status ORDER BY code;
+SELECT is((SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'gamification_on_%'), 0::bigint,
+    'no trigger of ours left after unregistering every badge, broken ones included');
+SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'gamification'::regnamespace AND oid NOT IN (SELECT oid FROM baseline_funcs)),
+    0::bigint, 'no orphaned function left, the dropped table''s included');
+
+SELECT * FROM finish();
+ROLLBACK;
