@@ -14,8 +14,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-# Debian packages the test suite needs: PostgreSQL 15, pgTAP and pg_prove.
-TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+# Debian packages the test suite needs: PostgreSQL 15, pgTAP, pg_prove and plpgsql_check.
+TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check
 
 .DEFAULT_GOAL := all
 .PHONY: all venv build check demo serve test test-deps

@@ -242,8 +242,6 @@ DECLARE
     lb integer := pg_catalog.length(b);
     prev integer[];
     cur integer[];
-    i integer;
-    j integer;
 BEGIN
     IF la = 0 THEN RETURN lb; END IF;
     IF lb = 0 THEN RETURN la; END IF;
@@ -358,6 +356,28 @@ $$;
 COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
     'Internal: 22023 naming the first unknown field of a definition, with a close match and the allowed fields in the hint.';
 
+CREATE FUNCTION gamification._max_length(p_field text)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN p_field = 'name' THEN 200 ELSE 4000 END
+$$;
+COMMENT ON FUNCTION gamification._max_length(text) IS
+    'Internal: the longest string a definition field takes: 200 characters for a name, 4000 for anything else (descriptions, conditions, table and column names).';
+
+CREATE FUNCTION gamification._max_integer()
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 1000000000000::bigint
+$$;
+COMMENT ON FUNCTION gamification._max_integer() IS
+    'Internal: the largest number a definition field takes (points, targets, thresholds): 10^12, far below where sums of points could overflow bigint.';
+
 CREATE FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
                                          p_required boolean, p_is_code boolean, p_hint text)
 RETURNS text
@@ -383,6 +403,11 @@ BEGIN
     ELSIF pg_catalog.jsonb_typeof(v) <> 'string' OR (p_required AND pg_catalog.btrim(v #>> '{}') = '') THEN
         PERFORM gamification._field_error(p_label, p_field,
             CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
+    ELSIF pg_catalog.length(v #>> '{}') > gamification._max_length(p_field) THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
+                              gamification._max_length(p_field), pg_catalog.length(v #>> '{}')),
+            p_hint);
     END IF;
     RETURN v #>> '{}';
 END;
@@ -406,11 +431,14 @@ BEGIN
     END IF;
     IF pg_catalog.jsonb_typeof(v) = 'number' THEN
         n := (v #>> '{}')::numeric;
-        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= 9223372036854775807 THEN
+        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= gamification._max_integer() THEN
             RETURN n::bigint;
         END IF;
     END IF;
-    PERFORM gamification._field_error(p_label, p_field, p_expected, v, p_hint);
+    PERFORM gamification._field_error(p_label, p_field,
+        CASE WHEN n IS NOT NULL AND n = pg_catalog.trunc(n) AND n > gamification._max_integer()
+             THEN pg_catalog.format('at most %s', gamification._max_integer()) ELSE p_expected END,
+        v, p_hint);
     RETURN NULL;
 END;
 $$;
@@ -1275,20 +1303,79 @@ RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
+AS $fn$
+DECLARE
+    v_len integer := pg_catalog.length(p_sql);
+    v_pos integer := 1;
+    v_char text;
+    v_next text;
+    v_depth integer := 0;
+    v_problem text;
+    v_escapes boolean;
+    v_end integer;
 BEGIN
-    -- A fragment is spliced into a generated statement: it must not be able to end
-    -- that statement, start another one, or hide the rest of it.
-    IF pg_catalog.strpos(p_sql, ';') > 0 OR pg_catalog.strpos(p_sql, '--') > 0
-       OR pg_catalog.strpos(p_sql, '/*') > 0 THEN
+    -- A fragment is spliced into a generated statement as one expression. Scan it as
+    -- PostgreSQL's lexer would, outside string literals and quoted identifiers: it must
+    -- not end that statement (";"), start another, hide the rest of it (comments), leave
+    -- its parentheses (unbalanced ")" or "("), or bring its own quoting ("$$" dollar quotes).
+    WHILE v_pos <= v_len AND v_problem IS NULL LOOP
+        v_char := pg_catalog.substr(p_sql, v_pos, 1);
+        v_next := pg_catalog.substr(p_sql, v_pos + 1, 1);
+        IF v_char = '''' THEN
+            -- E'...' strings take backslash escapes; plain ones double their quotes.
+            v_escapes := v_pos > 1 AND pg_catalog.upper(pg_catalog.substr(p_sql, v_pos - 1, 1)) = 'E'
+                         AND (v_pos = 2 OR pg_catalog.substr(p_sql, v_pos - 2, 1) !~ '[[:alnum:]_$]');
+            v_pos := v_pos + 1;
+            LOOP
+                IF v_pos > v_len THEN
+                    v_problem := 'an unterminated string literal';
+                    EXIT;
+                END IF;
+                v_char := pg_catalog.substr(p_sql, v_pos, 1);
+                IF v_escapes AND v_char = E'\\' THEN
+                    v_pos := v_pos + 2;
+                ELSIF v_char = '''' AND pg_catalog.substr(p_sql, v_pos + 1, 1) = '''' THEN
+                    v_pos := v_pos + 2;
+                ELSIF v_char = '''' THEN
+                    EXIT;
+                ELSE
+                    v_pos := v_pos + 1;
+                END IF;
+            END LOOP;
+        ELSIF v_char = '"' THEN
+            v_end := pg_catalog.strpos(pg_catalog.substr(p_sql, v_pos + 1), '"');
+            IF v_end = 0 THEN
+                v_problem := 'an unterminated quoted identifier';
+            END IF;
+            v_pos := v_pos + v_end;  -- on the closing quote ("" inside reads as two identifiers: same effect)
+        ELSIF v_char = ';' THEN
+            v_problem := 'a ";"';
+        ELSIF (v_char = '-' AND v_next = '-') OR (v_char = '/' AND v_next = '*') THEN
+            v_problem := 'a comment';
+        ELSIF v_char = '$' AND (v_pos = 1 OR pg_catalog.substr(p_sql, v_pos - 1, 1) !~ '[[:alnum:]_]') THEN
+            v_problem := 'a "$" (dollar quoting or a parameter)';
+        ELSIF v_char = '(' THEN
+            v_depth := v_depth + 1;
+        ELSIF v_char = ')' THEN
+            v_depth := v_depth - 1;
+            IF v_depth < 0 THEN
+                v_problem := 'a ")" without its "("';
+            END IF;
+        END IF;
+        v_pos := v_pos + 1;
+    END LOOP;
+    IF v_problem IS NULL AND v_depth > 0 THEN
+        v_problem := 'a "(" without its ")"';
+    END IF;
+    IF v_problem IS NOT NULL THEN
         PERFORM gamification._raise('42601',
-            pg_catalog.format('%s: field "%s" must be one SQL expression, without ";" or comments', p_label, p_field),
-            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id.');
+            pg_catalog.format('%s: field "%s" must be one SQL expression, but it contains %s', p_label, p_field, v_problem),
+            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id, without ";", comments or dollar quotes.');
     END IF;
 END;
-$$;
+$fn$;
 COMMENT ON FUNCTION gamification._check_sql_fragment(text, text, text) IS
-    'Internal: refuse a condition or where fragment containing a statement separator or a comment (SQLSTATE 42601).';
+    'Internal: refuse a condition or where fragment that is not one expression: a ";", a comment, unbalanced parentheses, dollar quoting or an unterminated literal outside string literals and quoted identifiers (SQLSTATE 42601).';
 
 CREATE FUNCTION gamification._resolve_table(p_label text, p_field text, p_name text, p_search_path text)
 RETURNS regclass
@@ -1487,6 +1574,13 @@ BEGIN
             'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
 
+    IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(current_user,
+            (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
+                              p_label, gamification._qualified(r.table_name)),
+            'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".');
+    END IF;
     PERFORM gamification._compile_rule(p_label, r);
     RETURN r;
 END;
@@ -1651,6 +1745,19 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
+CREATE FUNCTION gamification._trigger_function_owner(p_table regclass, p_event text, p_row boolean)
+RETURNS name
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.rolname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+     WHERE p.pronamespace = 'gamification'::regnamespace
+       AND p.proname = gamification._trigger_function_name(p_table, p_event, p_row)
+$$;
+COMMENT ON FUNCTION gamification._trigger_function_owner(regclass, text, boolean) IS
+    'Internal: the role owning (so running, SECURITY DEFINER) the generated function of a table''s trigger for an event, or NULL if there is none yet.';
+
 CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -1751,9 +1858,22 @@ COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
 -- ---------------------------------------------------------------------------
 -- sql/triggers/compile.sql
 -- ---------------------------------------------------------------------------
--- Compiling a rule against its table: the same SELECT the trigger will run, over the
--- table itself, planned with LIMIT 0. Unknown columns or tables, type errors and
--- syntax errors fail at registration, under the search_path pinned for the rule.
+-- Compiling a rule against its table: the same SELECT the trigger will run, over a
+-- relation of the table's row type standing for its transition table, planned with
+-- LIMIT 0. Unknown columns or tables, type errors and syntax errors fail at
+-- registration, under the search_path pinned for the rule. Like the trigger, it needs
+-- no SELECT on the tracked table itself (only what the condition reads besides NEW/OLD).
+
+CREATE FUNCTION gamification._row_type_relation(p_table regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('(SELECT (NULL::%s).*)', gamification._qualified(p_table))
+$$;
+COMMENT ON FUNCTION gamification._row_type_relation(regclass) IS
+    'Internal: an empty relation with the row type of a table, standing for its NEW or OLD rows when a rule is compiled.';
 
 CREATE FUNCTION gamification._rule_problem(r gamification.badge_rule)
 RETURNS text
@@ -1777,9 +1897,10 @@ BEGIN
     BEGIN
         IF r.update_of IS NOT NULL THEN
             EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
-                                      v_table, r.condition);
+                                      gamification._row_type_relation(r.table_name), r.condition);
         ELSE
-            EXECUTE gamification._rule_users_sql(r, v_table, v_table) || ' LIMIT 0';
+            EXECUTE gamification._rule_users_sql(r, gamification._row_type_relation(r.table_name),
+                                                 gamification._row_type_relation(r.table_name)) || ' LIMIT 0';
         END IF;
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -1793,6 +1914,36 @@ $$;
 COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
     'Internal: why a rule cannot be evaluated (its table or a column is gone, its condition no longer compiles), or NULL if it can.';
 
+CREATE FUNCTION gamification._require_trigger_owner(p_label text, r gamification.badge_rule)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_owner name := gamification._trigger_function_owner(r.table_name, r.event, r.update_of IS NOT NULL);
+BEGIN
+    -- A table's badges for an event share one generated function, run with its owner's
+    -- rights: only that role (or a member of it, or a superuser) may change them.
+    IF v_owner IS NOT NULL AND NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": the badges on %s %s are run by role %I, and you are not a member of it',
+                              p_label, CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._qualified(r.table_name), pg_catalog.upper(r.event), v_owner),
+            pg_catalog.format('Manage the badges of one table as one role: as %I, as a member of it, or as a superuser (see README, "Security model").', v_owner));
+    END IF;
+    IF NOT pg_catalog.has_table_privilege(r.table_name, 'TRIGGER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
+                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._qualified(r.table_name)),
+            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_trigger_owner(text, gamification.badge_rule) IS
+    'Internal: 42501 unless the caller may change the machinery of a rule''s table and event: the TRIGGER privilege on the table, and the generated function owned by the caller, a role it is a member of, or nobody yet.';
+
 CREATE FUNCTION gamification._compile_rule(p_label text, r gamification.badge_rule)
 RETURNS void
 LANGUAGE plpgsql
@@ -1801,20 +1952,35 @@ AS $$
 DECLARE
     v_table text := gamification._qualified(r.table_name);
     v_field text := CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END;
+    -- The generated function runs with its owner's rights: the role that first put
+    -- badges on this table. Compile as that role, which is who will run the condition.
+    v_owner name := coalesce(gamification._trigger_function_owner(r.table_name, r.event, r.update_of IS NOT NULL),
+                             current_user);
+    v_role text := pg_catalog.current_setting('role');
 BEGIN
-    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-    IF r.update_of IS NOT NULL THEN
-        EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
-                                  v_table, r.condition);
-    ELSE
-        EXECUTE gamification._rule_users_sql(r, v_table, v_table) || ' LIMIT 0';
-    END IF;
-EXCEPTION WHEN OTHERS THEN
-    PERFORM gamification._raise(SQLSTATE,
-        pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field, v_table, SQLERRM),
-        CASE r.kind WHEN 'counter'
-             THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
-             ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
+    PERFORM gamification._require_trigger_owner(p_label, r);
+    BEGIN
+        IF v_owner <> current_user THEN
+            PERFORM pg_catalog.set_config('role', v_owner, true);
+        END IF;
+        PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+        IF r.update_of IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
+                                      gamification._row_type_relation(r.table_name), r.condition);
+        ELSE
+            EXECUTE gamification._rule_users_sql(r, gamification._row_type_relation(r.table_name),
+                                                 gamification._row_type_relation(r.table_name)) || ' LIMIT 0';
+        END IF;
+    EXCEPTION WHEN OTHERS THEN  -- the block's role and search_path changes are undone here
+        PERFORM gamification._raise(SQLSTATE,
+            pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field, v_table, SQLERRM),
+            CASE WHEN SQLSTATE = '42501'
+                 THEN pg_catalog.format('The condition runs with the rights of role %I, which owns this table''s badge triggers: grant it what the condition reads.', v_owner)
+                 WHEN r.kind = 'counter'
+                 THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
+                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
+    END;
+    PERFORM pg_catalog.set_config('role', v_role, true);
 END;
 $$;
 COMMENT ON FUNCTION gamification._compile_rule(text, gamification.badge_rule) IS
@@ -1884,21 +2050,38 @@ COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
 -- sql/triggers/sync.sql
 -- ---------------------------------------------------------------------------
 -- Installing the generated machinery on users' tables, as django-pgtrigger does:
--- deterministic names, a hash of the generated SQL in the trigger's comment to
--- detect drift, install and prune in the caller's transaction. Triggers the
--- extension did not create (no "gamification:" comment) are never touched.
+-- deterministic names, a hash of the generated SQL to detect drift, install and prune
+-- in the caller's transaction. The hash lives in the comment of the generated function
+-- (which the registrant owns; a trigger's comment would need the table's owner). A
+-- trigger is the extension's only if its function is one of those generated
+-- functions: other triggers are never touched.
 
-CREATE FUNCTION gamification._trigger_hash(p_table regclass, p_event text, p_row boolean)
+CREATE FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT 'gamification: ' || pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row))
+    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (hash %s)',
+               gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
+               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)))
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
-COMMENT ON FUNCTION gamification._trigger_hash(regclass, text, boolean) IS
-    'Internal: the comment a table''s trigger carries when it and its function are exactly what the registry generates (NULL if no badge needs that trigger).';
+COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
+    'Internal: the comment a generated trigger function carries when it and its trigger are exactly what the registry generates, hash included (NULL if no badge needs that trigger).';
+
+CREATE FUNCTION gamification._is_generated(p_function oid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                    WHERE p.oid = p_function AND p.pronamespace = 'gamification'::regnamespace
+                      AND pg_catalog.obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %')
+$$;
+COMMENT ON FUNCTION gamification._is_generated(oid) IS
+    'Internal: whether a function is a trigger function the extension generated.';
 
 CREATE FUNCTION gamification._our_trigger(p_table regclass, p_name name)
 RETURNS oid
@@ -1908,9 +2091,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_oid oid;
+    v_function oid;
 BEGIN
-    SELECT t.oid INTO v_oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = p_name;
-    IF v_oid IS NOT NULL AND coalesce(pg_catalog.obj_description(v_oid, 'pg_trigger'), '') NOT LIKE 'gamification: %' THEN
+    SELECT t.oid, t.tgfoid INTO v_oid, v_function FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = p_table AND t.tgname = p_name;
+    IF v_oid IS NOT NULL AND NOT gamification._is_generated(v_function) THEN
         PERFORM gamification._raise('42710',
             pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
                               gamification._qualified(p_table), p_name),
@@ -1921,6 +2106,28 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._our_trigger(regclass, name) IS
     'Internal: the OID of the extension''s trigger of that name on a table, NULL if absent; raises 42710 if a trigger of that name exists that the extension did not create.';
+
+CREATE FUNCTION gamification._require_table_owner(p_table regclass, p_trigger name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_owner name := (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                      WHERE c.oid = p_table);
+BEGIN
+    -- CREATE TRIGGER needs only the TRIGGER privilege, but DROP TRIGGER needs the table's owner.
+    IF NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('removing the last badge on %s drops its trigger %s, which only the table''s owner (role %I) can do',
+                              gamification._qualified(p_table), p_trigger, v_owner),
+            pg_catalog.format('Remove it as %I, a member of it or a superuser; or keep a badge on that table.', v_owner));
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_table_owner(regclass, name) IS
+    'Internal: 42501 unless the caller may drop a trigger on the table (PostgreSQL requires its owner).';
 
 CREATE FUNCTION gamification._prune_functions()
 RETURNS SETOF text
@@ -1956,7 +2163,7 @@ DECLARE
     v_name name;
     v_function name;
     v_function_sql text;
-    v_hash text;
+    v_comment text;
     v_trigger oid;
     v_replica boolean;
 BEGIN
@@ -1967,23 +2174,22 @@ BEGIN
         v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
         IF v_function_sql IS NULL THEN
             IF v_trigger IS NOT NULL THEN
+                PERFORM gamification._require_table_owner(p_table, v_name);
                 EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_name, gamification._qualified(p_table));
                 RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_name, gamification._qualified(p_table));
             END IF;
             CONTINUE;
         END IF;
-        v_hash := gamification._trigger_hash(p_table, v_event, v_row);
-        IF v_trigger IS NULL OR pg_catalog.obj_description(v_trigger, 'pg_trigger') IS DISTINCT FROM v_hash
+        v_comment := gamification._trigger_function_comment(p_table, v_event, v_row);
+        IF v_trigger IS NULL
            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
                            WHERE t.oid = v_trigger AND p.proname = v_function
-                             AND p.pronamespace = 'gamification'::regnamespace) THEN
+                             AND p.pronamespace = 'gamification'::regnamespace
+                             AND pg_catalog.obj_description(p.oid, 'pg_proc') = v_comment) THEN
             EXECUTE v_function_sql;
-            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function,
-                pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit, see gamification.badge_status',
-                                  gamification._qualified(p_table), pg_catalog.upper(v_event), CASE WHEN v_row THEN ' OF' ELSE '' END));
+            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
             EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
-            EXECUTE pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS %L', v_name, gamification._qualified(p_table), v_hash);
             RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
                                           v_name, gamification._qualified(p_table));
         END IF;
@@ -2024,7 +2230,7 @@ BEGIN
         SELECT t.tgname, t.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger t
          WHERE t.tgname IN ('gamification_on_insert', 'gamification_on_update', 'gamification_on_delete',
                             'gamification_on_update_of')
-           AND pg_catalog.obj_description(t.oid, 'pg_trigger') LIKE 'gamification: %'
+           AND gamification._is_generated(t.tgfoid)
            AND NOT EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = t.tgrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.tgrelid
                               AND EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = i.inhparent))
@@ -2115,6 +2321,27 @@ $$;
 COMMENT ON FUNCTION gamification._backfill_sql(gamification.badge_rule) IS
     'Internal: the set-based query behind a backfill and a preview.';
 
+CREATE FUNCTION gamification._rule_runtime_error(p_label text, r gamification.badge_rule, p_what text,
+                                                  p_sqlstate text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The condition compiled, but failed on the rows that exist (a division by zero, a
+    -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
+    PERFORM gamification._raise(p_sqlstate,
+        pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
+                          CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                          gamification._qualified(r.table_name), p_what, p_message),
+        CASE WHEN p_sqlstate = '42501'
+             THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'
+             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END);
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
+    'Internal: re-raise an error that a compiled condition raised on existing rows during a backfill or preview, with its SQLSTATE, naming the badge and field.';
+
 CREATE FUNCTION gamification._backfill(p_code text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -2128,9 +2355,13 @@ DECLARE
 BEGIN
     SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
     PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-    EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
-                              gamification._backfill_sql(r))
-       INTO v_users, v_counts;
+    BEGIN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
+                                  gamification._backfill_sql(r))
+           INTO v_users, v_counts;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM gamification._rule_runtime_error(pg_catalog.format('badge "%s"', p_code), r, 'backfill', SQLSTATE, SQLERRM);
+    END;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_users IS NULL THEN
         RETURN 0;
@@ -2186,7 +2417,11 @@ BEGIN
                                            gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
                END;
     PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+    BEGIN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+    END;
     EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
        INTO v_sample;
     FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
@@ -2222,6 +2457,8 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
         RETURN false;
     END IF;
+    PERFORM gamification._require_trigger_owner(pg_catalog.format('badge "%s"', v_code), r)
+       FROM gamification.badge_rule r WHERE r.badge_code = v_code;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
         PERFORM gamification._sync_table(v_table);
@@ -2308,8 +2545,8 @@ SELECT r.badge_code AS code,
        coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
        r.event,
        t.oid IS NOT NULL AS installed,
-       t.oid IS NOT NULL AND pg_catalog.obj_description(t.oid, 'pg_trigger')
-           = gamification._trigger_hash(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
+       t.oid IS NOT NULL AND pg_catalog.obj_description(t.tgfoid, 'pg_proc')
+           = gamification._trigger_function_comment(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
        coalesce(gamification._rule_problem(r),
                 CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
                                              || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
@@ -2322,3 +2559,149 @@ SELECT r.badge_code AS code,
                       WHERE x.badge_code = r.badge_code ORDER BY x.id DESC LIMIT 1) e ON true;
 COMMENT ON VIEW gamification.badge_status IS
     'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/security/privileges.sql
+-- ---------------------------------------------------------------------------
+-- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
+-- grants to login roles (they are cluster-wide, so they are created only if missing
+-- and survive DROP EXTENSION):
+--   gamification_reader    reads the views;
+--   gamification_operator  + awards, revokes, progress, points and resets by hand;
+--   gamification_admin     + registers, changes and removes definitions.
+-- Everything else, PUBLIC included, gets nothing. An application role that only
+-- writes to tracked tables needs nothing either: the generated trigger functions are
+-- SECURITY DEFINER, owned by the role that registered the badge.
+
+DO $roles$
+DECLARE
+    v_role text;
+BEGIN
+    FOREACH v_role IN ARRAY ARRAY['gamification_reader', 'gamification_operator', 'gamification_admin'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_role) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', v_role);
+        END IF;
+    END LOOP;
+    IF NOT pg_catalog.pg_has_role('gamification_operator', 'gamification_reader', 'MEMBER') THEN
+        GRANT gamification_reader TO gamification_operator;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('gamification_admin', 'gamification_operator', 'MEMBER') THEN
+        GRANT gamification_operator TO gamification_admin;
+    END IF;
+END
+$roles$;
+
+-- Nothing for PUBLIC: functions are executable by PUBLIC by default, so revoke them all.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA gamification FROM PUBLIC;
+REVOKE ALL ON SCHEMA gamification FROM PUBLIC;
+
+-- Readers: the views and badges_for(). The views over users' data run with the
+-- reader's own rights (security_invoker), so optional row security applies to them.
+GRANT USAGE ON SCHEMA gamification TO gamification_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_reader;
+ALTER VIEW gamification.user_badges SET (security_invoker = true);
+ALTER VIEW gamification.user_points SET (security_invoker = true);
+ALTER VIEW gamification.user_progress SET (security_invoker = true);
+ALTER VIEW gamification.user_unlockables SET (security_invoker = true);
+ALTER VIEW gamification.points_history SET (security_invoker = true);
+ALTER VIEW gamification.badges SET (security_invoker = true);
+-- badge_status and the rule registry are for admins: they show the conditions, and
+-- badge_status compiles each one, with the viewing admin's own rights.
+REVOKE SELECT ON gamification.badge_status, gamification.badge_rule, gamification.badge_error FROM gamification_reader;
+ALTER VIEW gamification.badge_status SET (security_invoker = true);
+ALTER FUNCTION gamification.badges_for(text) SECURITY DEFINER;
+ALTER FUNCTION gamification.badges_for(anyelement) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement) TO gamification_reader;
+
+-- Operators: awarding by hand. SECURITY DEFINER (search_path is pinned on every one),
+-- so operators need no rights on the tables and cannot write them directly.
+ALTER FUNCTION gamification.badge_award(text, text) SECURITY DEFINER;
+ALTER FUNCTION gamification.badge_award(anyelement, text) SECURITY DEFINER;
+ALTER FUNCTION gamification.badge_revoke(text, text) SECURITY DEFINER;
+ALTER FUNCTION gamification.badge_revoke(anyelement, text) SECURITY DEFINER;
+ALTER FUNCTION gamification.badge_progress(text, text, bigint) SECURITY DEFINER;
+ALTER FUNCTION gamification.badge_progress(anyelement, text, bigint) SECURITY DEFINER;
+ALTER FUNCTION gamification.award_points(text, bigint, text) SECURITY DEFINER;
+ALTER FUNCTION gamification.award_points(anyelement, bigint, text) SECURITY DEFINER;
+ALTER FUNCTION gamification.reset(text) SECURITY DEFINER;
+ALTER FUNCTION gamification.reset(anyelement) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION
+    gamification.badge_award(text, text), gamification.badge_award(anyelement, text),
+    gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),
+    gamification.badge_progress(text, text, bigint), gamification.badge_progress(anyelement, text, bigint),
+    gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
+    gamification.reset(text), gamification.reset(anyelement)
+TO gamification_operator;
+
+-- Admins: definitions. Registration stays SECURITY INVOKER on purpose: a badge's
+-- condition is compiled, and its generated trigger function owned and run, with the
+-- registering role's own rights (and its TRIGGER privilege on the table), never with
+-- the extension owner's. So admins get the tables, the internal functions and CREATE
+-- on the schema (for the generated trigger functions).
+GRANT CREATE ON SCHEMA gamification TO gamification_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA gamification TO gamification_admin;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gamification TO gamification_admin;
+
+
+-- ---------------------------------------------------------------------------
+-- sql/security/row_security.sql
+-- ---------------------------------------------------------------------------
+-- Optional row-level security, off by default: once enabled, a role that is only a
+-- reader sees, through the views, just the rows of the user its session names:
+--     SET gamification.user_id = '42';
+-- Operators and admins (and the SECURITY DEFINER functions) still see every row.
+
+CREATE FUNCTION gamification._user_data_tables()
+RETURNS regclass[]
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
+                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock']::regclass[]
+$$;
+COMMENT ON FUNCTION gamification._user_data_tables() IS
+    'Internal: the tables holding per-user rows, which row security filters.';
+
+DO $policies$
+DECLARE
+    v_table regclass;
+BEGIN
+    FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY gamification_staff ON %s TO gamification_operator USING (true) WITH CHECK (true)', v_table);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY gamification_own_rows ON %s FOR SELECT TO gamification_reader '
+            'USING (user_id OPERATOR(pg_catalog.=) pg_catalog.current_setting(''gamification.user_id'', true))', v_table);
+    END LOOP;
+END
+$policies$;
+
+CREATE FUNCTION gamification.row_security(enabled boolean)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table regclass;
+BEGIN
+    IF enabled IS NULL THEN
+        PERFORM gamification._raise('22004', 'gamification.row_security(): enabled must not be null',
+                                    'Pass true to turn row security on, false to turn it off.');
+    END IF;
+    FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY', v_table,
+                                  CASE WHEN enabled THEN 'ENABLE' ELSE 'DISABLE' END);
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION gamification.row_security(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gamification.row_security(boolean) TO gamification_admin;
+REVOKE ALL ON FUNCTION gamification._user_data_tables() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gamification._user_data_tables() TO gamification_admin;
+COMMENT ON FUNCTION gamification.row_security(boolean) IS
+    'Turn row-level security on the users'' data on (true) or off (false; the default). When on, a role that is only a gamification_reader sees, through the views, only the rows whose user_id equals its setting gamification.user_id; operators and admins see all rows. Admins only.';

@@ -35,7 +35,7 @@ BEGIN
          WHERE v_badge.points <> 0
          ORDER BY i.user_id
     )
-    SELECT pg_catalog.count(*) INTO v_count FROM ins;
+    SELECT pg_catalog.count(*)::integer INTO v_count FROM ins;
     RETURN v_count;
 END;
 $$;
@@ -87,7 +87,7 @@ BEGIN
          WHERE p.points <> 0 AND p_action = 'revoke'
          ORDER BY p.user_id
     )
-    SELECT pg_catalog.count(*) INTO v_count FROM paid;
+    SELECT pg_catalog.count(*)::integer INTO v_count FROM paid;
     RETURN v_count;
 END;
 $$;

@@ -18,8 +18,8 @@ DECLARE
     v_idx integer;
     v_label text;
     v_code text;
-    v_codes text[] := '{}';
-    v_norm jsonb := '[]';
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
     v_item jsonb;
     v_cycle text[];
     v_old jsonb;

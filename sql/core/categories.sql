@@ -13,8 +13,8 @@ DECLARE
     v_idx integer;
     v_label text;
     v_code text;
-    v_codes text[] := '{}';
-    v_norm jsonb := '[]';
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('category', v_obj, v_idx);

@@ -23,8 +23,6 @@ DECLARE
     lb integer := pg_catalog.length(b);
     prev integer[];
     cur integer[];
-    i integer;
-    j integer;
 BEGIN
     IF la = 0 THEN RETURN lb; END IF;
     IF lb = 0 THEN RETURN la; END IF;
@@ -139,6 +137,28 @@ $$;
 COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
     'Internal: 22023 naming the first unknown field of a definition, with a close match and the allowed fields in the hint.';
 
+CREATE FUNCTION gamification._max_length(p_field text)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN p_field = 'name' THEN 200 ELSE 4000 END
+$$;
+COMMENT ON FUNCTION gamification._max_length(text) IS
+    'Internal: the longest string a definition field takes: 200 characters for a name, 4000 for anything else (descriptions, conditions, table and column names).';
+
+CREATE FUNCTION gamification._max_integer()
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 1000000000000::bigint
+$$;
+COMMENT ON FUNCTION gamification._max_integer() IS
+    'Internal: the largest number a definition field takes (points, targets, thresholds): 10^12, far below where sums of points could overflow bigint.';
+
 CREATE FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
                                          p_required boolean, p_is_code boolean, p_hint text)
 RETURNS text
@@ -164,6 +184,11 @@ BEGIN
     ELSIF pg_catalog.jsonb_typeof(v) <> 'string' OR (p_required AND pg_catalog.btrim(v #>> '{}') = '') THEN
         PERFORM gamification._field_error(p_label, p_field,
             CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
+    ELSIF pg_catalog.length(v #>> '{}') > gamification._max_length(p_field) THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
+                              gamification._max_length(p_field), pg_catalog.length(v #>> '{}')),
+            p_hint);
     END IF;
     RETURN v #>> '{}';
 END;
@@ -187,11 +212,14 @@ BEGIN
     END IF;
     IF pg_catalog.jsonb_typeof(v) = 'number' THEN
         n := (v #>> '{}')::numeric;
-        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= 9223372036854775807 THEN
+        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= gamification._max_integer() THEN
             RETURN n::bigint;
         END IF;
     END IF;
-    PERFORM gamification._field_error(p_label, p_field, p_expected, v, p_hint);
+    PERFORM gamification._field_error(p_label, p_field,
+        CASE WHEN n IS NOT NULL AND n = pg_catalog.trunc(n) AND n > gamification._max_integer()
+             THEN pg_catalog.format('at most %s', gamification._max_integer()) ELSE p_expected END,
+        v, p_hint);
     RETURN NULL;
 END;
 $$;

@@ -151,6 +151,19 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
+CREATE FUNCTION gamification._trigger_function_owner(p_table regclass, p_event text, p_row boolean)
+RETURNS name
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.rolname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+     WHERE p.pronamespace = 'gamification'::regnamespace
+       AND p.proname = gamification._trigger_function_name(p_table, p_event, p_row)
+$$;
+COMMENT ON FUNCTION gamification._trigger_function_owner(regclass, text, boolean) IS
+    'Internal: the role owning (so running, SECURITY DEFINER) the generated function of a table''s trigger for an event, or NULL if there is none yet.';
+
 CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql

@@ -12,8 +12,8 @@ DECLARE
     v_code text;
     v_old gamification.badge_rule;
     r gamification.badge_rule;
-    v_tables regclass[] := '{}';
-    v_backfill text[] := '{}';
+    v_tables regclass[] := '{}'::regclass[];
+    v_backfill text[] := '{}'::text[];
     v_table regclass;
 BEGIN
     FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
@@ -70,6 +70,27 @@ $$;
 COMMENT ON FUNCTION gamification._backfill_sql(gamification.badge_rule) IS
     'Internal: the set-based query behind a backfill and a preview.';
 
+CREATE FUNCTION gamification._rule_runtime_error(p_label text, r gamification.badge_rule, p_what text,
+                                                  p_sqlstate text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The condition compiled, but failed on the rows that exist (a division by zero, a
+    -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
+    PERFORM gamification._raise(p_sqlstate,
+        pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
+                          CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                          gamification._qualified(r.table_name), p_what, p_message),
+        CASE WHEN p_sqlstate = '42501'
+             THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'
+             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END);
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
+    'Internal: re-raise an error that a compiled condition raised on existing rows during a backfill or preview, with its SQLSTATE, naming the badge and field.';
+
 CREATE FUNCTION gamification._backfill(p_code text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -83,9 +104,13 @@ DECLARE
 BEGIN
     SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
     PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-    EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
-                              gamification._backfill_sql(r))
-       INTO v_users, v_counts;
+    BEGIN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
+                                  gamification._backfill_sql(r))
+           INTO v_users, v_counts;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM gamification._rule_runtime_error(pg_catalog.format('badge "%s"', p_code), r, 'backfill', SQLSTATE, SQLERRM);
+    END;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_users IS NULL THEN
         RETURN 0;
@@ -141,7 +166,11 @@ BEGIN
                                            gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
                END;
     PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+    BEGIN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+    END;
     EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
        INTO v_sample;
     FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
@@ -177,6 +206,8 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
         RETURN false;
     END IF;
+    PERFORM gamification._require_trigger_owner(pg_catalog.format('badge "%s"', v_code), r)
+       FROM gamification.badge_rule r WHERE r.badge_code = v_code;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
         PERFORM gamification._sync_table(v_table);
@@ -207,23 +238,27 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
-    v_plan record;
+    v_codes text[];
+    v_actions text[];
+    v_code text;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.gamification_sync_plan (code text, action text) ON COMMIT DROP;
-    TRUNCATE pg_temp.gamification_sync_plan;
-    INSERT INTO pg_temp.gamification_sync_plan
-    SELECT coalesce(d.code, b.code),
-           CASE WHEN d.code IS NULL THEN 'remove'
-                WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
-                WHEN b.definition = d.def THEN 'keep'
-                ELSE 'change' END
-      FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
-      FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code;
+    -- The plan, taken before anything changes. Kept in variables rather than a temp
+    -- table: nothing to create per call, and every statement can be checked statically.
+    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code)
+      INTO v_codes, v_actions
+      FROM (SELECT coalesce(d.code, b.code) AS code,
+                   CASE WHEN d.code IS NULL THEN 'remove'
+                        WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                        WHEN b.definition = d.def THEN 'keep'
+                        ELSE 'change' END AS action
+              FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
+              FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
     -- Validate everything, even in a dry run: the registration runs, then is undone.
     BEGIN
         PERFORM gamification._badge_register(v_defs, p_search_path);
-        FOR v_plan IN SELECT * FROM pg_temp.gamification_sync_plan p WHERE p.action = 'remove' ORDER BY p.code LOOP
-            PERFORM gamification.badge_unregister(v_plan.code);
+        FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
+                       WHERE p.action = 'remove' ORDER BY p.code LOOP
+            PERFORM gamification.badge_unregister(v_code);
         END LOOP;
         IF p_dry_run THEN
             RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
@@ -231,7 +266,7 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
         NULL;
     END;
-    RETURN QUERY SELECT p.code, p.action FROM pg_temp.gamification_sync_plan p ORDER BY p.code;
+    RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
 END;
 $$;
 COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text) IS

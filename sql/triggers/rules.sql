@@ -34,20 +34,79 @@ RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
+AS $fn$
+DECLARE
+    v_len integer := pg_catalog.length(p_sql);
+    v_pos integer := 1;
+    v_char text;
+    v_next text;
+    v_depth integer := 0;
+    v_problem text;
+    v_escapes boolean;
+    v_end integer;
 BEGIN
-    -- A fragment is spliced into a generated statement: it must not be able to end
-    -- that statement, start another one, or hide the rest of it.
-    IF pg_catalog.strpos(p_sql, ';') > 0 OR pg_catalog.strpos(p_sql, '--') > 0
-       OR pg_catalog.strpos(p_sql, '/*') > 0 THEN
+    -- A fragment is spliced into a generated statement as one expression. Scan it as
+    -- PostgreSQL's lexer would, outside string literals and quoted identifiers: it must
+    -- not end that statement (";"), start another, hide the rest of it (comments), leave
+    -- its parentheses (unbalanced ")" or "("), or bring its own quoting ("$$" dollar quotes).
+    WHILE v_pos <= v_len AND v_problem IS NULL LOOP
+        v_char := pg_catalog.substr(p_sql, v_pos, 1);
+        v_next := pg_catalog.substr(p_sql, v_pos + 1, 1);
+        IF v_char = '''' THEN
+            -- E'...' strings take backslash escapes; plain ones double their quotes.
+            v_escapes := v_pos > 1 AND pg_catalog.upper(pg_catalog.substr(p_sql, v_pos - 1, 1)) = 'E'
+                         AND (v_pos = 2 OR pg_catalog.substr(p_sql, v_pos - 2, 1) !~ '[[:alnum:]_$]');
+            v_pos := v_pos + 1;
+            LOOP
+                IF v_pos > v_len THEN
+                    v_problem := 'an unterminated string literal';
+                    EXIT;
+                END IF;
+                v_char := pg_catalog.substr(p_sql, v_pos, 1);
+                IF v_escapes AND v_char = E'\\' THEN
+                    v_pos := v_pos + 2;
+                ELSIF v_char = '''' AND pg_catalog.substr(p_sql, v_pos + 1, 1) = '''' THEN
+                    v_pos := v_pos + 2;
+                ELSIF v_char = '''' THEN
+                    EXIT;
+                ELSE
+                    v_pos := v_pos + 1;
+                END IF;
+            END LOOP;
+        ELSIF v_char = '"' THEN
+            v_end := pg_catalog.strpos(pg_catalog.substr(p_sql, v_pos + 1), '"');
+            IF v_end = 0 THEN
+                v_problem := 'an unterminated quoted identifier';
+            END IF;
+            v_pos := v_pos + v_end;  -- on the closing quote ("" inside reads as two identifiers: same effect)
+        ELSIF v_char = ';' THEN
+            v_problem := 'a ";"';
+        ELSIF (v_char = '-' AND v_next = '-') OR (v_char = '/' AND v_next = '*') THEN
+            v_problem := 'a comment';
+        ELSIF v_char = '$' AND (v_pos = 1 OR pg_catalog.substr(p_sql, v_pos - 1, 1) !~ '[[:alnum:]_]') THEN
+            v_problem := 'a "$" (dollar quoting or a parameter)';
+        ELSIF v_char = '(' THEN
+            v_depth := v_depth + 1;
+        ELSIF v_char = ')' THEN
+            v_depth := v_depth - 1;
+            IF v_depth < 0 THEN
+                v_problem := 'a ")" without its "("';
+            END IF;
+        END IF;
+        v_pos := v_pos + 1;
+    END LOOP;
+    IF v_problem IS NULL AND v_depth > 0 THEN
+        v_problem := 'a "(" without its ")"';
+    END IF;
+    IF v_problem IS NOT NULL THEN
         PERFORM gamification._raise('42601',
-            pg_catalog.format('%s: field "%s" must be one SQL expression, without ";" or comments', p_label, p_field),
-            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id.');
+            pg_catalog.format('%s: field "%s" must be one SQL expression, but it contains %s', p_label, p_field, v_problem),
+            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id, without ";", comments or dollar quotes.');
     END IF;
 END;
-$$;
+$fn$;
 COMMENT ON FUNCTION gamification._check_sql_fragment(text, text, text) IS
-    'Internal: refuse a condition or where fragment containing a statement separator or a comment (SQLSTATE 42601).';
+    'Internal: refuse a condition or where fragment that is not one expression: a ";", a comment, unbalanced parentheses, dollar quoting or an unterminated literal outside string literals and quoted identifiers (SQLSTATE 42601).';
 
 CREATE FUNCTION gamification._resolve_table(p_label text, p_field text, p_name text, p_search_path text)
 RETURNS regclass
@@ -246,6 +305,13 @@ BEGIN
             'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
 
+    IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(current_user,
+            (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
+                              p_label, gamification._qualified(r.table_name)),
+            'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".');
+    END IF;
     PERFORM gamification._compile_rule(p_label, r);
     RETURN r;
 END;

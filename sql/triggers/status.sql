@@ -6,8 +6,8 @@ SELECT r.badge_code AS code,
        coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
        r.event,
        t.oid IS NOT NULL AS installed,
-       t.oid IS NOT NULL AND pg_catalog.obj_description(t.oid, 'pg_trigger')
-           = gamification._trigger_hash(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
+       t.oid IS NOT NULL AND pg_catalog.obj_description(t.tgfoid, 'pg_proc')
+           = gamification._trigger_function_comment(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
        coalesce(gamification._rule_problem(r),
                 CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
                                              || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,

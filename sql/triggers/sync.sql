@@ -1,19 +1,36 @@
 -- Installing the generated machinery on users' tables, as django-pgtrigger does:
--- deterministic names, a hash of the generated SQL in the trigger's comment to
--- detect drift, install and prune in the caller's transaction. Triggers the
--- extension did not create (no "gamification:" comment) are never touched.
+-- deterministic names, a hash of the generated SQL to detect drift, install and prune
+-- in the caller's transaction. The hash lives in the comment of the generated function
+-- (which the registrant owns; a trigger's comment would need the table's owner). A
+-- trigger is the extension's only if its function is one of those generated
+-- functions: other triggers are never touched.
 
-CREATE FUNCTION gamification._trigger_hash(p_table regclass, p_event text, p_row boolean)
+CREATE FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT 'gamification: ' || pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row))
+    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (hash %s)',
+               gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
+               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)))
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
-COMMENT ON FUNCTION gamification._trigger_hash(regclass, text, boolean) IS
-    'Internal: the comment a table''s trigger carries when it and its function are exactly what the registry generates (NULL if no badge needs that trigger).';
+COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
+    'Internal: the comment a generated trigger function carries when it and its trigger are exactly what the registry generates, hash included (NULL if no badge needs that trigger).';
+
+CREATE FUNCTION gamification._is_generated(p_function oid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                    WHERE p.oid = p_function AND p.pronamespace = 'gamification'::regnamespace
+                      AND pg_catalog.obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %')
+$$;
+COMMENT ON FUNCTION gamification._is_generated(oid) IS
+    'Internal: whether a function is a trigger function the extension generated.';
 
 CREATE FUNCTION gamification._our_trigger(p_table regclass, p_name name)
 RETURNS oid
@@ -23,9 +40,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_oid oid;
+    v_function oid;
 BEGIN
-    SELECT t.oid INTO v_oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = p_name;
-    IF v_oid IS NOT NULL AND coalesce(pg_catalog.obj_description(v_oid, 'pg_trigger'), '') NOT LIKE 'gamification: %' THEN
+    SELECT t.oid, t.tgfoid INTO v_oid, v_function FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = p_table AND t.tgname = p_name;
+    IF v_oid IS NOT NULL AND NOT gamification._is_generated(v_function) THEN
         PERFORM gamification._raise('42710',
             pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
                               gamification._qualified(p_table), p_name),
@@ -36,6 +55,28 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._our_trigger(regclass, name) IS
     'Internal: the OID of the extension''s trigger of that name on a table, NULL if absent; raises 42710 if a trigger of that name exists that the extension did not create.';
+
+CREATE FUNCTION gamification._require_table_owner(p_table regclass, p_trigger name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_owner name := (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                      WHERE c.oid = p_table);
+BEGIN
+    -- CREATE TRIGGER needs only the TRIGGER privilege, but DROP TRIGGER needs the table's owner.
+    IF NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('removing the last badge on %s drops its trigger %s, which only the table''s owner (role %I) can do',
+                              gamification._qualified(p_table), p_trigger, v_owner),
+            pg_catalog.format('Remove it as %I, a member of it or a superuser; or keep a badge on that table.', v_owner));
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_table_owner(regclass, name) IS
+    'Internal: 42501 unless the caller may drop a trigger on the table (PostgreSQL requires its owner).';
 
 CREATE FUNCTION gamification._prune_functions()
 RETURNS SETOF text
@@ -71,7 +112,7 @@ DECLARE
     v_name name;
     v_function name;
     v_function_sql text;
-    v_hash text;
+    v_comment text;
     v_trigger oid;
     v_replica boolean;
 BEGIN
@@ -82,23 +123,22 @@ BEGIN
         v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
         IF v_function_sql IS NULL THEN
             IF v_trigger IS NOT NULL THEN
+                PERFORM gamification._require_table_owner(p_table, v_name);
                 EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_name, gamification._qualified(p_table));
                 RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_name, gamification._qualified(p_table));
             END IF;
             CONTINUE;
         END IF;
-        v_hash := gamification._trigger_hash(p_table, v_event, v_row);
-        IF v_trigger IS NULL OR pg_catalog.obj_description(v_trigger, 'pg_trigger') IS DISTINCT FROM v_hash
+        v_comment := gamification._trigger_function_comment(p_table, v_event, v_row);
+        IF v_trigger IS NULL
            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
                            WHERE t.oid = v_trigger AND p.proname = v_function
-                             AND p.pronamespace = 'gamification'::regnamespace) THEN
+                             AND p.pronamespace = 'gamification'::regnamespace
+                             AND pg_catalog.obj_description(p.oid, 'pg_proc') = v_comment) THEN
             EXECUTE v_function_sql;
-            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function,
-                pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit, see gamification.badge_status',
-                                  gamification._qualified(p_table), pg_catalog.upper(v_event), CASE WHEN v_row THEN ' OF' ELSE '' END));
+            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
             EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
-            EXECUTE pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS %L', v_name, gamification._qualified(p_table), v_hash);
             RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
                                           v_name, gamification._qualified(p_table));
         END IF;
@@ -139,7 +179,7 @@ BEGIN
         SELECT t.tgname, t.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger t
          WHERE t.tgname IN ('gamification_on_insert', 'gamification_on_update', 'gamification_on_delete',
                             'gamification_on_update_of')
-           AND pg_catalog.obj_description(t.oid, 'pg_trigger') LIKE 'gamification: %'
+           AND gamification._is_generated(t.tgfoid)
            AND NOT EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = t.tgrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.tgrelid
                               AND EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = i.inhparent))

@@ -63,11 +63,11 @@ SELECT has_function('gamification', '_grant', ARRAY['text', 'text[]', 'text'], '
 SELECT has_function('gamification', '_revoke', ARRAY['text', 'text[]', 'text'], '_revoke(text, text[], text)');
 
 SELECT is(
-    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
       WHERE p.pronamespace = 'gamification'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL),
     NULL, 'every function in schema gamification has a COMMENT');
 SELECT is(
-    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
       WHERE p.pronamespace = 'gamification'::regnamespace
         AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
         -- These read the caller's search_path on purpose: it is pinned into trigger badges.
@@ -75,9 +75,15 @@ SELECT is(
                                               'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean)')),
     NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp (but the caller-path wrappers)');
 SELECT is(
-    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
       WHERE p.pronamespace = 'gamification'::regnamespace AND p.prosecdef),
-    NULL, 'no function is SECURITY DEFINER (yet)');
+    ARRAY['gamification.award_points(anyelement,bigint,text)', 'gamification.award_points(text,bigint,text)',
+          'gamification.badge_award(anyelement,text)', 'gamification.badge_award(text,text)',
+          'gamification.badge_progress(anyelement,text,bigint)', 'gamification.badge_progress(text,text,bigint)',
+          'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
+          'gamification.badges_for(anyelement)', 'gamification.badges_for(text)',
+          'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)'],
+    'exactly the operator and reader entry points (and row_security) are SECURITY DEFINER');
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),

@@ -3,7 +3,8 @@
 \set QUIET on
 \echo
 \echo '== 11. The triggers the registration created on the application''s tables'
-SELECT tgrelid::regclass AS "table", tgname AS "trigger", obj_description(oid, 'pg_trigger') AS "drift hash"
+SELECT tgrelid::regclass AS "table", tgname AS "trigger", tgfoid::regproc AS "generated function",
+       substring(obj_description(tgfoid, 'pg_proc') from 'hash ([0-9a-f]{8})') AS "drift hash"
   FROM pg_trigger WHERE tgname LIKE 'gamification%' ORDER BY 1, 2;
 
 \echo '== 12. Ada posts 4 sketches in one INSERT ... SELECT: Collector is awarded by that statement'
