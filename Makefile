@@ -5,6 +5,7 @@
 #   make install  install into the server of PG_CONFIG (PGXS; DESTDIR works)
 #   make build    render sql/ into extension/ (needs the virtualenv)
 #   make serve    a throwaway PostgreSQL 18 with the extension, until Ctrl-C
+#   make bench    measure what trigger badges cost (BENCH_ARGS="--quick" for a smoke run)
 
 EXTENSION = gamification
 DATA = $(wildcard extension/$(EXTENSION)--*.sql)
@@ -18,7 +19,7 @@ BIN = $(VENV)/bin
 TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check
 
 .DEFAULT_GOAL := all
-.PHONY: all venv build check demo serve test test-deps
+.PHONY: all venv build check demo serve bench test test-deps
 
 all:
 	@echo "Nothing to compile: the extension is pure SQL. Try 'make demo', 'make test' or 'make install'."
@@ -45,6 +46,9 @@ demo: venv
 
 serve: venv
 	$(BIN)/gamification serve
+
+bench: venv
+	$(BIN)/gamification bench $(BENCH_ARGS)
 
 test-deps:
 	@missing=""; \

@@ -1,0 +1,78 @@
+"""``gamification bench``: a quick run on the embedded server produces complete, verified
+figures. No timing thresholds: only the shape of the results and their correctness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gamification.bench import parse_pgbench
+
+SCENARIOS = {1, 2, 3, 5, 6}
+
+
+def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "gamification", "bench", "--quick", "--runs", "1",
+         "--scenarios", ",".join(map(str, sorted(SCENARIOS))), "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Progress lines while it runs, then the summary with a verdict per target.
+    assert "scenario 1 (bulk), run 1/1" in result.stdout
+    assert "targets met:" in result.stdout
+    assert "skipped: no leaderboard API yet" in result.stdout
+
+    data = json.loads(out.read_text())
+    machine = data["machine"]
+    assert machine["cores"] and machine["cpu"] and machine["ram_bytes"]
+    assert "PostgreSQL 18" in machine["postgresql"]
+    for name in ("fsync", "synchronous_commit", "shared_buffers"):
+        assert machine["settings"][name]
+
+    scenarios = {sc["number"]: sc for sc in data["scenarios"]}
+    assert set(scenarios) == SCENARIOS
+    assert scenarios[6]["status"] == "skipped"
+    for number in SCENARIOS - {6}:
+        sc = scenarios[number]
+        assert sc["status"] == "ok", sc["error"]
+        assert sc["figures"], number
+        for figure in sc["figures"]:
+            ratio = figure["ratio"]
+            for key in ("median", "min", "max"):
+                assert ratio[key] > 0, (number, figure["label"], key)
+            assert ratio["min"] <= ratio["median"] <= ratio["max"]
+            assert "met" in figure
+        targeted = [f for f in sc["figures"] if f["target"] is not None]
+        assert targeted and all(isinstance(f["met"], bool) for f in targeted), number
+        # Every badge run was checked: awards produced, and equal to what the data implies.
+        assert sc["verification"], number
+        assert all(v["checked"] and v["ok"] for v in sc["verification"]), number
+        assert all(v["awards"] > 0 for v in sc["verification"]), number
+
+    bulk = scenarios[1]
+    twenty = [v for v in bulk["verification"] if v["setting"].startswith("20 badges")]
+    assert twenty and twenty[0]["awards"] == twenty[0]["expected"] > 0
+    assert {f["target"]["limit"] for f in bulk["figures"] if f["target"]} == {1.2, 1.5}
+    # Function statistics of the generated triggers, for profiling.
+    stats = bulk["function_stats"]["20 badges (10 counters + 10 conditions)"]
+    assert any(row["function"].startswith("gamification.trg_events_insert_") for row in stats)
+
+
+def test_parse_pgbench_reads_tps_and_failures() -> None:
+    out = """transaction type: mixed.sql
+number of transactions actually processed: 12345
+number of failed transactions: 3 (0.024%)
+number of serialization failures: 0 (0.000%)
+number of deadlock failures: 3 (0.024%)
+latency average = 3.1 ms
+tps = 2582.123456 (without initial connection time)
+client 3 aborted in command 4 (SQL) of script 0; ERROR:  boom
+"""
+    parsed = parse_pgbench(out)
+    assert parsed["tps"] == 2582.123456
+    assert parsed["transactions"] == 12345
+    assert parsed["failed"] == 3 and parsed["deadlock_failures"] == 3
+    assert parsed["aborted_clients"] == 1
