@@ -19,17 +19,15 @@ $$;
 COMMENT ON FUNCTION gamification._qualified(regclass) IS
     'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
 
-CREATE FUNCTION gamification._rule_users_sql(r gamification.badge_rule, p_new text, p_old text)
+CREATE FUNCTION gamification._rule_from_sql(r gamification.badge_rule, p_new text, p_old text)
 RETURNS text
-LANGUAGE plpgsql
+LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_alias text := CASE WHEN r.event = 'delete' THEN 'old' ELSE 'new' END;
-    v_from text;
-BEGIN
-    v_from := CASE
+    -- The rows a rule looks at: NEW (inserted or updated rows) or OLD (deleted rows); an
+    -- update condition that uses OLD pairs old and new rows by primary key.
+    SELECT CASE
         WHEN r.event = 'insert' THEN pg_catalog.format('%s AS new', p_new)
         WHEN r.event = 'delete' THEN pg_catalog.format('%s AS old', p_old)
         WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN
@@ -37,17 +35,48 @@ BEGIN
                 (SELECT pg_catalog.string_agg(pg_catalog.format('old.%1$I = new.%1$I', k), ' AND ')
                    FROM pg_catalog.unnest(gamification._primary_key(r.table_name)) k))
         ELSE pg_catalog.format('%s AS new', p_new)
-    END;
+    END
+$$;
+COMMENT ON FUNCTION gamification._rule_from_sql(gamification.badge_rule, text, text) IS
+    'Internal: the FROM clause of a rule''s query, over the relations standing for NEW and OLD rows (transition tables in a trigger, the table itself for a backfill).';
+
+CREATE FUNCTION gamification._rule_alias(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN r.event = 'delete' THEN 'old' ELSE 'new' END
+$$;
+COMMENT ON FUNCTION gamification._rule_alias(gamification.badge_rule) IS
+    'Internal: the row a rule takes its user from: old for deletes, new otherwise.';
+
+CREATE FUNCTION gamification._rule_predicate_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
     -- A condition is the tail of a SELECT, exactly as in django-pg-badges; a counter's
     -- where is a boolean expression over the row.
-    RETURN pg_catalog.format('SELECT (%1$s.%2$I)::text AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
-        v_alias, r.user_field, v_from,
-        CASE WHEN r.kind = 'counter' THEN pg_catalog.format('(%s)', coalesce(r.counter_where, 'true'))
-             ELSE pg_catalog.format('(SELECT %s) IS TRUE', r.condition) END);
-END;
+    SELECT CASE WHEN r.kind = 'counter' THEN pg_catalog.format('(%s)', coalesce(r.counter_where, 'true'))
+                ELSE pg_catalog.format('(SELECT %s) IS TRUE', r.condition) END
+$$;
+COMMENT ON FUNCTION gamification._rule_predicate_sql(gamification.badge_rule) IS
+    'Internal: the boolean SQL that a row must meet to count for a rule.';
+
+CREATE FUNCTION gamification._rule_users_sql(r gamification.badge_rule, p_new text, p_old text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('SELECT (%1$s.%2$I)::text AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
+                             gamification._rule_alias(r), r.user_field, gamification._rule_from_sql(r, p_new, p_old),
+                             gamification._rule_predicate_sql(r))
 $$;
 COMMENT ON FUNCTION gamification._rule_users_sql(gamification.badge_rule, text, text) IS
-    'Internal: the SELECT of user_id, one row per row that meets a rule''s condition (or that its counter counts), over the given relations standing for NEW and OLD: transition tables in a trigger, the table itself for a backfill or a compile check.';
+    'Internal: the SELECT of user_id, one row per row that meets a rule''s condition (or that its counter counts), over the given relations standing for NEW and OLD.';
 
 CREATE FUNCTION gamification._rule_counts(r gamification.badge_rule)
 RETURNS boolean
@@ -112,6 +141,71 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._rule_statement_sql(gamification.badge_rule) IS
     'Internal: the PL/pgSQL statement that evaluates one rule inside a generated trigger function.';
+
+CREATE FUNCTION gamification._combined_sql(p_table regclass, p_event text, p_search_path text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_sql text := '';
+    v_conditions text;
+    v_group record;
+BEGIN
+    -- Every counting rule of a table and event, in one pass per user column (and FROM):
+    -- count(*) FILTER per badge, grouped by user, unpivoted, one _count_many() call.
+    FOR v_group IN
+        SELECT gamification._rule_alias(r) AS alias, r.user_field,
+               gamification._rule_from_sql(r, 'new_rows', 'old_rows') AS from_sql,
+               pg_catalog.array_agg(r.badge_code ORDER BY r.badge_code) AS codes,
+               pg_catalog.array_agg(gamification._rule_predicate_sql(r) ORDER BY r.badge_code) AS predicates
+          FROM gamification.badge_rule r
+         WHERE r.table_name = p_table AND r.event = p_event AND r.update_of IS NULL AND gamification._rule_counts(r)
+           AND r.search_path = p_search_path
+         GROUP BY 1, 2, 3 ORDER BY 2, 3
+    LOOP
+        v_sql := v_sql || pg_catalog.format(
+            E'-- counting badges %1$s\n'
+            'SELECT pg_catalog.array_agg(x.code), pg_catalog.array_agg(g.user_id), pg_catalog.array_agg(x.n)\n'
+            '  INTO v_codes, v_users, v_steps\n'
+            '  FROM (SELECT (%2$s.%3$I)::text AS user_id, %4$s\n'
+            '          FROM %5$s WHERE %2$s.%3$I IS NOT NULL GROUP BY 1) g\n'
+            ' CROSS JOIN LATERAL (VALUES %6$s) AS x(code, n)\n'
+            ' WHERE x.n > 0;\n'
+            'IF v_codes IS NOT NULL THEN\n'
+            '    PERFORM gamification._count_many(v_codes, v_users, v_steps);\n'
+            'END IF;\n',
+            pg_catalog.array_to_string(v_group.codes, ', '), v_group.alias, v_group.user_field,
+            (SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.count(*) FILTER (WHERE %s) AS n%s', p, i), ', ' ORDER BY i)
+               FROM pg_catalog.unnest(v_group.predicates) WITH ORDINALITY AS u(p, i)),
+            v_group.from_sql,
+            (SELECT pg_catalog.string_agg(pg_catalog.format('(%L, g.n%s)', c, i), ', ' ORDER BY i)
+               FROM pg_catalog.unnest(v_group.codes) WITH ORDINALITY AS u(c, i)));
+    END LOOP;
+    -- Every other condition rule: one UNION ALL of (badge, user), one _grant_many() call,
+    -- made only when some row qualifies.
+    SELECT pg_catalog.format(
+               E'-- condition badges %s\n'
+               'SELECT pg_catalog.array_agg(q.code), pg_catalog.array_agg(q.user_id) INTO v_codes, v_users\n'
+               '  FROM (%s) q;\n'
+               'IF v_codes IS NOT NULL THEN\n'
+               '    PERFORM gamification._grant_many(v_codes, v_users, ''trigger'');\n'
+               'END IF;\n',
+               pg_catalog.string_agg(r.badge_code, ', ' ORDER BY r.badge_code),
+               pg_catalog.string_agg(pg_catalog.format('SELECT %L AS code, u.user_id FROM (%s) u', r.badge_code,
+                                                       gamification._rule_users_sql(r, 'new_rows', 'old_rows')),
+                                     E'\n        UNION ALL ' ORDER BY r.badge_code))
+      INTO v_conditions
+      FROM gamification.badge_rule r
+     WHERE r.table_name = p_table AND r.event = p_event AND r.update_of IS NULL AND NOT gamification._rule_counts(r)
+       AND r.search_path = p_search_path
+    HAVING pg_catalog.count(*) > 0;
+    RETURN v_sql || coalesce(v_conditions, '');
+END;
+$$;
+COMMENT ON FUNCTION gamification._combined_sql(regclass, text, text) IS
+    'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together, counters in one grouped pass per user column, conditions in one UNION ALL, the award path called only when something qualifies.';
 
 CREATE FUNCTION gamification._indent(p_text text, p_spaces integer)
 RETURNS text
@@ -186,6 +280,9 @@ BEGIN
     IF v_path IS NULL THEN
         RETURN NULL;
     END IF;
+    IF NOT p_row THEN
+        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event, v_path), 8) || E'\n';
+    END IF;
     FOR r IN SELECT * FROM gamification.badge_rule b
               WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
               ORDER BY b.badge_code LOOP
@@ -195,7 +292,9 @@ BEGIN
                     THEN pg_catalog.format(E'PERFORM pg_catalog.set_config(''search_path'', %L, true);\n', r.search_path || ', pg_temp')
                     ELSE '' END
             || gamification._rule_statement_sql(r);
-        v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
+        IF p_row OR r.search_path <> v_path THEN
+            v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
+        END IF;
         v_isolated := v_isolated || pg_catalog.format(
             E'        BEGIN\n%s\n'
              '        EXCEPTION WHEN OTHERS THEN\n'
@@ -204,18 +303,21 @@ BEGIN
              '        END;\n',
             gamification._indent(v_stmt, 12), r.badge_code);
     END LOOP;
-    -- Fast path: every badge in one subtransaction. If any fails, evaluate them one by
-    -- one so the healthy ones still award and the broken one is logged; the writer's
-    -- statement never fails because of a badge (serialization failures and deadlocks
-    -- excepted: those end the transaction whatever we do).
+    -- Fast path: every badge together, in one subtransaction. If anything fails,
+    -- evaluate the badges one by one so the healthy ones still award and the broken one
+    -- is logged: the writer's statement never fails because of a badge (serialization
+    -- failures and deadlocks excepted: those end the transaction whatever we do).
     RETURN pg_catalog.format(
         E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
          'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
          'AS %L',
         gamification._trigger_function_name(p_table, p_event, p_row), v_path,
         CASE WHEN p_row THEN '' ELSE E'#variable_conflict use_column\n' END
+        || CASE WHEN pg_catalog.strpos(v_fast, 'v_codes') > 0
+                THEN E'DECLARE\n    v_codes text[];\n    v_users text[];\n' ELSE '' END
+        || CASE WHEN pg_catalog.strpos(v_fast, 'v_steps') > 0 THEN E'    v_steps bigint[];\n' ELSE '' END
         || E'BEGIN\n'
-        || CASE WHEN v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
+        || CASE WHEN p_row AND v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
                 ELSE E'    BEGIN\n' || v_fast
                      || E'    EXCEPTION WHEN OTHERS THEN\n'
                      || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
