@@ -1138,6 +1138,31 @@ $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
     'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';
 
+CREATE FUNCTION gamification._unlock_keep_first()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A restore (pg_restore -j above all) may load points_ledger, whose trigger records
+    -- unlocks, before the dumped unlock rows: keep the earliest first-unlock time
+    -- instead of failing on the duplicate. Normal writes only insert new unlocks.
+    UPDATE gamification.unlock u
+       SET first_unlocked_at = LEAST(u.first_unlocked_at, NEW.first_unlocked_at)
+     WHERE u.user_id = NEW.user_id AND u.unlockable_code = NEW.unlockable_code;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION gamification._unlock_keep_first() IS
+    'Internal trigger (BEFORE INSERT ... FOR EACH ROW on unlock): an unlock already recorded keeps the earliest first-unlock time and the insert is skipped, so restoring a dump in any table order works.';
+
+CREATE TRIGGER unlock_keep_first
+    BEFORE INSERT ON gamification.unlock
+    FOR EACH ROW EXECUTE FUNCTION gamification._unlock_keep_first();
+
 
 -- ---------------------------------------------------------------------------
 -- sql/core/reset.sql
@@ -2339,6 +2364,15 @@ BEGIN
             EXECUTE v_function_sql;
             EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
+            -- DROP EXTENSION then refuses while badges are registered (the triggers on
+            -- users' tables depend on this function), and with CASCADE removes those
+            -- triggers too: users' writes never call a function whose tables are gone.
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                              AND d.objid = pg_catalog.format('gamification.%I()', v_function)::regprocedure
+                              AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'x') THEN
+                EXECUTE pg_catalog.format('ALTER FUNCTION gamification.%I() DEPENDS ON EXTENSION gamification', v_function);
+            END IF;
             EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
             RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
                                           v_name, gamification._qualified(p_table));

@@ -71,3 +71,28 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
     'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';
+
+CREATE FUNCTION gamification._unlock_keep_first()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A restore (pg_restore -j above all) may load points_ledger, whose trigger records
+    -- unlocks, before the dumped unlock rows: keep the earliest first-unlock time
+    -- instead of failing on the duplicate. Normal writes only insert new unlocks.
+    UPDATE gamification.unlock u
+       SET first_unlocked_at = LEAST(u.first_unlocked_at, NEW.first_unlocked_at)
+     WHERE u.user_id = NEW.user_id AND u.unlockable_code = NEW.unlockable_code;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION gamification._unlock_keep_first() IS
+    'Internal trigger (BEFORE INSERT ... FOR EACH ROW on unlock): an unlock already recorded keeps the earliest first-unlock time and the insert is skipped, so restoring a dump in any table order works.';
+
+CREATE TRIGGER unlock_keep_first
+    BEFORE INSERT ON gamification.unlock
+    FOR EACH ROW EXECUTE FUNCTION gamification._unlock_keep_first();

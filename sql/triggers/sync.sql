@@ -138,6 +138,15 @@ BEGIN
             EXECUTE v_function_sql;
             EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
+            -- DROP EXTENSION then refuses while badges are registered (the triggers on
+            -- users' tables depend on this function), and with CASCADE removes those
+            -- triggers too: users' writes never call a function whose tables are gone.
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                              AND d.objid = pg_catalog.format('gamification.%I()', v_function)::regprocedure
+                              AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'x') THEN
+                EXECUTE pg_catalog.format('ALTER FUNCTION gamification.%I() DEPENDS ON EXTENSION gamification', v_function);
+            END IF;
             EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
             RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
                                           v_name, gamification._qualified(p_table));
