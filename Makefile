@@ -6,6 +6,7 @@
 #   make build    render sql/ into extension/ (needs the virtualenv)
 #   make serve    a throwaway PostgreSQL 18 with the extension, until Ctrl-C
 #   make bench    measure what trigger badges cost (BENCH_ARGS="--quick" for a smoke run)
+#   make dist     zip of the committed tree (HEAD): dist/gamification-<version>.zip, for PGXN
 
 EXTENSION = gamification
 DATA = $(wildcard extension/$(EXTENSION)--*.sql)
@@ -19,7 +20,7 @@ BIN = $(VENV)/bin
 TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check
 
 .DEFAULT_GOAL := all
-.PHONY: all venv build check demo serve bench test test-deps
+.PHONY: all venv build demo serve bench dist test test-deps dist
 
 all:
 	@echo "Nothing to compile: the extension is pure SQL. Try 'make demo', 'make test' or 'make install'."
@@ -36,9 +37,6 @@ venv: $(BIN)/gamification
 
 build: venv
 	$(BIN)/gamification build
-
-check: venv
-	$(BIN)/gamification check
 
 demo: venv
 	$(BIN)/gamification build
@@ -69,6 +67,18 @@ test-deps:
 test: test-deps venv
 	$(BIN)/gamification check
 	$(BIN)/pytest
+
+# The distribution: `git archive` of HEAD, so only committed files (never .venv, dist/
+# or uncommitted work). The version is the control file's default_version.
+DIST_VERSION := $(shell sed -n "s/^[[:space:]]*default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+DIST_ZIP = dist/$(EXTENSION)-$(DIST_VERSION).zip
+
+dist:
+	@test -n "$(DIST_VERSION)" || { echo "no default_version in $(EXTENSION).control"; exit 1; }
+	@git diff --quiet HEAD 2>/dev/null || echo "note: uncommitted changes are not in the archive (it is HEAD)"
+	@mkdir -p dist
+	git archive --format=zip --prefix=$(EXTENSION)-$(DIST_VERSION)/ --output=$(DIST_ZIP) HEAD
+	@echo "wrote $(DIST_ZIP)"
 
 # PGXS provides install/uninstall. It is only there when the server's development
 # files are (Debian: postgresql-server-dev-NN); the wheel's pg_config has them too.

@@ -1789,7 +1789,7 @@ BEGIN
              '  WHERE c.users IS NOT NULL;',
             r.badge_code, gamification._rule_counts_sql(r, 'new_rows', 'old_rows'));
     END IF;
-    RETURN pg_catalog.format(E'PERFORM gamification._grant(%L, ARRAY(%s), %L);',
+    RETURN pg_catalog.format(E'PERFORM gamification._grant(%L, ARRAY(SELECT DISTINCT d.user_id FROM (%s) d), %L);',
                              r.badge_code, gamification._rule_users_sql(r, 'new_rows', 'old_rows'), 'trigger');
 END;
 $$;
@@ -1837,8 +1837,9 @@ BEGIN
             (SELECT pg_catalog.string_agg(pg_catalog.format('(%L, g.n%s)', c, i), ', ' ORDER BY i)
                FROM pg_catalog.unnest(v_group.codes) WITH ORDINALITY AS u(c, i)));
     END LOOP;
-    -- Every other condition rule: one UNION ALL of (badge, user), one _grant_many() call,
-    -- made only when some row qualifies.
+    -- Every other condition rule: one UNION of distinct (badge, user) pairs (a bulk
+    -- statement's many rows per user collapse here), one _grant_many() call, made only
+    -- when some row qualifies.
     SELECT pg_catalog.format(
                E'-- condition badges %s\n'
                'SELECT pg_catalog.array_agg(q.code), pg_catalog.array_agg(q.user_id) INTO v_codes, v_users\n'
@@ -1849,7 +1850,7 @@ BEGIN
                pg_catalog.string_agg(r.badge_code, ', ' ORDER BY r.badge_code),
                pg_catalog.string_agg(pg_catalog.format('SELECT %L AS code, u.user_id FROM (%s) u', r.badge_code,
                                                        gamification._rule_users_sql(r, 'new_rows', 'old_rows')),
-                                     E'\n        UNION ALL ' ORDER BY r.badge_code))
+                                     E'\n        UNION ' ORDER BY r.badge_code))
       INTO v_conditions
       FROM gamification.badge_rule r
      WHERE r.table_name = p_table AND r.event = p_event AND r.update_of IS NULL AND NOT gamification._rule_counts(r)
@@ -1859,7 +1860,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._combined_sql(regclass, text, text) IS
-    'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together, counters in one grouped pass per user column, conditions in one UNION ALL, the award path called only when something qualifies.';
+    'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together, counters in one grouped pass per user column, conditions in one UNION, the award path called only when something qualifies.';
 
 CREATE FUNCTION gamification._indent(p_text text, p_spaces integer)
 RETURNS text

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from .meta import meta_problems
 from .project import EXTENSION, Project
 from .released import read_manifest, sha256_of
 
@@ -113,4 +114,6 @@ def check(project: Project) -> CheckResult:
             result.problems.append(
                 f"extension/{path.name} is neither generated from sql/ nor listed in extension/RELEASED"
             )
+
+    result.problems.extend(meta_problems(project))  # META.json (PGXN) agrees with the control file
     return result

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import build as build_mod
+from . import pgtle
 from .install import install
 from .register import register
 from .project import ProjectError, find_project
@@ -19,6 +20,13 @@ DEMO = Path(__file__).with_name("demo")
 
 def cmd_build(args: argparse.Namespace) -> int:
     project = find_project()
+    if args.output is not None and not args.pg_tle:
+        print("gamification build: --output only applies to --pg-tle", file=sys.stderr)
+        return 2
+    if args.pg_tle:
+        path = pgtle.build(project, args.output)
+        print(f"wrote {path} (pg_tle >= {pgtle.MIN_PG_TLE}, default version {project.version})")
+        return 0
     changed = build_mod.build(project)
     for name in changed:
         print(f"wrote extension/{name}")
@@ -94,7 +102,13 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gamification", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("build", help="render sql/ into extension/").set_defaults(func=cmd_build)
+    p = commands.add_parser("build", help="render sql/ into extension/")
+    p.add_argument("--pg-tle", action="store_true",
+                   help="instead, write one SQL file installing every version and upgrade path in "
+                        "extension/ through pg_tle (managed PostgreSQL; see docs/managed-postgresql.md)")
+    p.add_argument("--output", type=Path, metavar="PATH",
+                   help="where --pg-tle writes (default dist/gamification--<default_version>.pgtle.sql)")
+    p.set_defaults(func=cmd_build)
     commands.add_parser(
         "check", help="fail if extension/ is not what build renders, or a released script changed"
     ).set_defaults(func=cmd_check)
