@@ -20,7 +20,7 @@ BIN = $(VENV)/bin
 TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check
 
 .DEFAULT_GOAL := all
-.PHONY: all venv build demo serve bench dist test test-deps dist
+.PHONY: all venv build demo serve bench dist test test-deps
 
 all:
 	@echo "Nothing to compile: the extension is pure SQL. Try 'make demo', 'make test' or 'make install'."

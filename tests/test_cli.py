@@ -10,13 +10,17 @@ import sys
 
 import psycopg
 
+from gamification.project import find_project
+
+VERSION = find_project().version
+
 
 def test_demo_runs_the_scenario_and_leaves_nothing_running() -> None:
     result = subprocess.run([sys.executable, "-m", "gamification", "demo"], capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CREATE EXTENSION gamification" in result.stdout
-    assert "gamification | 0.1.0" in result.stdout
+    assert f"gamification | {VERSION}" in result.stdout
     assert "server was stopped" in result.stdout
     # The scenario's steps, in order: idempotent award, progress paying, re-locking.
     assert " t          | f" in result.stdout
@@ -49,7 +53,7 @@ def test_serve_prints_a_working_connection_string_and_stops_on_ctrl_c() -> None:
         dsn = re.search(r'psql "([^"]+)"', "".join(lines)).group(1)
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'gamification'"
-                                ).fetchone() == ("0.1.0",)
+                                ).fetchone() == (VERSION,)
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=60) == 0
     finally:
