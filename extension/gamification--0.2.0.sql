@@ -2026,6 +2026,7 @@ COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
 -- LIMIT 0. Unknown columns or tables, type errors and syntax errors fail at
 -- registration, under the search_path pinned for the rule. Like the trigger, it needs
 -- no SELECT on the tracked table itself (only what the condition reads besides NEW/OLD).
+--  is "OR REPLACE " when an upgrade script includes this file.
 
 CREATE FUNCTION gamification._row_type_relation(p_table regclass)
 RETURNS text
@@ -2037,6 +2038,24 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._row_type_relation(regclass) IS
     'Internal: an empty relation with the row type of a table, standing for its NEW or OLD rows when a rule is compiled.';
+
+CREATE FUNCTION gamification._compile_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The trigger's own query over empty relations of the table's row type; an update_of
+    -- rule (row-level, NEW and OLD as records) is compiled with both as relations.
+    SELECT CASE WHEN r.update_of IS NOT NULL
+                THEN pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
+                                       gamification._row_type_relation(r.table_name), r.condition)
+                ELSE gamification._rule_users_sql(r, gamification._row_type_relation(r.table_name),
+                                                  gamification._row_type_relation(r.table_name)) || ' LIMIT 0'
+           END
+$$;
+COMMENT ON FUNCTION gamification._compile_sql(gamification.badge_rule) IS
+    'Internal: the query that compiles a rule (its trigger query with LIMIT 0, over its table''s row type), used at registration and by badge_status.';
 
 CREATE FUNCTION gamification._rule_problem(r gamification.badge_rule)
 RETURNS text
@@ -2058,13 +2077,7 @@ BEGIN
     END LOOP;
     PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
     BEGIN
-        IF r.update_of IS NOT NULL THEN
-            EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
-                                      gamification._row_type_relation(r.table_name), r.condition);
-        ELSE
-            EXECUTE gamification._rule_users_sql(r, gamification._row_type_relation(r.table_name),
-                                                 gamification._row_type_relation(r.table_name)) || ' LIMIT 0';
-        END IF;
+        EXECUTE gamification._compile_sql(r);
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         RETURN pg_catalog.format('%s does not compile: %s (SQLSTATE %s)',
@@ -2127,13 +2140,7 @@ BEGIN
             PERFORM pg_catalog.set_config('role', v_owner, true);
         END IF;
         PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-        IF r.update_of IS NOT NULL THEN
-            EXECUTE pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
-                                      gamification._row_type_relation(r.table_name), r.condition);
-        ELSE
-            EXECUTE gamification._rule_users_sql(r, gamification._row_type_relation(r.table_name),
-                                                 gamification._row_type_relation(r.table_name)) || ' LIMIT 0';
-        END IF;
+        EXECUTE gamification._compile_sql(r);
     EXCEPTION WHEN OTHERS THEN  -- the block's role and search_path changes are undone here
         PERFORM gamification._raise(SQLSTATE,
             pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field, v_table, SQLERRM),
