@@ -1,0 +1,142 @@
+-- The generated fast path: every badge of a table and event in one grouped pass,
+-- plain conditions inline (no sub-SELECT per row), held badges skipped before the
+-- award path, and the per-badge fallback never used when nothing fails. Function
+-- call counts of the current transaction (track_functions) show which path ran.
+BEGIN;
+SELECT plan(39);
+
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
+    AS $$ SELECT coalesce(pg_catalog.pg_stat_get_xact_function_calls(p), 0) $$;
+
+-- 1. Which conditions are plain expressions: conservative, lexical.
+SELECT ok(gamification._condition_is_expression(c), 'plain expression: ' || c)
+  FROM unnest(ARRAY['NEW.points >= 1000', 'hit_views > 1000', 'NEW.kind = ''login''',
+                    'NEW.hit_views > OLD.hit_views AND NEW.hit_views >= 100', '(NEW.a + NEW.b) > 10',
+                    'NEW.total::numeric > 9.5', 'true']) c;
+SELECT ok(NOT gamification._condition_is_expression(c), 'keeps its sub-SELECT: ' || c)
+  FROM unnest(ARRAY['count(*) >= 5 FROM posts WHERE author_id = NEW.author_id', 'lower(NEW.kind) = ''x''',
+                    'count (*) > 0', 'NEW.x IN (1, 2)', 'EXISTS (SELECT 1)', 'NEW.x > 1 LIMIT 1',
+                    'NEW.x > 1 -- note', 'NEW.x > 1 /* note */', 'NEW."from" > 1', 'NEW.kind = ''from''',
+                    'NEW.a = $$x$$']) c;
+
+-- 2. A table with every kind of rule for INSERT: counters, a counting condition,
+--    plain conditions (one with an unqualified column), a condition reading another table.
+CREATE TABLE public.play (id serial PRIMARY KEY, player int, kind text, score int NOT NULL DEFAULT 0);
+CREATE TABLE public.vip (player int PRIMARY KEY);
+INSERT INTO public.vip VALUES (1), (2);
+SELECT gamification.badge_register('[
+  {"code": "fp_plays", "name": "Plays", "target": 3, "counter": {"table": "play", "user_field": "player"}},
+  {"code": "fp_wins", "name": "Wins", "target": 2, "counter": {"table": "play", "user_field": "player", "where": "kind = ''win''"}},
+  {"code": "fp_highs", "name": "Highs", "target": 2, "condition": "NEW.score >= 50", "trigger_condition": "insert",
+   "trigger_table": "play", "user_field": "player"},
+  {"code": "fp_high", "name": "High", "points": 5, "condition": "NEW.score >= 90", "trigger_condition": "insert",
+   "trigger_table": "play", "user_field": "player"},
+  {"code": "fp_any", "name": "Any", "condition": "score > 0", "trigger_condition": "insert",
+   "trigger_table": "play", "user_field": "player"},
+  {"code": "fp_vip", "name": "VIP", "condition": "EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player)",
+   "trigger_condition": "insert", "trigger_table": "play", "user_field": "player"}]');
+
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
+    '\(NEW\.score >= 90\) IS TRUE', 'a plain condition is evaluated inline');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
+    '\(SELECT EXISTS \(SELECT 1 FROM public\.vip', 'a condition that is not a plain expression keeps its sub-SELECT');
+SELECT is((SELECT count(*) FROM regexp_matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
+                                                'FROM new_rows AS new WHERE new.player IS NOT NULL GROUP BY 1', 'g')),
+    1::bigint, 'all six badges are evaluated in one pass over the inserted rows');
+
+-- 3. A bulk insert: right awards, through the fast path only (calls counted from here:
+--    registration itself awards through _grant()).
+CREATE TEMP TABLE calls_before AS
+SELECT pg_temp.calls('gamification._count(text, text[], bigint[])') AS count1,
+       pg_temp.calls('gamification._grant(text, text[], text)') AS grant1,
+       pg_temp.calls('gamification._count_many(text[], text[], bigint[])') AS count_many;
+INSERT INTO public.play (player, kind, score)
+SELECT 1 + g % 4, CASE WHEN g % 2 = 0 THEN 'win' ELSE 'loss' END, (g * 37) % 100
+  FROM generate_series(1, 40) g;
+INSERT INTO public.play (player, kind, score) VALUES (NULL, 'win', 99);
+SELECT results_eq(
+    $$ SELECT code, count(*) FROM gamification.user_badges WHERE code LIKE 'fp\_%' GROUP BY code ORDER BY code $$,
+    $$ SELECT * FROM (VALUES ('fp_any', 4::bigint), ('fp_high', 2::bigint), ('fp_highs', 4::bigint),
+                             ('fp_plays', 4::bigint), ('fp_vip', 2::bigint), ('fp_wins', 2::bigint)) v(code, n) $$,
+    'a bulk insert awards exactly what its rows imply (rows with a NULL user skipped)');
+SELECT is((SELECT progress FROM gamification.user_progress WHERE user_id = '1' AND code = 'fp_wins'), 10::bigint,
+    'a counter with a where counts its rows');
+SELECT is(pg_temp.calls('gamification._count(text, text[], bigint[])'), (SELECT count1 FROM calls_before),
+    'no badge was evaluated on its own: the fast path did not fall back (counters)');
+SELECT is(pg_temp.calls('gamification._grant(text, text[], text)'), (SELECT grant1 FROM calls_before),
+    'no badge was evaluated on its own: the fast path did not fall back (conditions)');
+SELECT is(pg_temp.calls('gamification._count_many(text[], text[], bigint[])'), (SELECT count_many FROM calls_before) + 1,
+    'one _count_many() call for the bulk statement, none for the statement with no user');
+SELECT is((SELECT count(*) FROM gamification.badge_error), 0::bigint, 'and nothing logged as broken');
+
+-- 4. Held badges skip the award path.
+CREATE TEMP TABLE grants_before AS SELECT pg_temp.calls('gamification._grant_many(text[], text[], text)') AS n;
+INSERT INTO public.play (player, kind, score) VALUES (1, 'loss', 95);
+SELECT is(pg_temp.calls('gamification._grant_many(text[], text[], text)'), (SELECT n FROM grants_before),
+    'a holder meeting the conditions again does not enter the award path');
+SELECT is((SELECT sum(points) FROM gamification.user_points WHERE user_id = '1'), 5::numeric, 'and is not paid again');
+INSERT INTO public.play (player, kind, score) VALUES (7, 'loss', 95);
+SELECT is(pg_temp.calls('gamification._grant_many(text[], text[], text)'), (SELECT n FROM grants_before) + 1,
+    'a new user meeting them does, once');
+SELECT bag_eq($$ SELECT code FROM gamification.user_badges WHERE user_id = '7' $$,
+    ARRAY['fp_any', 'fp_high'], 'and gets the badges');
+
+-- 5. update_of badges (row-level): a holder skips the award path too.
+CREATE TABLE public.profile (player int PRIMARY KEY, level int NOT NULL DEFAULT 0);
+INSERT INTO public.profile VALUES (1), (2);
+SELECT gamification.badge_register('{"code": "fp_level", "name": "Level", "condition": "NEW.level >= 10",
+    "trigger_condition": "update", "trigger_table": "profile", "user_field": "player", "update_of": ["level"]}');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
+    'NOT EXISTS \(SELECT 1 FROM gamification\.award a', 'the row-level function checks whether the badge is held');
+CREATE TEMP TABLE grant_calls AS SELECT pg_temp.calls('gamification._grant(text, text[], text)') AS n;
+UPDATE public.profile SET level = 10 WHERE player = 1;
+SELECT is(pg_temp.calls('gamification._grant(text, text[], text)'), (SELECT n FROM grant_calls) + 1, 'the first qualifying update awards');
+UPDATE public.profile SET level = 11 WHERE player = 1;
+SELECT is(pg_temp.calls('gamification._grant(text, text[], text)'), (SELECT n FROM grant_calls) + 1,
+    'a later qualifying update by the holder does not call the award path');
+SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code = 'fp_level'), 1::bigint, 'one award');
+
+-- 6. Revoked and awarded again: the skip looks at what is held now.
+SELECT gamification.badge_revoke(1, 'fp_high');
+INSERT INTO public.play (player, kind, score) VALUES (1, 'loss', 91);
+SELECT is((SELECT count(*) FROM gamification.award WHERE user_id = '1' AND badge_code = 'fp_high'), 1::bigint,
+    'a revoked condition badge is awarded again by the next qualifying write');
+
+-- 7. A one-row statement takes the path without aggregates: the same rows written one
+--    at a time leave exactly what one bulk statement leaves.
+CREATE TABLE public.play_one (LIKE public.play INCLUDING ALL);
+CREATE TABLE public.play_bulk (LIKE public.play INCLUDING ALL);
+SELECT gamification.badge_register(pg_catalog.jsonb_agg(d))
+  FROM (SELECT jsonb_build_object('code', t || '_' || c, 'name', c, 'target', target,
+                                  'counter', jsonb_build_object('table', t, 'user_field', 'player', 'where', w)) AS d
+          FROM unnest(ARRAY['play_one', 'play_bulk']) t,
+               (VALUES ('plays', 3, 'true'), ('wins', 2, 'kind = ''win''')) v(c, target, w)
+        UNION ALL
+        SELECT jsonb_build_object('code', t || '_' || c, 'name', c, 'condition', cond, 'trigger_condition', 'insert',
+                                  'trigger_table', t, 'user_field', 'player') || coalesce(extra, '{}')
+          FROM unnest(ARRAY['play_one', 'play_bulk']) t,
+               (VALUES ('high', 'NEW.score >= 90', NULL::jsonb), ('highs', 'NEW.score >= 50', '{"target": 2}'),
+                       ('vip', 'EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player)', NULL)) v(c, cond, extra)) s;
+DO $$
+BEGIN
+    FOR g IN 1..40 LOOP
+        INSERT INTO public.play_one (player, kind, score)
+        VALUES (1 + g % 4, CASE WHEN g % 2 = 0 THEN 'win' ELSE 'loss' END, (g * 37) % 100);
+    END LOOP;
+END
+$$;
+INSERT INTO public.play_bulk (player, kind, score)
+SELECT 1 + g % 4, CASE WHEN g % 2 = 0 THEN 'win' ELSE 'loss' END, (g * 37) % 100 FROM generate_series(1, 40) g;
+SELECT set_eq(
+    $$ SELECT user_id, substr(badge_code, 10) FROM gamification.award WHERE badge_code LIKE 'play\_one\_%' $$,
+    $$ SELECT user_id, substr(badge_code, 11) FROM gamification.award WHERE badge_code LIKE 'play\_bulk\_%' $$,
+    'one-row statements award what one bulk statement awards');
+SELECT set_eq(
+    $$ SELECT user_id, substr(badge_code, 10), progress FROM gamification.progress WHERE badge_code LIKE 'play\_one\_%' $$,
+    $$ SELECT user_id, substr(badge_code, 11), progress FROM gamification.progress WHERE badge_code LIKE 'play\_bulk\_%' $$,
+    'and leave the same progress');
+SELECT ok((SELECT count(*) FROM gamification.award WHERE badge_code LIKE 'play\_one\_%') >= 10, 'not vacuously');
+
+SELECT * FROM finish();
+ROLLBACK;
