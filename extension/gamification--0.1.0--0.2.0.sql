@@ -181,7 +181,8 @@ COMMENT ON FUNCTION gamification._rule_statement_sql(gamification.badge_rule) IS
     'Internal: the PL/pgSQL statement that evaluates one rule inside a generated trigger function.';
 
 CREATE OR REPLACE FUNCTION gamification._combined_bulk_sql(p_alias text, p_user_field name, p_from text,
-                                                                p_codes text[], p_predicates text[], p_counts boolean[])
+                                                                p_codes text[], p_predicates text[], p_counts boolean[],
+                                                                p_prefilter boolean)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -189,7 +190,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     -- One pass over the rows: count(*) FILTER per badge, grouped by user, unpivoted into
     -- (badge, user, n); counting badges go to _count_many(), the others to _grant_many()
-    -- for the users not holding them yet.
+    -- for the users not holding them yet. Rows that meet no predicate are dropped before
+    -- grouping when every predicate is a plain expression (cheap to evaluate twice).
     SELECT pg_catalog.format(
         E'SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),\n'
          '       pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),\n'
@@ -197,7 +199,7 @@ AS $$
          '  INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users\n'
          '  FROM (SELECT (%1$s.%2$I)::text AS user_id,\n'
          '               %3$s\n'
-         '          FROM %4$s WHERE %1$s.%2$I IS NOT NULL GROUP BY 1) g\n'
+         '          FROM %4$s WHERE %1$s.%2$I IS NOT NULL%6$s GROUP BY 1) g\n'
          ' CROSS JOIN LATERAL (VALUES %5$s) AS x(code, n, counts)\n'
          ' WHERE x.n > 0\n'
          '   AND (x.counts OR NOT EXISTS (SELECT 1 FROM gamification.award a\n'
@@ -214,10 +216,11 @@ AS $$
         p_from,
         (SELECT pg_catalog.string_agg(pg_catalog.format('(%L, g.n%s, %s)', c, i, CASE WHEN p_counts[i] THEN 'true' ELSE 'false' END),
                                       ', ' ORDER BY i)
-           FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)))
+           FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)),
+        CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR ')) ELSE '' END)
 $$;
-COMMENT ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[]) IS
-    'Internal: generated code evaluating badges over a statement''s rows, any number of them: one grouped pass with a count(*) FILTER per badge.';
+COMMENT ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) IS
+    'Internal: generated code evaluating badges over a statement''s rows, any number of them: one grouped pass with a count(*) FILTER per badge (p_prefilter: first drop the rows meeting no predicate).';
 
 CREATE OR REPLACE FUNCTION gamification._combined_single_sql(p_alias text, p_user_field name, p_from text,
                                                                   p_codes text[], p_predicates text[], p_counts boolean[])
@@ -275,7 +278,9 @@ BEGIN
                gamification._rule_from_sql(r, 'new_rows', 'old_rows') AS from_sql,
                pg_catalog.array_agg(r.badge_code ORDER BY r.badge_code) AS codes,
                pg_catalog.array_agg(gamification._rule_predicate_sql(r) ORDER BY r.badge_code) AS predicates,
-               pg_catalog.array_agg(gamification._rule_counts(r) ORDER BY r.badge_code) AS counts
+               pg_catalog.array_agg(gamification._rule_counts(r) ORDER BY r.badge_code) AS counts,
+               pg_catalog.bool_and(gamification._condition_is_expression(
+                   CASE WHEN r.kind = 'counter' THEN coalesce(r.counter_where, 'true') ELSE r.condition END)) AS plain
           FROM gamification.badge_rule r
          WHERE r.table_name = p_table AND r.event = p_event AND r.update_of IS NULL
            AND r.search_path = p_search_path
@@ -286,7 +291,8 @@ BEGIN
             gamification._indent(gamification._combined_single_sql(v_group.alias, v_group.user_field, v_group.from_sql,
                                                                    v_group.codes, v_group.predicates, v_group.counts), 4),
             gamification._indent(gamification._combined_bulk_sql(v_group.alias, v_group.user_field, v_group.from_sql,
-                                                                 v_group.codes, v_group.predicates, v_group.counts), 4));
+                                                                 v_group.codes, v_group.predicates, v_group.counts,
+                                                                 v_group.plain), 4));
     END LOOP;
     RETURN CASE WHEN FOUND THEN v_sql ELSE '' END;  -- FOUND: the loop ran at least once
 END;
@@ -591,7 +597,7 @@ REVOKE ALL ON FUNCTION gamification._compile_sql(gamification.badge_rule) FROM P
 GRANT EXECUTE ON FUNCTION gamification._compile_sql(gamification.badge_rule) TO gamification_admin;
 REVOKE ALL ON FUNCTION gamification._condition_is_expression(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gamification._condition_is_expression(text) TO gamification_admin;
-REVOKE ALL ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[]) TO gamification_admin;
+REVOKE ALL ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) TO gamification_admin;
 REVOKE ALL ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) TO gamification_admin;

@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(39);
+SELECT plan(42);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -44,6 +44,20 @@ SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert
 SELECT is((SELECT count(*) FROM regexp_matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
                                                 'FROM new_rows AS new WHERE new.player IS NOT NULL GROUP BY 1', 'g')),
     1::bigint, 'all six badges are evaluated in one pass over the inserted rows');
+
+SELECT doesnt_match((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
+    'IS NOT NULL\n\s+AND \(', 'with a sub-SELECT among them, rows are not pre-filtered (it would run twice)');
+CREATE TABLE public.clicks (id serial PRIMARY KEY, player int, kind text);
+SELECT gamification.badge_register('[
+  {"code": "pf_clicks", "name": "Clicks", "target": 5, "counter": {"table": "clicks", "user_field": "player", "where": "kind = ''click''"}},
+  {"code": "pf_like", "name": "Like", "condition": "NEW.kind = ''like''", "trigger_condition": "insert",
+   "trigger_table": "clicks", "user_field": "player"}]');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_clicks\_insert\_%'),
+    'IS NOT NULL\s+AND \(\(kind = ''click''\) OR \(NEW\.kind = ''like''\) IS TRUE\) GROUP BY',
+    'with plain predicates only, rows meeting none are dropped before grouping');
+INSERT INTO public.clicks (player, kind) SELECT 1 + g % 2, CASE WHEN g % 3 = 0 THEN 'like' ELSE 'click' END FROM generate_series(1, 30) g;
+SELECT results_eq($$ SELECT user_id, code FROM gamification.user_badges WHERE code IN ('pf_clicks', 'pf_like') ORDER BY 1, 2 $$,
+    $$ VALUES ('1', 'pf_clicks'), ('1', 'pf_like'), ('2', 'pf_clicks'), ('2', 'pf_like') $$, 'and award the same');
 
 -- 3. A bulk insert: right awards, through the fast path only (calls counted from here:
 --    registration itself awards through _grant()).
