@@ -1777,6 +1777,20 @@ $$;
 COMMENT ON FUNCTION gamification._rule_counts_sql(gamification.badge_rule, text, text) IS
     'Internal: the SELECT of (user_id, n): how many rows of each user a counting rule counts.';
 
+CREATE FUNCTION gamification._not_held_sql(p_user text, p_code text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- One primary-key probe: generated code asks it before the award path, so writes by
+    -- users who hold the badge already never enter it.
+    SELECT pg_catalog.format('NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = %s AND a.badge_code = %s)',
+                             p_user, p_code)
+$$;
+COMMENT ON FUNCTION gamification._not_held_sql(text, text) IS
+    'Internal: generated SQL that is true when the user (a text SQL expression) does not hold the badge (an SQL expression).';
+
 CREATE FUNCTION gamification._rule_statement_sql(r gamification.badge_rule)
 RETURNS text
 LANGUAGE plpgsql
@@ -1799,8 +1813,8 @@ BEGIN
             r.user_field, r.condition,
             -- A user who holds the badge already skips the award path altogether.
             CASE WHEN v_counts THEN ''
-                 ELSE pg_catalog.format(E'\n       AND NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = (NEW.%I)::text AND a.badge_code = %L)',
-                                        r.user_field, r.badge_code) END,
+                 ELSE E'\n       AND ' || gamification._not_held_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                                                             pg_catalog.quote_literal(r.badge_code)) END,
             CASE WHEN v_counts
                  THEN pg_catalog.format('gamification._count(%L, ARRAY[(NEW.%I)::text], ARRAY[1::bigint])', r.badge_code, r.user_field)
                  ELSE pg_catalog.format('gamification._grant(%L, ARRAY[(NEW.%I)::text], %L)', r.badge_code, r.user_field, 'trigger') END);
@@ -1842,8 +1856,7 @@ AS $$
          '          FROM %4$s WHERE %1$s.%2$I IS NOT NULL%6$s GROUP BY 1) g\n'
          ' CROSS JOIN LATERAL (VALUES %5$s) AS x(code, n, counts)\n'
          ' WHERE x.n > 0\n'
-         '   AND (x.counts OR NOT EXISTS (SELECT 1 FROM gamification.award a\n'
-         '                                 WHERE a.user_id = g.user_id AND a.badge_code = x.code));\n'
+         '   AND (x.counts OR %7$s);\n'
          'IF v_codes IS NOT NULL THEN\n'
          '    PERFORM gamification._count_many(v_codes, v_users, v_steps);\n'
          'END IF;\n'
@@ -1857,7 +1870,8 @@ AS $$
         (SELECT pg_catalog.string_agg(pg_catalog.format('(%L, g.n%s, %s)', c, i, CASE WHEN p_counts[i] THEN 'true' ELSE 'false' END),
                                       ', ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)),
-        CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR ')) ELSE '' END)
+        CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR ')) ELSE '' END,
+        gamification._not_held_sql('g.user_id', 'x.code'))
 $$;
 COMMENT ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) IS
     'Internal: generated code evaluating badges over a statement''s rows, any number of them: one grouped pass with a count(*) FILTER per badge (p_prefilter: first drop the rows meeting no predicate).';
@@ -1888,8 +1902,10 @@ AS $$
         (SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', p_predicates[i], c), E',\n                                     ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE p_counts[i]),
         (SELECT pg_catalog.string_agg(pg_catalog.format(
-                    E'CASE WHEN %s\n                                               AND NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = (%s.%I)::text AND a.badge_code = %L)\n                                          THEN %L END',
-                    p_predicates[i], p_alias, p_user_field, c, c), E',\n                                     ' ORDER BY i)
+                    E'CASE WHEN %s\n                                               AND %s\n                                          THEN %L END',
+                    p_predicates[i],
+                    gamification._not_held_sql(pg_catalog.format('(%s.%I)::text', p_alias, p_user_field), pg_catalog.quote_literal(c)),
+                    c), E',\n                                     ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE NOT p_counts[i]),
         p_from)
 $$;
