@@ -1659,7 +1659,6 @@ COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text) IS
 -- old_rows); badges with update_of get one row-level trigger per table instead,
 -- filtered by UPDATE OF and WHEN so that unrelated updates cost nothing.
 -- The generated functions contain static SQL, so PL/pgSQL caches their plans.
---  is "OR REPLACE " when an upgrade script includes this file.
 
 CREATE FUNCTION gamification._qualified(p_table regclass)
 RETURNS text
@@ -2120,7 +2119,6 @@ COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
 -- LIMIT 0. Unknown columns or tables, type errors and syntax errors fail at
 -- registration, under the search_path pinned for the rule. Like the trigger, it needs
 -- no SELECT on the tracked table itself (only what the condition reads besides NEW/OLD).
---  is "OR REPLACE " when an upgrade script includes this file.
 
 CREATE FUNCTION gamification._row_type_relation(p_table regclass)
 RETURNS text
@@ -2265,7 +2263,27 @@ AS $$
 DECLARE
     v_codes text[];
     v_users text[];
+    v_progress bigint;
+    v_target bigint;
 BEGIN
+    -- One (user, badge) pair, what a one-row statement passes for a counter: one upsert
+    -- and a look at the target, without the set-based statement below (whose executor
+    -- set-up costs more than the work for a single pair).
+    IF pg_catalog.cardinality(p_users) = 1 THEN
+        IF p_users[1] IS NULL OR p_steps[1] IS NULL OR p_steps[1] < 1 THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+        VALUES (p_users[1], p_codes[1], p_steps[1])
+        ON CONFLICT (user_id, badge_code)
+        DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+        RETURNING p.progress INTO v_progress;
+        SELECT b.target INTO v_target FROM gamification.badge b WHERE b.code = p_codes[1];
+        IF v_progress >= v_target AND v_progress - p_steps[1] < v_target THEN
+            RETURN gamification._grant_many(p_codes, p_users, 'progress');
+        END IF;
+        RETURN 0;
+    END IF;
     -- Upsert in (user, badge) order (a fixed lock order, so concurrent writers cannot
     -- deadlock here) and award the pairs whose progress crossed the badge's target.
     WITH step AS (
@@ -2294,7 +2312,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
-    'Internal, set-based over badges and users: add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
+    'Internal, set-based over badges and users: add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Null users and steps below 1 are skipped. One pair takes a single-row path (one upsert), more pairs one statement in (user, badge) lock order. Returns the number newly awarded.';
 
 CREATE FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
 RETURNS integer

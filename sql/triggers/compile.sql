@@ -3,7 +3,7 @@
 -- LIMIT 0. Unknown columns or tables, type errors and syntax errors fail at
 -- registration, under the search_path pinned for the rule. Like the trigger, it needs
 -- no SELECT on the tracked table itself (only what the condition reads besides NEW/OLD).
--- {{ or_replace }} is "OR REPLACE " when an upgrade script includes this file.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification._row_type_relation(p_table regclass)
 RETURNS text

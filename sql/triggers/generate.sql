@@ -5,7 +5,7 @@
 -- old_rows); badges with update_of get one row-level trigger per table instead,
 -- filtered by UPDATE OF and WHEN so that unrelated updates cost nothing.
 -- The generated functions contain static SQL, so PL/pgSQL caches their plans.
--- {{ or_replace }} is "OR REPLACE " when an upgrade script includes this file.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification._qualified(p_table regclass)
 RETURNS text

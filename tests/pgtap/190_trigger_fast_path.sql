@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(42);
+SELECT plan(53);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -151,6 +151,42 @@ SELECT set_eq(
     $$ SELECT user_id, substr(badge_code, 11), progress FROM gamification.progress WHERE badge_code LIKE 'play\_bulk\_%' $$,
     'and leave the same progress');
 SELECT ok((SELECT count(*) FROM gamification.award WHERE badge_code LIKE 'play\_one\_%') >= 10, 'not vacuously');
+
+-- 8. _count_many() with one (user, badge) pair (what a one-row statement passes) takes
+--    its single-row path: the same results as the set-based statement for many pairs.
+SELECT gamification.badge_register('[{"code": "cm_one", "name": "One", "target": 2, "points": 5},
+                                     {"code": "cm_many", "name": "Many", "target": 2, "points": 5}]');
+SELECT is(gamification._count_many(ARRAY['cm_one'], ARRAY['u1'], ARRAY[1::bigint]), 0,
+    'one pair below the target: nothing awarded');
+SELECT is(gamification._count_many(ARRAY['cm_one'], ARRAY['u1'], ARRAY[1::bigint]), 1,
+    'one pair crossing the target: awarded');
+SELECT is(gamification._count_many(ARRAY['cm_one'], ARRAY['u1'], ARRAY[1::bigint]), 0,
+    'one pair past the target: not awarded again');
+SELECT is(gamification._count_many(ARRAY['cm_one'], ARRAY['u2'], ARRAY[7::bigint]), 1,
+    'one step jumping over the target awards');
+SELECT is(gamification._count_many(ARRAY['cm_one'], ARRAY[NULL::text], ARRAY[1::bigint])
+          + gamification._count_many(ARRAY['cm_one'], ARRAY['u3'], ARRAY[0::bigint])
+          + gamification._count_many(ARRAY['cm_one'], ARRAY['u3'], ARRAY[NULL::bigint]), 0,
+    'a null user, a zero or null step: skipped');
+SELECT is((SELECT count(*) FROM gamification.progress WHERE badge_code = 'cm_one' AND user_id = 'u3'), 0::bigint,
+    'and no progress row written for them');
+SELECT throws_ok($$ SELECT gamification._count_many(ARRAY['cm_nope'], ARRAY['u1'], ARRAY[1::bigint]) $$, '23503',
+    NULL, 'one pair for an unknown badge fails like many pairs do (foreign key)');
+-- The same steps through the set-based statement (two pairs per call, one padding user).
+SELECT gamification._count_many(ARRAY['cm_many', 'cm_many'], ARRAY['u1', 'pad'], ARRAY[1::bigint, 1]) FROM generate_series(1, 3);
+SELECT gamification._count_many(ARRAY['cm_many', 'cm_many'], ARRAY['u2', 'pad'], ARRAY[7::bigint, 1]);
+SELECT set_eq(
+    $$ SELECT user_id, progress FROM gamification.progress WHERE badge_code = 'cm_one' $$,
+    $$ SELECT user_id, progress FROM gamification.progress WHERE badge_code = 'cm_many' AND user_id <> 'pad' $$,
+    'one pair at a time leaves the progress many pairs leave');
+SELECT set_eq(
+    $$ SELECT user_id, action, points, source FROM gamification.award_history WHERE badge_code = 'cm_one' $$,
+    $$ SELECT user_id, action, points, source FROM gamification.award_history WHERE badge_code = 'cm_many' AND user_id <> 'pad' $$,
+    'and the same award history');
+SELECT is((SELECT sum(amount) FROM gamification.points_ledger WHERE badge_code = 'cm_one'), 10::numeric,
+    'and pays the badge points once per user');
+SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code = 'cm_one'), 2::bigint,
+    'two users hold the badge');
 
 SELECT * FROM finish();
 ROLLBACK;
