@@ -148,22 +148,28 @@ DECLARE
 BEGIN
     IF r.update_of IS NOT NULL THEN
         -- Row-level: NEW and OLD are the row; only a change of an update_of column counts.
+        -- The condition comes first on its own: a plain one is a PL/pgSQL simple
+        -- expression, evaluated without starting a query.
         RETURN pg_catalog.format(
             E'IF (%s) AND NEW.%I IS NOT NULL THEN\n'
-             '    IF (SELECT %s) IS TRUE%s THEN\n'
-             '        PERFORM %s;\n'
-             '    END IF;\n'
+             '    IF %s THEN\n'
+             '%s'
              'END IF;',
             (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
                FROM pg_catalog.unnest(r.update_of) c),
-            r.user_field, r.condition,
-            -- A user who holds the badge already skips the award path altogether.
-            CASE WHEN v_counts THEN ''
-                 ELSE E'\n       AND ' || gamification._not_held_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
-                                                             pg_catalog.quote_literal(r.badge_code)) END,
+            r.user_field, gamification._rule_predicate_sql(r),
             CASE WHEN v_counts
-                 THEN pg_catalog.format('gamification._count(%L, ARRAY[(NEW.%I)::text], ARRAY[1::bigint])', r.badge_code, r.user_field)
-                 ELSE pg_catalog.format('gamification._grant(%L, ARRAY[(NEW.%I)::text], %L)', r.badge_code, r.user_field, 'trigger') END);
+                 THEN pg_catalog.format(E'        PERFORM gamification._count_many(ARRAY[%L], ARRAY[(NEW.%I)::text], ARRAY[1::bigint]);\n'
+                                         '    END IF;\n',
+                                        r.badge_code, r.user_field)
+                 -- A user who holds the badge already skips the award path altogether.
+                 ELSE pg_catalog.format(E'        IF %s THEN\n'
+                                         '            PERFORM gamification._grant(%L, ARRAY[(NEW.%I)::text], %L);\n'
+                                         '        END IF;\n'
+                                         '    END IF;\n',
+                                        gamification._not_held_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                                                                   pg_catalog.quote_literal(r.badge_code)),
+                                        r.badge_code, r.user_field, 'trigger') END);
     ELSIF v_counts THEN
         RETURN pg_catalog.format(
             E'PERFORM gamification._count(%L, c.users, c.steps)\n'

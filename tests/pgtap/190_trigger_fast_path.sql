@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(53);
+SELECT plan(59);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -110,6 +110,28 @@ UPDATE public.profile SET level = 11 WHERE player = 1;
 SELECT is(pg_temp.calls('gamification._grant(text, text[], text)'), (SELECT n FROM grant_calls) + 1,
     'a later qualifying update by the holder does not call the award path');
 SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code = 'fp_level'), 1::bigint, 'one award');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
+    'IF \(NEW\.level >= 10\) IS TRUE THEN\n\s+IF NOT EXISTS',
+    'a plain update_of condition is tested on its own, as a PL/pgSQL expression (no query)');
+SELECT gamification.badge_register('[
+  {"code": "fp_level_vip", "name": "VIP level", "condition": "EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player)",
+   "trigger_condition": "update", "trigger_table": "profile", "user_field": "player", "update_of": ["level"]},
+  {"code": "fp_level_ups", "name": "Level ups", "condition": "NEW.level > OLD.level", "target": 3,
+   "trigger_condition": "update", "trigger_table": "profile", "user_field": "player", "update_of": ["level"]}]');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
+    'IF \(SELECT EXISTS \(SELECT 1 FROM public\.vip', 'an update_of condition that is not a plain expression keeps its sub-SELECT');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
+    'IF \(NEW\.level > OLD\.level\) IS TRUE THEN\n\s+PERFORM gamification\._count_many\(ARRAY\[''fp_level_ups''\]',
+    'a counting update_of condition advances progress with _count_many() directly');
+UPDATE public.profile SET level = level + 1 WHERE player = 2;
+UPDATE public.profile SET level = level - 1 WHERE player = 2;
+UPDATE public.profile SET level = level + 2 WHERE player = 2;
+SELECT is((SELECT progress FROM gamification.progress WHERE user_id = '2' AND badge_code = 'fp_level_ups'), 2::bigint,
+    'it counts the updates meeting the condition');
+UPDATE public.profile SET level = level + 1 WHERE player = 2;
+SELECT bag_eq($$ SELECT code FROM gamification.user_badges WHERE user_id = '2' AND code LIKE 'fp\_level%' $$, ARRAY['fp_level_vip', 'fp_level_ups'],
+    'the counting badge is awarded at its target, the sub-SELECT condition at the first update');
+SELECT is((SELECT count(*) FROM gamification.badge_error), 0::bigint, 'and no badge failed');
 
 -- 6. Revoked and awarded again: the skip looks at what is held now.
 SELECT gamification.badge_revoke(1, 'fp_high');
