@@ -56,6 +56,8 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     twenty = [v for v in bulk["verification"] if v["setting"].startswith("20 badges")]
     assert twenty and twenty[0]["awards"] == twenty[0]["expected"] > 0
     assert {f["target"]["limit"] for f in bulk["figures"] if f["target"]} == {1.2, 1.5}
+    # The floor of any statement-level trigger, measured in the same run, next to the targets.
+    assert any(f["label"].startswith("bulk: floor") for f in bulk["figures"])
     # Function statistics of the generated triggers, for profiling.
     stats = bulk["function_stats"]["20 badges (10 counters + 10 conditions)"]
     assert any(row["function"].startswith("gamification.trg_events_insert_") for row in stats)
