@@ -822,11 +822,11 @@ COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS
 
 
 -- ---------------------------------------------------------------------------
--- sql/core/awards.sql
+-- sql/core/grant_many.sql
 -- ---------------------------------------------------------------------------
--- Awards. _grant_many() and _revoke() are the only writers of gamification.award;
--- each works over many users at once (users taken in sorted order so concurrent
--- callers lock rows in the same order).
+-- _grant_many(): awarding badges to users, set-based; with _revoke() (core/awards.sql)
+-- the only writer of gamification.award. Every award path ends here: triggers,
+-- counters crossing a target, badge_award(), backfills.
 
 CREATE FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
 RETURNS integer
@@ -837,7 +837,31 @@ DECLARE
     v_users text[];
     v_codes text[];
     v_points bigint[];
+    v_one_points bigint;
 BEGIN
+    -- One pair (what a one-row statement, badge_award() or a counter step awards): the
+    -- same writes as below, row by row, without the set-based statement's set-up.
+    IF pg_catalog.cardinality(p_users) = 1 THEN
+        IF p_users[1] IS NULL THEN
+            RETURN 0;
+        END IF;
+        SELECT b.points INTO v_one_points FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
+        IF NOT FOUND THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO gamification.award (user_id, badge_code) VALUES (p_users[1], p_codes[1])
+        ON CONFLICT (user_id, badge_code) DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN 0;  -- held already
+        END IF;
+        INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
+        VALUES (p_users[1], p_codes[1], 'award', v_one_points, p_source);
+        IF v_one_points <> 0 THEN
+            INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
+            VALUES (p_users[1], v_one_points, 'badge:' || p_codes[1], p_codes[1]);
+        END IF;
+        RETURN 1;
+    END IF;
     -- Award badge p_codes[i] to user p_users[i], for every pair not held yet, in
     -- (user, badge) order so concurrent callers lock in the same order. Unknown and
     -- retired badges are skipped: callers check the codes they take from users.
@@ -878,7 +902,15 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
-    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:<code>). Skips unknown or retired badges. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:<code>). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/core/awards.sql
+-- ---------------------------------------------------------------------------
+-- Awards. _grant_many() (core/grant_many.sql) and _revoke() are the only writers of
+-- gamification.award; each works over many users at once (users taken in sorted
+-- order so concurrent callers lock rows in the same order).
 
 CREATE FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
 RETURNS integer

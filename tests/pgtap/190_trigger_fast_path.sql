@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(59);
+SELECT plan(68);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -209,6 +209,40 @@ SELECT is((SELECT sum(amount) FROM gamification.points_ledger WHERE badge_code =
     'and pays the badge points once per user');
 SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code = 'cm_one'), 2::bigint,
     'two users hold the badge');
+
+-- 9. _grant_many() with one (user, badge) pair takes its single-row path: the same
+--    writes as the set-based statement for many pairs.
+SELECT gamification.badge_register('[{"code": "gm_one", "name": "One", "points": 7},
+                                     {"code": "gm_many", "name": "Many", "points": 7},
+                                     {"code": "gm_free", "name": "Free"},
+                                     {"code": "gm_gone", "name": "Gone"}]');
+SELECT gamification.badge_unregister('gm_gone');
+SELECT is(gamification._grant_many(ARRAY['gm_one'], ARRAY['g1'], 'test'), 1, 'one pair: awarded');
+SELECT is(gamification._grant_many(ARRAY['gm_one'], ARRAY['g1'], 'test'), 0, 'one pair held already: nothing');
+SELECT is(gamification._grant_many(ARRAY['gm_one'], ARRAY[NULL::text], 'test')
+          + gamification._grant_many(ARRAY['gm_nope'], ARRAY['g1'], 'test')
+          + gamification._grant_many(ARRAY['gm_gone'], ARRAY['g1'], 'test'), 0,
+    'a null user, an unknown or a retired badge: skipped, no error');
+SELECT is(gamification._grant_many(ARRAY['gm_free'], ARRAY['g1'], 'test'), 1, 'a badge without points: awarded');
+SELECT is((SELECT count(*) FROM gamification.points_ledger WHERE badge_code = 'gm_free'), 0::bigint,
+    'and no ledger row for it');
+SELECT gamification._grant_many(ARRAY['gm_one'], ARRAY['g2'], 'test');
+-- The same awards through the set-based statement (two pairs per call, one padding user).
+SELECT gamification._grant_many(ARRAY['gm_many', 'gm_many'], ARRAY['g1', 'gpad'], 'test');
+SELECT gamification._grant_many(ARRAY['gm_many', 'gm_many'], ARRAY['g1', 'gpad'], 'test');
+SELECT gamification._grant_many(ARRAY['gm_many', 'gm_many'], ARRAY['g2', 'gpad'], 'test');
+SELECT set_eq(
+    $$ SELECT user_id, action, points, source FROM gamification.award_history WHERE badge_code = 'gm_one' $$,
+    $$ SELECT user_id, action, points, source FROM gamification.award_history WHERE badge_code = 'gm_many' AND user_id <> 'gpad' $$,
+    'one pair at a time writes the award history many pairs write');
+SELECT set_eq(
+    $$ SELECT user_id, amount, reason FROM gamification.points_ledger WHERE badge_code = 'gm_one' $$,
+    $$ SELECT user_id, amount, replace(reason, 'gm_many', 'gm_one') FROM gamification.points_ledger WHERE badge_code = 'gm_many' AND user_id <> 'gpad' $$,
+    'and the same ledger rows');
+SELECT is((SELECT points FROM gamification.user_points WHERE user_id = 'g2'), 14::bigint,
+    'the totals follow: 7 points from each badge');
+SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code IN ('gm_one', 'gm_many') AND user_id <> 'gpad'), 4::bigint,
+    'each user holds each badge once');
 
 SELECT * FROM finish();
 ROLLBACK;
