@@ -23,7 +23,7 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     # Progress lines while it runs, then the summary with a verdict per target.
     assert "scenario 1 (bulk), run 1/1" in result.stdout
     assert "targets met:" in result.stdout
-    assert "skipped: no leaderboard API yet" in result.stdout
+    assert "scenario 6 (leaderboard), today" in result.stdout
 
     data = json.loads(out.read_text())
     machine = data["machine"]
@@ -34,7 +34,13 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
 
     scenarios = {sc["number"]: sc for sc in data["scenarios"]}
     assert set(scenarios) == SCENARIOS
-    assert scenarios[6]["status"] == "skipped"
+    # Leaderboard reads: absolute times of what the views allow today, checked against rank().
+    board = scenarios[6]
+    assert board["status"] == "ok", board["error"]
+    assert {f["kind"] for f in board["figures"]} == {"time"}
+    assert sorted(f["label"] for f in board["figures"] if f["target"]) == ["one user's rank (today)", "top 100 (today)"]
+    assert all(f["target"]["limit"] == 10 and f["value"]["median"] > 0 for f in board["figures"] if f["target"])
+    assert board["verification"] and all(v["checked"] and v["ok"] for v in board["verification"])
     for number in SCENARIOS - {6}:
         sc = scenarios[number]
         assert sc["status"] == "ok", sc["error"]

@@ -144,6 +144,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--history", type=int, metavar="N",
                    help="a user's history rows for the counter cost scenario (default 100,000; vs 10)")
     p.add_argument("--users", type=int, metavar="N", help="distinct users (default 10,000)")
+    p.add_argument("--leaderboard-users", type=int, metavar="N",
+                   help="users with points for the leaderboard reads (default 1,000,000)")
     p.add_argument("--scenarios", metavar="LIST", help="comma-separated scenario numbers 1-7 (default all)")
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the results (default bench-results/latest.json)")
