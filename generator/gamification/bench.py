@@ -369,7 +369,7 @@ FLOOR_DDL = (
     "CREATE TRIGGER floor_read AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION floor_read()",
 )
-FLOOR = "floor: a statement trigger that only reads its transition table (no extension)"
+FLOOR = "floor: no-op statement trigger + transition table"
 
 
 def floor() -> Setting:
