@@ -1838,20 +1838,19 @@ BEGIN
         RETURN pg_catalog.format(
             E'IF (%s) AND NEW.%I IS NOT NULL THEN\n'
              '    IF %s THEN\n'
-             '%s'
+             '%s\n'
+             '    END IF;\n'
              'END IF;',
             (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
                FROM pg_catalog.unnest(r.update_of) c),
             r.user_field, gamification._rule_predicate_sql(r),
             CASE WHEN v_counts
-                 THEN pg_catalog.format(E'        PERFORM gamification._count_many(ARRAY[%L], ARRAY[(NEW.%I)::text], ARRAY[1::bigint]);\n'
-                                         '    END IF;\n',
+                 THEN pg_catalog.format('        PERFORM gamification._count_many(ARRAY[%L], ARRAY[(NEW.%I)::text], ARRAY[1::bigint]);',
                                         r.badge_code, r.user_field)
                  -- A user who holds the badge already skips the award path altogether.
                  ELSE pg_catalog.format(E'        IF %s THEN\n'
                                          '            PERFORM gamification._grant(%L, ARRAY[(NEW.%I)::text], %L);\n'
-                                         '        END IF;\n'
-                                         '    END IF;\n',
+                                         '        END IF;',
                                         gamification._not_held_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
                                                                    pg_catalog.quote_literal(r.badge_code)),
                                         r.badge_code, r.user_field, 'trigger') END);
