@@ -101,40 +101,29 @@ COUNTER = {"code": "c1", "name": "C1", "target": 3,
 MANUAL = {"code": "m1", "name": "M1", "points": 1}
 
 
-def cond(**kw):
-    d = dict(COND)
+def edited(base: dict, **kw) -> dict:
+    """A copy of a definition with keys set or, given DROP, removed; counter_<key> edits
+    the nested counter object."""
+    d = json.loads(json.dumps(base))
     for k, v in kw.items():
+        target, key = (d["counter"], k[len("counter_"):]) if k.startswith("counter_") else (d, k)
         if v is DROP:
-            d.pop(k, None)
+            target.pop(key, None)
         else:
-            d[k] = v
+            target[key] = v
     return d
+
+
+def cond(**kw):
+    return edited(COND, **kw)
 
 
 def counter(**kw):
-    d = json.loads(json.dumps(COUNTER))
-    for k, v in kw.items():
-        if k.startswith("counter_"):
-            key = k[len("counter_"):]
-            if v is DROP:
-                d["counter"].pop(key, None)
-            else:
-                d["counter"][key] = v
-        elif v is DROP:
-            d.pop(k, None)
-        else:
-            d[k] = v
-    return d
+    return edited(COUNTER, **kw)
 
 
 def manual(**kw):
-    d = dict(MANUAL)
-    for k, v in kw.items():
-        if v is DROP:
-            d.pop(k, None)
-        else:
-            d[k] = v
-    return d
+    return edited(MANUAL, **kw)
 
 
 DROP = object()

@@ -27,7 +27,7 @@ import tempfile
 import time
 import traceback
 from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -317,11 +317,11 @@ class Setting:
     naive: bool = False
     ddl: tuple[str, ...] = ()
 
-    def prepare(self, target: Target, extra_ddl: tuple[str, ...] = (), dbname: str = "run") -> str:
+    def prepare(self, target: Target, dbname: str = "run") -> str:
         dsn = target.fresh_db(self.extension, dbname)
         with closing(psycopg.connect(dsn, autocommit=True)) as conn:
             conn.execute(EVENTS_DDL)
-            for ddl in extra_ddl + self.ddl:
+            for ddl in self.ddl:
                 conn.execute(ddl)
             if self.naive:
                 for ddl in naive_sql(list(self.badges)):
@@ -428,15 +428,20 @@ def single_rows(n: int, users: int) -> list[tuple[int, str, int]]:
     return [((i % group) + 1, f"k{(i // group) % 5}", (i * 2654435761 >> 7) & 1023) for i in range(n)]
 
 
+def insert_rows(conn: psycopg.Connection, rows: list[tuple[int, str, int]], latencies: list[float]) -> float:
+    """One autocommit INSERT per row; appends each latency, returns the seconds taken."""
+    t0 = time.perf_counter()
+    for row in rows:
+        t = time.perf_counter()
+        conn.execute(SINGLE_INSERT, row)
+        latencies.append(time.perf_counter() - t)
+    return time.perf_counter() - t0
+
+
 def time_single(dsn: str, rows: list[tuple[int, str, int]]) -> tuple[float, list[float]]:
     with closing(psycopg.connect(dsn, autocommit=True)) as conn:
-        latencies = []
-        t0 = time.perf_counter()
-        for row in rows:
-            t = time.perf_counter()
-            conn.execute(SINGLE_INSERT, row)
-            latencies.append(time.perf_counter() - t)
-        elapsed = time.perf_counter() - t0
+        latencies: list[float] = []
+        elapsed = insert_rows(conn, rows, latencies)
         flush_stats(conn)
     return elapsed, latencies
 
@@ -553,12 +558,7 @@ def single_turns(opts: Options, progress: Progress, tag: str, target: Target, se
             for start in range(0, len(rows), SINGLE_TURN):
                 turn = rows[start:start + SINGLE_TURN]
                 for i, conn in enumerate(conns):
-                    t0 = time.perf_counter()
-                    for row in turn:
-                        t = time.perf_counter()
-                        conn.execute(SINGLE_INSERT, row)
-                        latencies[i].append(time.perf_counter() - t)
-                    elapsed[i] += time.perf_counter() - t0
+                    elapsed[i] += insert_rows(conn, turn, latencies[i])
             for conn in conns:
                 flush_stats(conn)
         finally:
@@ -839,8 +839,9 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                              "trigger_table": "profiles", "user_field": "user_id", "update_of": ["score"]},
               "SELECT count(*) FROM profiles WHERE score >= 1500", ""),
     ]
-    settings = [plain(), Setting("extension: counter + update condition", extension=True,
-                                 badges=tuple(level_badges))]
+    settings = [replace(plain(), ddl=PROFILES_DDL),
+                Setting("extension: counter + update condition", extension=True, badges=tuple(level_badges),
+                        ddl=PROFILES_DDL)]
     tps: dict[str, list[float]] = {s.name: [] for s in settings}
     errors: list[int] = []
     deadlocks: list[int] = []
@@ -850,7 +851,7 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
     try:
         for run in range(1, opts.runs + 1):
             for s in settings:
-                dsn = s.prepare(target, PROFILES_DDL)
+                dsn = s.prepare(target)
                 with closing(psycopg.connect(dsn, autocommit=True)) as conn:
                     conn.execute("INSERT INTO profiles (user_id) SELECT g FROM generate_series(1, %s) g", (users,))
                 settle(target, dsn, "events, profiles")
