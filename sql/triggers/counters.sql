@@ -1,8 +1,7 @@
 -- Counting: progress kept per user and badge in gamification.progress, advanced
 -- set-based by the statement's counts, O(1) per row whatever the user's history.
-{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE {{ or_replace }}FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
+CREATE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -10,27 +9,7 @@ AS $$
 DECLARE
     v_codes text[];
     v_users text[];
-    v_progress bigint;
-    v_target bigint;
 BEGIN
-    -- One (user, badge) pair, what a one-row statement passes for a counter: one upsert
-    -- and a look at the target, without the set-based statement below (whose executor
-    -- set-up costs more than the work for a single pair).
-    IF pg_catalog.cardinality(p_users) = 1 THEN
-        IF p_users[1] IS NULL OR p_steps[1] IS NULL OR p_steps[1] < 1 THEN
-            RETURN 0;
-        END IF;
-        INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
-        VALUES (p_users[1], p_codes[1], p_steps[1])
-        ON CONFLICT (user_id, badge_code)
-        DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
-        RETURNING p.progress INTO v_progress;
-        SELECT b.target INTO v_target FROM gamification.badge b WHERE b.code = p_codes[1];
-        IF v_progress >= v_target AND v_progress - p_steps[1] < v_target THEN
-            RETURN gamification._grant_many(p_codes, p_users, 'progress');
-        END IF;
-        RETURN 0;
-    END IF;
     -- Upsert in (user, badge) order (a fixed lock order, so concurrent writers cannot
     -- deadlock here) and award the pairs whose progress crossed the badge's target.
     WITH step AS (
@@ -59,9 +38,9 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
-    'Internal, set-based over badges and users: add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Null users and steps below 1 are skipped. One pair takes a single-row path (one upsert), more pairs one statement in (user, badge) lock order. Returns the number newly awarded.';
+    'Internal, set-based over badges and users: add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
 
-CREATE {{ or_replace }}FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
+CREATE FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
 RETURNS integer
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
@@ -71,7 +50,7 @@ $$;
 COMMENT ON FUNCTION gamification._count(text, text[], bigint[]) IS
     'Internal: _count_many() for one badge.';
 
-CREATE {{ or_replace }}FUNCTION gamification._badge_failed(p_code text, p_sqlstate text, p_message text)
+CREATE FUNCTION gamification._badge_failed(p_code text, p_sqlstate text, p_message text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

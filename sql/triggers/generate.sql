@@ -137,6 +137,28 @@ $$;
 COMMENT ON FUNCTION gamification._not_held_sql(text, text) IS
     'Internal: generated SQL that is true when the user (a text SQL expression) does not hold the badge (an SQL expression).';
 
+CREATE {{ or_replace }}FUNCTION gamification._count_step_sql(p_user text, p_code text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- One row's step for one (user, badge) pair, written into the trigger function: an
+    -- upsert that reads the badge's target in its RETURNING, and the award when the step
+    -- reaches it. Inline because a call to _count_many() for a pair or two cost more than
+    -- the upserts themselves (its executor set-up, its SET search_path).
+    SELECT pg_catalog.format(
+        E'INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (%1$s, %2$s, 1)\n'
+         'ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()\n'
+         'RETURNING p.progress = (SELECT b.target FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;\n'
+         'IF v_crossed THEN\n'
+         '    PERFORM gamification._grant_many(ARRAY[%2$s], ARRAY[%1$s], ''progress'');\n'
+         'END IF;',
+        p_user, p_code)
+$$;
+COMMENT ON FUNCTION gamification._count_step_sql(text, text) IS
+    'Internal: generated PL/pgSQL adding one to the progress of a user (a non-null text SQL expression) towards a badge (an SQL expression) and awarding the badge when the progress reaches its target. Assigns the boolean variable v_crossed.';
+
 CREATE {{ or_replace }}FUNCTION gamification._rule_statement_sql(r gamification.badge_rule)
 RETURNS text
 LANGUAGE plpgsql
@@ -160,8 +182,8 @@ BEGIN
                FROM pg_catalog.unnest(r.update_of) c),
             r.user_field, gamification._rule_predicate_sql(r),
             CASE WHEN v_counts
-                 THEN pg_catalog.format('        PERFORM gamification._count_many(ARRAY[%L], ARRAY[(NEW.%I)::text], ARRAY[1::bigint]);',
-                                        r.badge_code, r.user_field)
+                 THEN gamification._indent(gamification._count_step_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                                                                        pg_catalog.quote_literal(r.badge_code)), 8)
                  -- A user who holds the badge already skips the award path altogether.
                  ELSE pg_catalog.format(E'        IF %s THEN\n'
                                          '            PERFORM gamification._grant(%L, ARRAY[(NEW.%I)::text], %L);\n'
@@ -235,7 +257,8 @@ IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- The same for a statement of one row, without aggregates (whose set-up dominates a
-    -- one-row statement): one CASE per badge lists the badges the row meets.
+    -- one-row statement): one CASE per badge lists the badges the row meets; each
+    -- counting badge met is one upsert, in badge order (the lock order of _count_many).
     SELECT pg_catalog.format(
         E'SELECT (%1$s.%2$I)::text,\n'
          '       pg_catalog.array_remove(ARRAY[%3$s]::text[], NULL),\n'
@@ -243,8 +266,9 @@ AS $$
          '  INTO v_user, v_codes, v_grant_codes\n'
          '  FROM %5$s WHERE %1$s.%2$I IS NOT NULL;\n'
          'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'
-         '    PERFORM gamification._count_many(v_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_codes)]),\n'
-         '                                     pg_catalog.array_fill(1::bigint, ARRAY[pg_catalog.cardinality(v_codes)]));\n'
+         '    FOREACH v_code IN ARRAY v_codes LOOP\n'
+         '%6$s\n'
+         '    END LOOP;\n'
          'END IF;\n'
          'IF pg_catalog.cardinality(v_grant_codes) > 0 THEN\n'
          '    PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');\n'
@@ -258,7 +282,8 @@ AS $$
                     gamification._not_held_sql(pg_catalog.format('(%s.%I)::text', p_alias, p_user_field), pg_catalog.quote_literal(c)),
                     c), E',\n                                     ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE NOT p_counts[i]),
-        p_from)
+        p_from,
+        gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8))
 $$;
 COMMENT ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) IS
     'Internal: generated code evaluating badges over a statement of exactly one row: a CASE per badge, no aggregate.';
@@ -277,7 +302,8 @@ BEGIN
     -- rules advance progress with one _count_many() call; other conditions award with
     -- one _grant_many() call, for the (badge, user) pairs not held yet, made only when
     -- some row qualifies: steady-state writes by holders never enter the award path.
-    -- A one-row statement (the common OLTP write) takes a path without aggregates.
+    -- A one-row statement (the common OLTP write) takes a path without aggregates,
+    -- whose counter steps are upserts written into the function.
     v_sql := pg_catalog.format(E'v_single := NOT EXISTS (SELECT FROM %s OFFSET 1);\n',
                                CASE WHEN p_event = 'delete' THEN 'old_rows' ELSE 'new_rows' END);
     FOR v_group IN
@@ -305,7 +331,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._combined_sql(regclass, text, text) IS
-    'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together (one grouped pass over the rows, or a CASE per badge for a one-row statement), counters advanced with one _count_many() call, conditions awarded with one _grant_many() call for the users not holding them yet.';
+    'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together (one grouped pass over the rows, or a CASE per badge for a one-row statement), counters advanced with one _count_many() call (inline upserts for a one-row statement), conditions awarded with one _grant_many() call for the users not holding them yet.';
 
 CREATE {{ or_replace }}FUNCTION gamification._indent(p_text text, p_spaces integer)
 RETURNS text
@@ -415,7 +441,10 @@ BEGIN
         CASE WHEN p_row THEN '' ELSE E'#variable_conflict use_column\n' END
         || CASE WHEN pg_catalog.strpos(v_fast, 'v_codes') > 0
                 THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
-                     '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n' ELSE '' END
+                     '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
+                     '    v_code text;\n    v_crossed boolean;\n'
+                WHEN pg_catalog.strpos(v_fast || v_isolated, 'v_crossed') > 0
+                THEN E'DECLARE\n    v_crossed boolean;\n' ELSE '' END
         || E'BEGIN\n'
         || CASE WHEN p_row AND v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
                 ELSE E'    BEGIN\n' || v_fast

@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(68);
+SELECT plan(71);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -121,8 +121,8 @@ SELECT gamification.badge_register('[
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
     'IF \(SELECT EXISTS \(SELECT 1 FROM public\.vip', 'an update_of condition that is not a plain expression keeps its sub-SELECT');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
-    'IF \(NEW\.level > OLD\.level\) IS TRUE THEN\n\s+PERFORM gamification\._count_many\(ARRAY\[''fp_level_ups''\]',
-    'a counting update_of condition advances progress with _count_many() directly');
+    'IF \(NEW\.level > OLD\.level\) IS TRUE THEN\n\s+INSERT INTO gamification\.progress AS p \(user_id, badge_code, progress\) VALUES \(\(NEW\.player\)::text, ''fp_level_ups'', 1\)',
+    'a counting update_of condition upserts its progress inline (no _count_many() call)');
 UPDATE public.profile SET level = level + 1 WHERE player = 2;
 UPDATE public.profile SET level = level - 1 WHERE player = 2;
 UPDATE public.profile SET level = level + 2 WHERE player = 2;
@@ -154,6 +154,10 @@ SELECT gamification.badge_register(pg_catalog.jsonb_agg(d))
           FROM unnest(ARRAY['play_one', 'play_bulk']) t,
                (VALUES ('high', 'NEW.score >= 90', NULL::jsonb), ('highs', 'NEW.score >= 50', '{"target": 2}'),
                        ('vip', 'EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player)', NULL)) v(c, cond, extra)) s;
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_one\_insert\_%'),
+    'FOREACH v_code IN ARRAY v_codes LOOP\n\s+INSERT INTO gamification\.progress AS p \(user_id, badge_code, progress\) VALUES \(v_user, v_code, 1\)',
+    'a one-row statement advances each counter it meets with an upsert written into the function');
+CREATE TEMP TABLE count_many_before AS SELECT pg_temp.calls('gamification._count_many(text[], text[], bigint[])') AS n;
 DO $$
 BEGIN
     FOR g IN 1..40 LOOP
@@ -172,10 +176,16 @@ SELECT set_eq(
     $$ SELECT user_id, substr(badge_code, 10), progress FROM gamification.progress WHERE badge_code LIKE 'play\_one\_%' $$,
     $$ SELECT user_id, substr(badge_code, 11), progress FROM gamification.progress WHERE badge_code LIKE 'play\_bulk\_%' $$,
     'and leave the same progress');
+SELECT set_eq(
+    $$ SELECT user_id, substr(badge_code, 10), action, points, source FROM gamification.award_history WHERE badge_code LIKE 'play\_one\_%' $$,
+    $$ SELECT user_id, substr(badge_code, 11), action, points, source FROM gamification.award_history WHERE badge_code LIKE 'play\_bulk\_%' $$,
+    'and the same award history (counters crossing their target: source progress)');
+SELECT is(pg_temp.calls('gamification._count_many(text[], text[], bigint[])'), (SELECT n FROM count_many_before) + 1,
+    'the 40 one-row statements called _count_many() not once (the bulk statement once)');
 SELECT ok((SELECT count(*) FROM gamification.award WHERE badge_code LIKE 'play\_one\_%') >= 10, 'not vacuously');
 
--- 8. _count_many() with one (user, badge) pair (what a one-row statement passes) takes
---    its single-row path: the same results as the set-based statement for many pairs.
+-- 8. _count_many() called once per (user, badge) pair leaves what one call with all the
+--    pairs leaves (the fallback path of a one-row statement calls it with one pair).
 SELECT gamification.badge_register('[{"code": "cm_one", "name": "One", "target": 2, "points": 5},
                                      {"code": "cm_many", "name": "Many", "target": 2, "points": 5}]');
 SELECT is(gamification._count_many(ARRAY['cm_one'], ARRAY['u1'], ARRAY[1::bigint]), 0,
