@@ -1944,6 +1944,8 @@ AS $$
     -- The same for a statement of one row, without aggregates (whose set-up dominates a
     -- one-row statement): one CASE per badge lists the badges the row meets; each
     -- counting badge met is one upsert, in badge order (the lock order of _count_many).
+    -- Whether the user holds a condition badge is asked afterwards, for the badges met
+    -- only (a probe per badge in the CASE list cost its set-up on every row).
     SELECT pg_catalog.format(
         E'SELECT (%1$s.%2$I)::text,\n'
          '       pg_catalog.array_remove(ARRAY[%3$s]::text[], NULL),\n'
@@ -1956,19 +1958,20 @@ AS $$
          '    END LOOP;\n'
          'END IF;\n'
          'IF pg_catalog.cardinality(v_grant_codes) > 0 THEN\n'
-         '    PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');\n'
+         '    SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes\n'
+         '      FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE %7$s;\n'
+         '    IF v_grant_codes IS NOT NULL THEN\n'
+         '        PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');\n'
+         '    END IF;\n'
          'END IF;',
         p_alias, p_user_field,
         (SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', p_predicates[i], c), E',\n                                     ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE p_counts[i]),
-        (SELECT pg_catalog.string_agg(pg_catalog.format(
-                    E'CASE WHEN %s\n                                               AND %s\n                                          THEN %L END',
-                    p_predicates[i],
-                    gamification._not_held_sql(pg_catalog.format('(%s.%I)::text', p_alias, p_user_field), pg_catalog.quote_literal(c)),
-                    c), E',\n                                     ' ORDER BY i)
+        (SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', p_predicates[i], c), E',\n                                     ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE NOT p_counts[i]),
         p_from,
-        gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8))
+        gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8),
+        gamification._not_held_sql('v_user', 'c.code'))
 $$;
 COMMENT ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) IS
     'Internal: generated code evaluating badges over a statement of exactly one row: a CASE per badge, no aggregate.';

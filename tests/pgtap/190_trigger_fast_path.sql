@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(71);
+SELECT plan(72);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -157,6 +157,9 @@ SELECT gamification.badge_register(pg_catalog.jsonb_agg(d))
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_one\_insert\_%'),
     'FOREACH v_code IN ARRAY v_codes LOOP\n\s+INSERT INTO gamification\.progress AS p \(user_id, badge_code, progress\) VALUES \(v_user, v_code, 1\)',
     'a one-row statement advances each counter it meets with an upsert written into the function');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_one\_insert\_%'),
+    'CASE WHEN \(NEW\.score >= 90\) IS TRUE THEN ''play_one_high'' END.*FROM pg_catalog\.unnest\(v_grant_codes\) AS c\(code\) WHERE NOT EXISTS',
+    'and asks whether the user holds a condition badge only for the badges the row meets');
 CREATE TEMP TABLE count_many_before AS SELECT pg_temp.calls('gamification._count_many(text[], text[], bigint[])') AS n;
 DO $$
 BEGIN
