@@ -277,33 +277,43 @@ AS $$
     -- one-row statement): one CASE per badge lists the badges the row meets; each
     -- counting badge met is one upsert, in badge order (the lock order of _count_many).
     -- Whether the user holds a condition badge is asked afterwards, for the badges met
-    -- only (a probe per badge in the CASE list cost its set-up on every row).
-    SELECT pg_catalog.format(
-        E'SELECT (%1$s.%2$I)::text,\n'
-         '       pg_catalog.array_remove(ARRAY[%3$s]::text[], NULL),\n'
-         '       pg_catalog.array_remove(ARRAY[%4$s]::text[], NULL)\n'
-         '  INTO v_user, v_codes, v_grant_codes\n'
-         '  FROM %5$s WHERE %1$s.%2$I IS NOT NULL;\n'
-         'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'
-         '    FOREACH v_code IN ARRAY v_codes LOOP\n'
-         '%6$s\n'
-         '    END LOOP;\n'
-         'END IF;\n'
-         'IF pg_catalog.cardinality(v_grant_codes) > 0 THEN\n'
-         '    SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes\n'
-         '      FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE %7$s;\n'
-         '    IF v_grant_codes IS NOT NULL THEN\n'
-         '        PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');\n'
-         '    END IF;\n'
-         'END IF;',
-        p_alias, p_user_field,
-        (SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', p_predicates[i], c), E',\n                                     ' ORDER BY i)
-           FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE p_counts[i]),
-        (SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', p_predicates[i], c), E',\n                                     ' ORDER BY i)
-           FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i) WHERE NOT p_counts[i]),
-        p_from,
-        gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8),
-        gamification._not_held_sql('v_user', 'c.code'))
+    -- only (a probe per badge in the CASE list cost its set-up on every row). A group
+    -- without counters (or without conditions) gets no code for them.
+    WITH lists AS (
+        SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', u.p, u.c), E',\n                                     ' ORDER BY u.i)
+                   FILTER (WHERE p_counts[u.i]) AS counters,
+               pg_catalog.string_agg(pg_catalog.format('CASE WHEN %s THEN %L END', u.p, u.c), E',\n                                     ' ORDER BY u.i)
+                   FILTER (WHERE NOT p_counts[u.i]) AS conditions
+          FROM ROWS FROM (pg_catalog.unnest(p_codes), pg_catalog.unnest(p_predicates)) WITH ORDINALITY AS u(c, p, i)
+    )
+    SELECT pg_catalog.concat_ws(E'\n',
+        pg_catalog.format(
+            E'SELECT (%1$s.%2$I)::text,\n'
+             '       %3$s,\n'
+             '       %4$s\n'
+             '  INTO v_user, v_codes, v_grant_codes\n'
+             '  FROM %5$s WHERE %1$s.%2$I IS NOT NULL;',
+            p_alias, p_user_field,
+            coalesce(pg_catalog.format('pg_catalog.array_remove(ARRAY[%s]::text[], NULL)', l.counters), 'NULL::text[]'),
+            coalesce(pg_catalog.format('pg_catalog.array_remove(ARRAY[%s]::text[], NULL)', l.conditions), 'NULL::text[]'),
+            p_from),
+        CASE WHEN l.counters IS NOT NULL THEN pg_catalog.format(
+            E'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'
+             '    FOREACH v_code IN ARRAY v_codes LOOP\n'
+             '%s\n'
+             '    END LOOP;\n'
+             'END IF;',
+            gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8)) END,
+        CASE WHEN l.conditions IS NOT NULL THEN pg_catalog.format(
+            E'IF pg_catalog.cardinality(v_grant_codes) > 0 THEN\n'
+             '    SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes\n'
+             '      FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE %s;\n'
+             '    IF v_grant_codes IS NOT NULL THEN\n'
+             '        PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');\n'
+             '    END IF;\n'
+             'END IF;',
+            gamification._not_held_sql('v_user', 'c.code')) END)
+      FROM lists l
 $$;
 COMMENT ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) IS
     'Internal: generated code evaluating badges over a statement of exactly one row: a CASE per badge, no aggregate.';
@@ -416,6 +426,9 @@ DECLARE
     v_isolated text := '';
     v_count integer := 0;
     v_stmt text;
+    v_body text;
+    v_declare text;
+    v_steps_inline boolean;
     r gamification.badge_rule;
 BEGIN
     -- The function runs under the search_path most of its rules were registered
@@ -453,25 +466,33 @@ BEGIN
     -- evaluate the badges one by one so the healthy ones still award and the broken one
     -- is logged: the writer's statement never fails because of a badge (serialization
     -- failures and deadlocks excepted: those end the transaction whatever we do).
-    RETURN pg_catalog.format(
-        E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
-         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
-         'AS %L',
-        gamification._trigger_function_name(p_table, p_event, p_row), v_path,
-        CASE WHEN p_row THEN '' ELSE E'#variable_conflict use_column\n' END
-        || CASE WHEN pg_catalog.strpos(v_fast, 'v_codes') > 0
-                THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
-                     '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                     '    v_code text;\n    v_crossed boolean;\n'
-                WHEN pg_catalog.strpos(v_fast || v_isolated, 'v_crossed') > 0
-                THEN E'DECLARE\n    v_crossed boolean;\n' ELSE '' END
-        || E'BEGIN\n'
+    v_body := E'BEGIN\n'
         || CASE WHEN p_row AND v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
                 ELSE E'    BEGIN\n' || v_fast
                      || E'    EXCEPTION WHEN OTHERS THEN\n'
                      || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
                      || v_isolated || E'    END;\n' END
-        || E'    RETURN NULL;\nEND');
+        || E'    RETURN NULL;\nEND';
+    -- The variables of the code generated above, and only those (counter steps written
+    -- inline, _count_step_sql, exist where a counting rule is on the combined path or on
+    -- a row trigger). Declared by structure, not by searching the text, which holds the
+    -- registered conditions too.
+    v_steps_inline := EXISTS (SELECT FROM gamification.badge_rule b
+                               WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+                                 AND (p_row OR b.search_path = v_path) AND gamification._rule_counts(b));
+    v_declare := CASE WHEN pg_catalog.strpos(v_fast, 'v_codes') > 0
+                      THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
+                           '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
+                           || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
+                      WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
+                      ELSE '' END;
+    -- use_column: a registered condition's column wins over a variable of the same name.
+    RETURN pg_catalog.format(
+        E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
+         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
+         'AS %L',
+        gamification._trigger_function_name(p_table, p_event, p_row), v_path,
+        CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare || v_body);
 END;
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_sql(regclass, text, boolean) IS

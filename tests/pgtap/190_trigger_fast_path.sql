@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(72);
+SELECT plan(77);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -132,6 +132,16 @@ UPDATE public.profile SET level = level + 1 WHERE player = 2;
 SELECT bag_eq($$ SELECT code FROM gamification.user_badges WHERE user_id = '2' AND code LIKE 'fp\_level%' $$, ARRAY['fp_level_vip', 'fp_level_ups'],
     'the counting badge is awarded at its target, the sub-SELECT condition at the first update');
 SELECT is((SELECT count(*) FROM gamification.badge_error), 0::bigint, 'and no badge failed');
+-- A user column named like a variable of the generated code: the column wins.
+CREATE TABLE public.quirk (player int PRIMARY KEY, v_crossed int NOT NULL DEFAULT 1, level int NOT NULL DEFAULT 0);
+INSERT INTO public.quirk (player) VALUES (1);
+SELECT gamification.badge_register('{"code": "fp_quirk", "name": "Quirk", "target": 1, "trigger_condition": "update",
+    "condition": "EXISTS (SELECT 1 FROM public.quirk q WHERE v_crossed > 0 AND q.player = NEW.player)",
+    "trigger_table": "quirk", "user_field": "player", "update_of": ["level"]}');
+UPDATE public.quirk SET level = 1;
+SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code = 'fp_quirk'), 1::bigint,
+    'a condition naming a column v_crossed counts and awards');
+SELECT is((SELECT count(*) FROM gamification.badge_error WHERE badge_code = 'fp_quirk'), 0::bigint, 'without an ambiguity error');
 
 -- 6. Revoked and awarded again: the skip looks at what is held now.
 SELECT gamification.badge_revoke(1, 'fp_high');
@@ -186,6 +196,21 @@ SELECT set_eq(
 SELECT is(pg_temp.calls('gamification._count_many(text[], text[], bigint[])'), (SELECT n FROM count_many_before) + 1,
     'the 40 one-row statements called _count_many() not once (the bulk statement once)');
 SELECT ok((SELECT count(*) FROM gamification.award WHERE badge_code LIKE 'play\_one\_%') >= 10, 'not vacuously');
+-- A table with counters only gets no condition code in its one-row path (and the reverse).
+CREATE TABLE public.taps (id serial PRIMARY KEY, player int);
+CREATE TABLE public.wins (id serial PRIMARY KEY, player int, score int);
+SELECT gamification.badge_register('[
+  {"code": "tap_first", "name": "First tap", "target": 1, "counter": {"table": "taps", "user_field": "player"}},
+  {"code": "win_big", "name": "Big win", "condition": "NEW.score > 10", "trigger_condition": "insert",
+   "trigger_table": "wins", "user_field": "player"}]');
+SELECT ok((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_taps\_insert\_%') !~ 'unnest\(v_grant_codes\)'
+          AND (SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_wins\_insert\_%') !~ 'FOREACH',
+    'a one-row path has no code for the kind of badge its table lacks');
+INSERT INTO public.taps (player) VALUES (5);
+INSERT INTO public.wins (player, score) VALUES (5, 11);
+SELECT bag_eq($$ SELECT code FROM gamification.user_badges WHERE user_id = '5' AND code IN ('tap_first', 'win_big') $$,
+    ARRAY['tap_first', 'win_big'], 'and each still awards from a one-row statement');
+SELECT is((SELECT count(*) FROM gamification.badge_error), 0::bigint, 'without a badge failing');
 
 -- 8. _count_many() called once per (user, badge) pair leaves what one call with all the
 --    pairs leaves (the fallback path of a one-row statement calls it with one pair).
