@@ -428,7 +428,7 @@ DECLARE
     v_stmt text;
     v_body text;
     v_declare text;
-    v_steps_inline boolean;
+    v_steps_inline boolean := false;
     r gamification.badge_rule;
 BEGIN
     -- The function runs under the search_path most of its rules were registered
@@ -454,6 +454,9 @@ BEGIN
         IF p_row OR r.search_path <> v_path THEN
             v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
         END IF;
+        -- Counter steps written inline (_count_step_sql): a counting rule of a row
+        -- trigger, or one on the combined path (the others call _count()).
+        v_steps_inline := v_steps_inline OR (gamification._rule_counts(r) AND (p_row OR r.search_path = v_path));
         v_isolated := v_isolated || pg_catalog.format(
             E'        BEGIN\n%s\n'
              '        EXCEPTION WHEN OTHERS THEN\n'
@@ -473,14 +476,10 @@ BEGIN
                      || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
                      || v_isolated || E'    END;\n' END
         || E'    RETURN NULL;\nEND';
-    -- The variables of the code generated above, and only those (counter steps written
-    -- inline, _count_step_sql, exist where a counting rule is on the combined path or on
-    -- a row trigger). Declared by structure, not by searching the text, which holds the
-    -- registered conditions too.
-    v_steps_inline := EXISTS (SELECT FROM gamification.badge_rule b
-                               WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-                                 AND (p_row OR b.search_path = v_path) AND gamification._rule_counts(b));
-    v_declare := CASE WHEN pg_catalog.strpos(v_fast, 'v_codes') > 0
+    -- The variables of the code generated above, and only those: the combined path's
+    -- (statement-level functions) and the inline counter steps'. Decided by structure,
+    -- not by searching the text, which holds the registered conditions too.
+    v_declare := CASE WHEN NOT p_row
                       THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
                            '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
                            || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
