@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gamification.bench import parse_pgbench
 
-SCENARIOS = {1, 2, 3, 5, 6}
+SCENARIOS = {1, 2, 3, 5, 6, 7}
 
 
 def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> None:
@@ -41,7 +41,13 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     assert sorted(f["label"] for f in board["figures"] if f["target"]) == ["one user's rank (today)", "top 100 (today)"]
     assert all(f["target"]["limit"] == 10 and f["value"]["median"] > 0 for f in board["figures"] if f["target"])
     assert board["verification"] and all(v["checked"] and v["ok"] for v in board["verification"])
-    for number in SCENARIOS - {6}:
+    # Every target but the history one comes with a reason measured in the same run,
+    # printed under the figure when the target is not met.
+    for number in SCENARIOS - {3}:
+        for figure in scenarios[number]["figures"]:
+            if figure["target"] is not None and figure["kind"] != "count":
+                assert figure.get("why"), (number, figure["label"])
+    for number in SCENARIOS - {6, 7}:
         sc = scenarios[number]
         assert sc["status"] == "ok", sc["error"]
         assert sc["figures"], number
@@ -64,6 +70,22 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     assert {f["target"]["limit"] for f in bulk["figures"] if f["target"]} == {1.2, 1.5}
     # The floor of any statement-level trigger, measured in the same run, next to the targets.
     assert any(f["label"].startswith("bulk: floor") for f in bulk["figures"])
+    # pgbench: the award storm against the baseline, the same badges already held (the run
+    # awards nothing) and a hand-written one-upsert trigger, for reference; no errors.
+    bench7 = scenarios[7]
+    assert bench7["status"] == "ok", bench7["error"]
+    ratios = [f for f in bench7["figures"] if f["kind"] == "ratio"]
+    assert [f["target"] is not None for f in ratios] == [True, False, False]
+    assert all(f["ratio"]["median"] > 0 for f in ratios)
+    runs = {name: s["pgbench"] for name, s in bench7["settings"].items()}
+    holding = next(r for name, r in runs.items() if "already holding" in name)
+    storm = runs["extension: counter + update condition"]
+    assert all(r["awards_in_run"] == 0 for r in holding) and all(r["awards_in_run"] > 0 for r in storm)
+    counts = {f["label"]: f["total"] for f in bench7["figures"] if f["kind"] == "count"}
+    assert counts == {"errors (failed txns, aborted clients, logged ERRORs)": 0, "deadlocks": 0}
+    assert all(v["checked"] and v["ok"] for v in bench7["verification"])
+    unmet = [f for sc in scenarios.values() for f in sc["figures"] if f["met"] is False and f.get("why")]
+    assert ("why: " in result.stdout) == bool(unmet)
     # Function statistics of the generated triggers, for profiling.
     stats = bulk["function_stats"]["20 badges (10 counters + 10 conditions)"]
     assert any(row["function"].startswith("gamification.trg_events_insert_") for row in stats)
