@@ -635,9 +635,10 @@ def scenario_single(opts: Options, target: Target, progress: Progress) -> Scenar
     if trigger and awards is not None:
         plain_us = sc.settings[base]["latency_us"][0]["mean"]
         per = 1000 / opts.single
-        explain(next(f for f in sc.figures if f["setting"] == MIXED20), f"run 1: a plain insert takes {plain_us:.0f} us (1.5x leaves {plain_us / 2:.0f} us); "
-                               f"the trigger with its callees took {trigger[0]['total_ms'] * per:.0f} us per "
-                               f"insert, {awards * per:.0f} us of it writing {run1_awards(sc, MIXED20):,} awards")
+        figure = next(f for f in sc.figures if f["setting"] == MIXED20)
+        explain(figure, f"run 1: a plain insert takes {plain_us:.0f} us (1.5x leaves {plain_us / 2:.0f} us); "
+                        f"the trigger with its callees took {trigger[0]['total_ms'] * per:.0f} us per "
+                        f"insert, {awards * per:.0f} us of it writing {run1_awards(sc, MIXED20):,} awards")
     return sc
 
 
@@ -694,7 +695,8 @@ def scenario_history(opts: Options, target: Target, progress: Progress) -> Scena
 
     rows = [(1, f"k{i % 5}", i & 1023) for i in range(n)]
     for run in range(1, opts.runs + 1):
-        dsns = {name: prepare_history(target, f"history{i}", name, h, n) for i, (name, h) in enumerate(histories.items())}
+        dsns = {name: prepare_history(target, f"history{i}", name, h, n)
+                for i, (name, h) in enumerate(histories.items())}
         # The two histories take turns every SINGLE_TURN rows, as in scenario 2: a commit's
         # latency drifts over seconds, and one history after the other measured the drift.
         elapsed = dict.fromkeys(histories, 0.0)
