@@ -294,8 +294,9 @@ AS $$
              '  INTO v_user, v_codes, v_grant_codes\n'
              '  FROM %5$s WHERE %1$s.%2$I IS NOT NULL;',
             p_alias, p_user_field,
-            coalesce(pg_catalog.format('pg_catalog.array_remove(ARRAY[%s]::text[], NULL)', l.counters), 'NULL::text[]'),
-            coalesce(pg_catalog.format('pg_catalog.array_remove(ARRAY[%s]::text[], NULL)', l.conditions), 'NULL::text[]'),
+            -- || keeps a missing list NULL (format() would render it as an empty ARRAY[]).
+            coalesce('pg_catalog.array_remove(ARRAY[' || l.counters || ']::text[], NULL)', 'NULL::text[]'),
+            coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
             p_from),
         CASE WHEN l.counters IS NOT NULL THEN pg_catalog.format(
             E'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'

@@ -3,7 +3,7 @@
 -- award path, and the per-badge fallback never used when nothing fails. Function
 -- call counts of the current transaction (track_functions) show which path ran.
 BEGIN;
-SELECT plan(77);
+SELECT plan(78);
 
 SET LOCAL track_functions = 'all';
 CREATE FUNCTION pg_temp.calls(p regprocedure) RETURNS bigint LANGUAGE sql
@@ -206,6 +206,9 @@ SELECT gamification.badge_register('[
 SELECT ok((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_taps\_insert\_%') !~ 'unnest\(v_grant_codes\)'
           AND (SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_wins\_insert\_%') !~ 'FOREACH',
     'a one-row path has no code for the kind of badge its table lacks');
+SELECT ok((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_taps\_insert\_%') !~ 'ARRAY\[\]'
+          AND (SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_wins\_insert\_%') !~ 'ARRAY\[\]',
+    'nor an empty CASE list evaluated on every row (NULL::text[] in its place)');
 INSERT INTO public.taps (player) VALUES (5);
 INSERT INTO public.wins (player, score) VALUES (5, 11);
 SELECT bag_eq($$ SELECT code FROM gamification.user_badges WHERE user_id = '5' AND code IN ('tap_first', 'win_big') $$,
