@@ -444,6 +444,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def latency_us(seconds: float, latencies: list[float]) -> dict[str, float]:
+    """Mean, median and 99th percentile of a run of single-row inserts, in microseconds."""
+    return {"mean": 1e6 * seconds / len(latencies), "p50": 1e6 * percentile(latencies, 0.5),
+            "p99": 1e6 * percentile(latencies, 0.99)}
+
+
 # --------------------------------------------------------------------------- scenario plumbing
 
 @dataclass
@@ -495,13 +501,24 @@ def count_figure(label: str, values: list[int], size: str) -> dict[str, Any]:
             "target": {"op": "==", "limit": 0}, "met": sum(values) == 0}
 
 
-def award_ms(sc: Scenario, setting: str) -> float | None:
-    """Run 1's time in _grant_many, the ledger's totals trigger included (it fires inside):
-    what writing the awards cost. None when functions were not tracked."""
-    rows = [r for r in sc.function_stats.get(setting, []) if r["function"] == "gamification._grant_many"]
-    if not sc.function_stats.get(setting):
+def function_ms(sc: Scenario, setting: str, is_it: Callable[[str], bool]) -> float | None:
+    """Run 1's total milliseconds in the first tracked function is_it picks (0 if none
+    ran); None when functions were not tracked."""
+    rows = sc.function_stats.get(setting)
+    if not rows:
         return None
-    return rows[0]["total_ms"] if rows else 0.0
+    return next((r["total_ms"] for r in rows if is_it(r["function"])), 0.0)
+
+
+def award_ms(sc: Scenario, setting: str) -> float | None:
+    """What writing the awards cost: _grant_many, the ledger's totals trigger included (it
+    fires inside)."""
+    return function_ms(sc, setting, lambda f: f == "gamification._grant_many")
+
+
+def trigger_ms(sc: Scenario, setting: str) -> float | None:
+    """The generated trigger function with its callees."""
+    return function_ms(sc, setting, lambda f: f.startswith("gamification.trg_"))
 
 
 def run1_awards(sc: Scenario, setting: str) -> int:
@@ -552,35 +569,41 @@ def bulk_measure(target: Target, scenario: Scenario, rows: int, users: int,
 SINGLE_TURN = 100  # rows per setting per turn in the single-row scenarios
 
 
+def take_turns(dsns: list[str], rows: list[tuple[int, str, int]]) -> tuple[list[float], list[list[float]]]:
+    """The same autocommit inserts into every database, one connection each, taking turns
+    every SINGLE_TURN rows: a commit's latency on a shared machine drifts over seconds, and
+    taking turns puts every database in the same drift. Seconds and latencies per database."""
+    elapsed = [0.0] * len(dsns)
+    latencies: list[list[float]] = [[] for _ in dsns]
+    conns = [psycopg.connect(dsn, autocommit=True) for dsn in dsns]
+    try:
+        for start in range(0, len(rows), SINGLE_TURN):
+            turn = rows[start:start + SINGLE_TURN]
+            for i, conn in enumerate(conns):
+                elapsed[i] += insert_rows(conn, turn, latencies[i])
+        for conn in conns:
+            flush_stats(conn)
+    finally:
+        for conn in conns:
+            conn.close()
+    return elapsed, latencies
+
+
 def single_turns(opts: Options, progress: Progress, tag: str, target: Target, settings: list[Setting],
                  rows: list[tuple[int, str, int]], scenario: Scenario) -> dict[str, list[float]]:
-    """Single-row autocommit inserts for every setting, one connection and database per
-    setting, taking turns every SINGLE_TURN rows. A commit's latency on a shared machine
-    drifts over seconds; taking turns puts every setting in the same drift, where running
-    one setting after the other measured the disk of the moment. Times per setting, run."""
+    """Single-row autocommit inserts for every setting, one database per setting, taking
+    turns (take_turns: one setting after the other measured the disk of the moment).
+    Times per setting, run."""
     times: dict[str, list[float]] = {s.name: [] for s in settings}
     for run in range(1, opts.runs + 1):
         dsns = [s.prepare(target, dbname=f"single{i}") for i, s in enumerate(settings)]
         for dsn in dsns:
             settle(target, dsn)
-        elapsed = [0.0] * len(settings)
-        latencies: list[list[float]] = [[] for _ in settings]
-        conns = [psycopg.connect(dsn, autocommit=True) for dsn in dsns]
-        try:
-            for start in range(0, len(rows), SINGLE_TURN):
-                turn = rows[start:start + SINGLE_TURN]
-                for i, conn in enumerate(conns):
-                    elapsed[i] += insert_rows(conn, turn, latencies[i])
-            for conn in conns:
-                flush_stats(conn)
-        finally:
-            for conn in conns:
-                conn.close()
+        elapsed, latencies = take_turns(dsns, rows)
         for i, s in enumerate(settings):
             times[s.name].append(elapsed[i])
             scenario.settings.setdefault(s.name, {}).setdefault("latency_us", []).append(
-                {"mean": 1e6 * elapsed[i] / len(rows), "p50": 1e6 * percentile(latencies[i], 0.5),
-                 "p99": 1e6 * percentile(latencies[i], 0.99)})
+                latency_us(elapsed[i], latencies[i]))
             with closing(psycopg.connect(dsns[i], autocommit=True)) as conn:
                 check = s.verify(conn)
             if check.get("checked"):
@@ -630,14 +653,13 @@ def scenario_single(opts: Options, target: Target, progress: Progress) -> Scenar
     for s in settings[1:]:
         sc.figures.append(ratio_figure(f"single: {s.name}", s.name, base, times[s.name], times[base],
                                        1.5 if s.name == MIXED20 else None, size))
-    trigger = [r for r in sc.function_stats.get(MIXED20, []) if r["function"].startswith("gamification.trg_")]
-    awards = award_ms(sc, MIXED20)
+    trigger, awards = trigger_ms(sc, MIXED20), award_ms(sc, MIXED20)
     if trigger and awards is not None:
         plain_us = sc.settings[base]["latency_us"][0]["mean"]
         per = 1000 / opts.single
         figure = next(f for f in sc.figures if f["setting"] == MIXED20)
         explain(figure, f"run 1: a plain insert takes {plain_us:.0f} us (1.5x leaves {plain_us / 2:.0f} us); "
-                        f"the trigger with its callees took {trigger[0]['total_ms'] * per:.0f} us per "
+                        f"the trigger with its callees took {trigger * per:.0f} us per "
                         f"insert, {awards * per:.0f} us of it writing {run1_awards(sc, MIXED20):,} awards")
     return sc
 
@@ -695,29 +717,16 @@ def scenario_history(opts: Options, target: Target, progress: Progress) -> Scena
 
     rows = [(1, f"k{i % 5}", i & 1023) for i in range(n)]
     for run in range(1, opts.runs + 1):
-        dsns = {name: prepare_history(target, f"history{i}", name, h, n)
-                for i, (name, h) in enumerate(histories.items())}
-        # The two histories take turns every SINGLE_TURN rows, as in scenario 2: a commit's
-        # latency drifts over seconds, and one history after the other measured the drift.
-        elapsed = dict.fromkeys(histories, 0.0)
-        latencies: dict[str, list[float]] = {name: [] for name in histories}
-        conns = {name: psycopg.connect(dsn, autocommit=True) for name, dsn in dsns.items()}
-        try:
-            for start in range(0, n, SINGLE_TURN):
-                for name, conn in conns.items():
-                    elapsed[name] += insert_rows(conn, rows[start:start + SINGLE_TURN], latencies[name])
-            for conn in conns.values():
-                flush_stats(conn)
-        finally:
-            for conn in conns.values():
-                conn.close()
-        for name, h in histories.items():
-            seconds = elapsed[name]
+        dsns = [prepare_history(target, f"history{i}", name, h, n)
+                for i, (name, h) in enumerate(histories.items())]
+        # The two histories take turns, as scenario 2's settings do: one after the other
+        # measured the disk's drift.
+        elapsed, latencies = take_turns(dsns, rows)
+        for i, (name, h) in enumerate(histories.items()):
+            seconds = elapsed[i]
             times[name].append(seconds)
-            sc.settings.setdefault(name, {}).setdefault("latency_us", []).append(
-                {"mean": 1e6 * seconds / n, "p50": 1e6 * percentile(latencies[name], 0.5),
-                 "p99": 1e6 * percentile(latencies[name], 0.99)})
-            with closing(psycopg.connect(dsns[name], autocommit=True)) as conn:
+            sc.settings.setdefault(name, {}).setdefault("latency_us", []).append(latency_us(seconds, latencies[i]))
+            with closing(psycopg.connect(dsns[i], autocommit=True)) as conn:
                 prog = conn.execute("SELECT progress FROM gamification.progress WHERE user_id = '1'").fetchone()[0]
                 awards = conn.execute("SELECT count(*) FROM gamification.award").fetchone()[0]
             if prog != h + n or awards != 1:
@@ -725,21 +734,18 @@ def scenario_history(opts: Options, target: Target, progress: Progress) -> Scena
             sc.verification.append({"setting": name, "run": run, "checked": True, "ok": True,
                                     "progress": prog, "awards": awards, "expected": 1})
             if run == 1:
-                sc.function_stats[name] = function_stats(target, dsns[name])
+                sc.function_stats[name] = function_stats(target, dsns[i])
         progress(f"scenario 3 (history), run {run}/{opts.runs}, taking turns every {SINGLE_TURN} rows: "
-                 + ", ".join(f"{name} {elapsed[name]:.3f} s ({1e6 * elapsed[name] / n:.0f} us/insert)"
-                             for name in histories))
+                 + ", ".join(f"{name} {t:.3f} s ({1e6 * t / n:.0f} us/insert)" for name, t in zip(histories, elapsed)))
     small, big = list(histories)
     for name, values in times.items():
         sc.settings[name]["seconds"] = stats(values)
     sc.figures.append(ratio_figure(f"counter insert, {big} vs {small.split()[1]}", big, small,
                                    times[big], times[small], 1.2, size))
-    trigger = {name: [r for r in sc.function_stats.get(name, []) if r["function"].startswith("gamification.trg_")]
-               for name in histories}
+    trigger = {name: trigger_ms(sc, name) for name in histories}
     if all(trigger.values()):
         explain(sc.figures[-1], "run 1: the trigger with its callees took "
-                + " vs ".join(f"{trigger[name][0]['total_ms'] * 1000 / n:.0f} us per insert ({name})"
-                              for name in (big, small)))
+                + " vs ".join(f"{trigger[name] * 1000 / n:.0f} us per insert ({name})" for name in (big, small)))
     return sc
 
 
