@@ -476,6 +476,7 @@ COMMENT ON FUNCTION gamification._bool_field(text, jsonb, text, boolean, text) I
 CREATE FUNCTION gamification.category_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -523,6 +524,7 @@ COMMENT ON FUNCTION gamification.category_register(jsonb) IS
 CREATE FUNCTION gamification.category_delete(code text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -545,15 +547,17 @@ COMMENT ON FUNCTION gamification.category_delete(text) IS
 -- it in place; the registration is the full definition, so an omitted optional
 -- key goes back to its default. Past ledger rows are never rewritten.
 
-CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text)
+CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
                                        'target', 'secret', 'next'] || gamification._trigger_keys();
+    v_registrant name := gamification._registrant(p_registrant);
     v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
     v_obj jsonb;
     v_idx integer;
@@ -691,21 +695,21 @@ BEGIN
     END LOOP;
 
     -- 6. Trigger badges: rules, triggers on their tables, backfills.
-    PERFORM gamification._rules_apply(v_defs, p_search_path);
+    PERFORM gamification._rules_apply(v_defs, p_search_path, v_registrant);
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_register(jsonb, text) IS
-    'Internal: badge_register() with the search_path (the registrant''s) that trigger badges'' names resolve with.';
+COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
+    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with.';
 
 CREATE FUNCTION gamification.badge_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE sql
 -- No SET clause on purpose: a trigger badge's table and condition resolve with the
--- caller's search_path, which is pinned into its rule (see _caller_search_path).
+-- caller's search_path (see _caller_search_path), and its rights are the caller's.
 AS $$
-    SELECT gamification._badge_register($1, gamification._caller_search_path())
+    SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user)
 $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
     'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
@@ -1104,6 +1108,7 @@ COMMENT ON FUNCTION gamification.badge_progress(anyelement, text, bigint) IS
 CREATE FUNCTION gamification.unlockable_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1282,6 +1287,8 @@ SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
   FROM gamification.points_ledger l;
 COMMENT ON VIEW gamification.points_history IS 'Every ledger row: points given or taken, why, and the badge involved if any.';
 
+-- SECURITY INVOKER: the caller's rights, so row security decides whose awards show
+-- (a reader never sees another user's secret badge through it).
 CREATE FUNCTION gamification.badges_for(user_id text)
 RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
                secret boolean, next text, progress bigint, awarded_at timestamptz)
@@ -1304,7 +1311,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badges_for(text) IS
-    'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only.';
+    'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only. Runs with the caller''s rights: with row security on, a reader sees awards and progress only for gamification.viewer().';
 
 CREATE FUNCTION gamification.badges_for(user_id anyelement)
 RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
@@ -1384,11 +1391,39 @@ STABLE
 -- every rule registered, so a writer's session settings never change what a
 -- condition reads; pg_temp is never part of it.
 AS $$
+    -- Temporary schemas never: a condition names nothing a session can plant.
     SELECT coalesce(pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' ORDER BY s.ord), 'pg_catalog')
       FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS s(name, ord)
+     WHERE s.name !~ '^pg_(toast_)?temp_'
 $$;
 COMMENT ON FUNCTION gamification._caller_search_path() IS
     'Internal: the calling session''s effective schemas, quoted, to be pinned into the trigger badges it registers.';
+
+CREATE FUNCTION gamification._registrant(p_claimed name)
+RETURNS name
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- The session's own role: SET ROLE's, else the login's. SECURITY DEFINER changes
+    -- neither, and neither can be changed inside one.
+    v_session name := CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user
+                           ELSE pg_catalog.current_setting('role')::name END;
+BEGIN
+    -- A SECURITY DEFINER function cannot see who called it: the public wrappers pass
+    -- current_user. A direct caller could pass any name, so the session must be able to
+    -- act as that role anyway (be it, or a member of it): a claim grants nothing new.
+    IF p_claimed IS NULL OR NOT pg_catalog.pg_has_role(v_session, p_claimed, 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('role %s may not act as role %s', v_session, coalesce(pg_catalog.quote_ident(p_claimed), 'NULL')),
+            'Call the public functions (gamification.badge_register() and the others); they pass your role.');
+    END IF;
+    RETURN p_claimed;
+END;
+$$;
+COMMENT ON FUNCTION gamification._registrant(name) IS
+    'Internal: the role on whose behalf a SECURITY DEFINER function of the API acts (passed by its public wrapper as current_user); 42501 unless the session may act as that role.';
 
 CREATE FUNCTION gamification._check_sql_fragment(p_label text, p_field text, p_sql text)
 RETURNS void
@@ -1478,6 +1513,8 @@ AS $$
 DECLARE
     v_table regclass;
 BEGIN
+    -- pg_temp named last (unnamed, it would be searched first); a name that still
+    -- resolves to a temporary table is refused below.
     PERFORM pg_catalog.set_config('search_path', p_search_path || ', pg_temp', true);
     BEGIN
         v_table := pg_catalog.to_regclass(p_name);
@@ -1495,16 +1532,16 @@ BEGIN
             pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
             'Badges are awarded by triggers, which only plain and partitioned tables have.');
     END IF;
-    IF NOT pg_catalog.has_table_privilege(v_table, 'TRIGGER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": permission denied to create triggers on %s', p_label, p_field, v_table),
-            'The role registering a badge needs the TRIGGER privilege on its table (or to own it).');
+    IF (SELECT c.relpersistence FROM pg_catalog.pg_class c WHERE c.oid = v_table) = 't' THEN
+        PERFORM gamification._raise('0A000',
+            pg_catalog.format('%s: field "%s": %s is a temporary table', p_label, p_field, v_table),
+            'Badges watch permanent tables: a temporary one is gone with its session.');
     END IF;
     RETURN v_table;
 END;
 $$;
 COMMENT ON FUNCTION gamification._resolve_table(text, text, text, text) IS
-    'Internal: resolve a table name with the given (the registrant''s) search_path; raise 42P01 if unknown, 42809 if not a table, 42501 without the TRIGGER privilege.';
+    'Internal: resolve a table name with the given (the registrant''s) search_path; raise 42P01 if unknown, 42809 if not a table, 0A000 if temporary.';
 
 CREATE FUNCTION gamification._resolve_column(p_label text, p_field text, p_table regclass, p_column text)
 RETURNS name
@@ -1554,7 +1591,7 @@ $$;
 COMMENT ON FUNCTION gamification._uses_old(text) IS
     'Internal: whether a condition refers to OLD (the row before an update), which needs old and new rows paired by primary key.';
 
-CREATE FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text)
+CREATE FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
 RETURNS gamification.badge_rule
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1666,31 +1703,40 @@ BEGIN
             'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
 
-    IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(current_user,
+    PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
+    PERFORM gamification._require_plain_type(p_label, CASE r.kind WHEN 'counter' THEN 'counter.user_field' ELSE 'user_field' END,
+                                             r.table_name, r.user_field);
+    PERFORM gamification._require_plain_type(p_label, 'update_of', r.table_name, c)
+       FROM pg_catalog.unnest(r.update_of) c;
+    IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(p_registrant,
             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
                               p_label, gamification._qualified(r.table_name)),
             'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".');
     END IF;
-    PERFORM gamification._compile_rule(p_label, r);
     RETURN r;
 END;
 $$;
-COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text) IS
-    'Internal: validate the trigger keys of one badge definition and return its rule, with names resolved and the condition compiled. Raises documented SQLSTATEs naming the badge and field.';
+COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text, name) IS
+    'Internal: validate the trigger keys of one badge definition for a registrant and return its rule, with names resolved (the condition is compiled into its predicate when the rule is installed). Raises documented SQLSTATEs naming the badge and field.';
 
 
 -- ---------------------------------------------------------------------------
--- sql/triggers/generate.sql
+-- sql/triggers/predicates.sql
 -- ---------------------------------------------------------------------------
--- Generating the trigger machinery from gamification.badge_rule.
+-- A rule's condition (or counter where) as a function of its own, written in the
+-- SQL-standard form (RETURN ...), which PostgreSQL parses once, when it is created:
+-- every table, column, function, operator and cast the condition names is resolved then,
+-- recorded as a dependency, and kept by identity. Nothing is looked up by name inside
+-- somebody's write, so a later CREATE OPERATOR, CREATE CAST, a temporary table or a
+-- renamed table cannot change what a condition runs. A plain condition is inlined by
+-- the planner into the trigger's query (no call per row).
 --
--- One statement-level trigger per (table, event) evaluates every badge registered
--- on that table, set-based, over the statement's transition tables (new_rows,
--- old_rows); badges with update_of get one row-level trigger per table instead,
--- filtered by UPDATE OF and WHEN so that unrelated updates cost nothing.
--- The generated functions contain static SQL, so PL/pgSQL caches their plans.
+-- Predicates are created by the extension's owner and owned by gamification_runner,
+-- which runs them inside writes. Before one is kept, every object it depends on is
+-- checked (_predicate_problem): a condition may only read, and may only run code that
+-- a superuser controls.
 
 CREATE FUNCTION gamification._qualified(p_table regclass)
 RETURNS text
@@ -1704,27 +1750,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._qualified(regclass) IS
     'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
-
-CREATE FUNCTION gamification._rule_from_sql(r gamification.badge_rule, p_new text, p_old text)
-RETURNS text
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- The rows a rule looks at: NEW (inserted or updated rows) or OLD (deleted rows); an
-    -- update condition that uses OLD pairs old and new rows by primary key.
-    SELECT CASE
-        WHEN r.event = 'insert' THEN pg_catalog.format('%s AS new', p_new)
-        WHEN r.event = 'delete' THEN pg_catalog.format('%s AS old', p_old)
-        WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN
-            pg_catalog.format('%s AS new JOIN %s AS old ON %s', p_new, p_old,
-                (SELECT pg_catalog.string_agg(pg_catalog.format('old.%1$I = new.%1$I', k), ' AND ')
-                   FROM pg_catalog.unnest(gamification._primary_key(r.table_name)) k))
-        ELSE pg_catalog.format('%s AS new', p_new)
-    END
-$$;
-COMMENT ON FUNCTION gamification._rule_from_sql(gamification.badge_rule, text, text) IS
-    'Internal: the FROM clause of a rule''s query, over the relations standing for NEW and OLD rows (transition tables in a trigger, the table itself for a backfill).';
 
 CREATE FUNCTION gamification._rule_alias(r gamification.badge_rule)
 RETURNS text
@@ -1753,22 +1778,446 @@ $$;
 COMMENT ON FUNCTION gamification._condition_is_expression(text) IS
     'Internal: whether a condition (the tail of a SELECT) is a plain expression that a trigger may evaluate inline, without a sub-SELECT per row.';
 
-CREATE FUNCTION gamification._rule_predicate_sql(r gamification.badge_rule)
+
+CREATE FUNCTION gamification._predicate_name(p_code text)
+RETURNS name
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('cond_%s_%s',
+               pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(p_code), '[^a-z0-9_]+', '_', 'g'), 40),
+               pg_catalog.left(pg_catalog.md5(p_code), 8))::name
+$$;
+COMMENT ON FUNCTION gamification._predicate_name(text) IS
+    'Internal: the name of the function holding a badge''s condition: cond_<code>_<hash>.';
+
+CREATE FUNCTION gamification._predicate_of(r gamification.badge_rule)
+RETURNS regprocedure
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace = 'gamification'::regnamespace AND p.proname = gamification._predicate_name(r.badge_code)
+$$;
+COMMENT ON FUNCTION gamification._predicate_of(gamification.badge_rule) IS
+    'Internal: a rule''s predicate function, or NULL if it is missing.';
+
+CREATE FUNCTION gamification._predicate_rows(r gamification.badge_rule)
+RETURNS text[]
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The rows a predicate takes, by the names the condition uses for them.
+    SELECT CASE WHEN r.event = 'insert' THEN ARRAY['new']
+                WHEN r.event = 'delete' THEN ARRAY['old']
+                WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN ARRAY['new', 'old']
+                ELSE ARRAY['new'] END
+$$;
+COMMENT ON FUNCTION gamification._predicate_rows(gamification.badge_rule) IS
+    'Internal: the row arguments of a rule''s predicate: {new} for inserts and updates, {old} for deletes, {new,old} for an update condition using OLD.';
+
+CREATE FUNCTION gamification._predicate_call_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- new and old are the rows (aliases of the transition tables in a statement
+    -- trigger, NEW and OLD in a row trigger, the table itself in a backfill).
+    SELECT pg_catalog.format('gamification.%I(%s) IS TRUE', gamification._predicate_name(r.badge_code),
+                             pg_catalog.array_to_string(gamification._predicate_rows(r), ', '))
+$$;
+COMMENT ON FUNCTION gamification._predicate_call_sql(gamification.badge_rule) IS
+    'Internal: the generated SQL that is true when a row meets a rule: a call of its predicate.';
+
+CREATE FUNCTION gamification._qualify_columns(p_sql text, p_alias text, p_table regclass)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_out text := '';
+    v_pos integer := 1;
+    v_len integer := pg_catalog.length(p_sql);
+    v_token text;
+    v_length integer;
+    v_before text;
+    v_after text;
+BEGIN
+    -- A plain condition or counter where may name the row's columns bare ("published",
+    -- "kind = 'post'"), as the tail of a query over the row did. A predicate's row is an
+    -- argument, so a bare column name that is not a function, a field, a qualifier or a
+    -- type name before a literal becomes <alias>.<name>. String literals and quoted
+    -- identifiers are copied as they are. A name this misreads fails to compile, at
+    -- registration.
+    WHILE v_pos <= v_len LOOP
+        v_token := pg_catalog.substring(pg_catalog.substr(p_sql, v_pos), '^(''(?:[^'']|'''')*''|"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*|.)');
+        IF v_token IS NULL THEN  -- an unterminated literal: _check_sql_fragment refused it already
+            RETURN v_out || pg_catalog.substr(p_sql, v_pos);
+        END IF;
+        v_length := pg_catalog.length(v_token);
+        IF v_token ~ '^[A-Za-z_]' AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                 WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped
+                                                   AND a.attname = pg_catalog.lower(v_token)) THEN
+            v_before := pg_catalog.rtrim(v_out);
+            v_after := pg_catalog.ltrim(pg_catalog.substr(p_sql, v_pos + v_length));
+            IF pg_catalog.right(v_before, 1) <> '.' AND v_before !~* '\mas$'
+               AND pg_catalog.left(v_after, 1) NOT IN ('(', '.', '''') THEN
+                v_token := p_alias || '.' || v_token;
+            END IF;
+        END IF;
+        v_pos := v_pos + v_length;
+        v_out := v_out || v_token;
+    END LOOP;
+    RETURN v_out;
+END;
+$$;
+COMMENT ON FUNCTION gamification._qualify_columns(text, text, regclass) IS
+    'Internal: qualify the bare column names of a plain condition with the row it is evaluated on (published becomes new.published).';
+
+CREATE FUNCTION gamification._check_row_columns(p_label text, p_field text, p_sql text, p_table regclass)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_column text;
+BEGIN
+    -- NEW.<column> and OLD.<column> must be columns of the table. Checked here because
+    -- PostgreSQL, parsing the predicate, reports a missing field of its row argument as
+    -- a missing table "new". String literals are skipped; a quoted name keeps its case.
+    SELECT pg_catalog.min(m[2]) INTO v_column
+      FROM pg_catalog.regexp_matches(pg_catalog.regexp_replace(p_sql, '''([^'']|'''')*''', '''''', 'g'),
+                                     '(^|[^A-Za-z0-9_$."])(?:new|old)\s*\.\s*("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)', 'gi') m
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped
+                          AND a.attname = CASE WHEN m[2] LIKE '"%' THEN pg_catalog.btrim(m[2], '"')
+                                               ELSE pg_catalog.lower(m[2]) END);
+    IF v_column IS NOT NULL THEN
+        PERFORM gamification._raise('42703',
+            pg_catalog.format('%s: field "%s" does not compile against table %s: column %s does not exist', p_label, p_field,
+                              gamification._qualified(p_table), v_column),
+            pg_catalog.format('Columns of %s: %s.', gamification._qualified(p_table),
+                (SELECT pg_catalog.string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped)));
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_row_columns(text, text, text, regclass) IS
+    'Internal: 42703 naming the first NEW.<column> or OLD.<column> of a condition that is not a column of its table, with the table''s columns in the hint.';
+
+CREATE FUNCTION gamification._predicate_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A condition that is the tail of a query keeps its sub-SELECT; a plain one is an
+    -- expression, which the planner inlines. STABLE: PostgreSQL itself then refuses
+    -- statements that write; _predicate_problem refuses volatile calls.
+    SELECT pg_catalog.format(
+        E'CREATE FUNCTION gamification.%I(%s)\nRETURNS boolean\nLANGUAGE sql\nSTABLE\nRETURN (%s)',
+        gamification._predicate_name(r.badge_code),
+        (SELECT pg_catalog.string_agg(pg_catalog.format('%s %s', a, gamification._qualified(r.table_name)), ', ' ORDER BY o)
+           FROM pg_catalog.unnest(gamification._predicate_rows(r)) WITH ORDINALITY AS x(a, o)),
+        CASE WHEN r.kind = 'counter'
+             THEN gamification._qualify_columns(coalesce(r.counter_where, 'true'), gamification._rule_alias(r), r.table_name)
+             WHEN gamification._condition_is_expression(r.condition)
+             THEN gamification._qualify_columns(r.condition, gamification._rule_alias(r), r.table_name)
+             ELSE 'SELECT ' || r.condition END)
+$$;
+COMMENT ON FUNCTION gamification._predicate_sql(gamification.badge_rule) IS
+    'Internal: the CREATE FUNCTION statement of a rule''s predicate (a SQL-standard body, resolved when created).';
+
+CREATE FUNCTION gamification._predicate_comment(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('gamification: generated predicate of badge %s; do not edit (hash %s)',
+                             pg_catalog.quote_literal(r.badge_code), pg_catalog.md5(gamification._predicate_sql(r)))
+$$;
+COMMENT ON FUNCTION gamification._predicate_comment(gamification.badge_rule) IS
+    'Internal: the comment a predicate carries when it is exactly what its rule generates (hash of its CREATE statement).';
+
+CREATE FUNCTION gamification._role_is_trusted(p_role oid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
+    -- where the trusted administrative role that installed it is not).
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
+        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+$$;
+COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
+    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
+
+CREATE FUNCTION gamification._function_problem(p_function oid)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN NOT gamification._role_is_trusted(p.proowner)
+        THEN pg_catalog.format('42501:calls function %s, owned by role %I, which is neither a superuser nor the extension''s owner', p.oid::regprocedure,
+                               pg_catalog.pg_get_userbyid(p.proowner))
+        WHEN n.nspname LIKE 'pg\_temp\_%'
+        THEN pg_catalog.format('0A000:calls the temporary function %s', p.oid::regprocedure)
+        WHEN p.provolatile = 'v'
+        THEN pg_catalog.format('0A000:calls function %s, which is volatile (it may write or change the session): a condition must only read',
+                               p.oid::regprocedure)
+        WHEN p.proretset
+        THEN pg_catalog.format('0A000:calls the set-returning function %s', p.oid::regprocedure)
+        WHEN NOT pg_catalog.has_function_privilege('gamification_runner', p.oid, 'EXECUTE')
+        THEN pg_catalog.format('42501:calls function %s, which role gamification_runner (which runs conditions) may not execute',
+                               p.oid::regprocedure)
+    END
+      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+     WHERE p.oid = p_function
+$$;
+COMMENT ON FUNCTION gamification._function_problem(oid) IS
+    'Internal: why a condition may not call a function (prefixed with its SQLSTATE), or NULL: it must be owned by a superuser, not temporary, not volatile, not set-returning, and executable by gamification_runner.';
+
+CREATE FUNCTION gamification._dependency_problem(p_class regclass, p_object oid)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- One object a predicate depends on. Tables are data: reading one runs no code of
+    -- its owner (gamification_runner bypasses row security, so no policy runs). Code is
+    -- what functions, operators, views and domains hold: only a superuser's may run.
+    SELECT CASE p_class
+        WHEN 'pg_catalog.pg_proc'::regclass THEN gamification._function_problem(p_object)
+        WHEN 'pg_catalog.pg_operator'::regclass THEN
+            (SELECT coalesce(CASE WHEN NOT gamification._role_is_trusted(o.oprowner)
+                                  THEN pg_catalog.format('42501:uses operator %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+                                                         o.oid::regoperator, pg_catalog.pg_get_userbyid(o.oprowner)) END,
+                             gamification._function_problem(o.oprcode))
+               FROM pg_catalog.pg_operator o WHERE o.oid = p_object)
+        WHEN 'pg_catalog.pg_class'::regclass THEN
+            (SELECT CASE WHEN n.nspname LIKE 'pg\_temp\_%'
+                         THEN pg_catalog.format('0A000:reads the temporary table %s', c.oid::regclass)
+                         WHEN c.relkind = 'v' AND NOT gamification._role_is_trusted(c.relowner)
+                         THEN pg_catalog.format('42501:reads view %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+                                                c.oid::regclass, pg_catalog.pg_get_userbyid(c.relowner))
+                         WHEN c.relkind NOT IN ('r', 'p', 'm', 'v')
+                         THEN pg_catalog.format('0A000:reads %s, which is not a table, view or materialized view', c.oid::regclass)
+                    END
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_object)
+        WHEN 'pg_catalog.pg_type'::regclass THEN
+            (SELECT CASE WHEN n.nspname LIKE 'pg\_temp\_%'
+                         THEN pg_catalog.format('0A000:uses the temporary type %s', t.oid::regtype)
+                         WHEN t.typtype = 'd' AND NOT gamification._role_is_trusted(t.typowner)
+                         THEN pg_catalog.format('42501:uses domain %s, owned by role %I, which is neither a superuser nor the extension''s owner (its checks are code)',
+                                                t.oid::regtype, pg_catalog.pg_get_userbyid(t.typowner))
+                    END
+               FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = p_object)
+    END
+$$;
+COMMENT ON FUNCTION gamification._dependency_problem(regclass, oid) IS
+    'Internal: why a predicate may not depend on one object (prefixed with its SQLSTATE), or NULL.';
+
+CREATE FUNCTION gamification._predicate_problem(p_function regprocedure)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT pg_catalog.min(gamification._dependency_problem(d.refclassid, d.refobjid))
+           FROM pg_catalog.pg_depend d
+          WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n'),
+        -- Row locks are writes too (and a new lock in somebody's transaction).
+        CASE WHEN pg_catalog.pg_get_functiondef(p_function) ~* '\mfor\s+(update|no\s+key\s+update|share|key\s+share)\M'
+             THEN '0A000:locks rows (FOR UPDATE or FOR SHARE): a condition must only read' END)
+$$;
+COMMENT ON FUNCTION gamification._predicate_problem(regprocedure) IS
+    'Internal: why a freshly created predicate may not be kept (prefixed with its SQLSTATE), or NULL: every object it depends on is checked.';
+
+CREATE FUNCTION gamification._grant_reads(p_function regprocedure)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_relation regclass;
+BEGIN
+    FOR v_relation IN
+        SELECT DISTINCT d.refobjid::regclass FROM pg_catalog.pg_depend d
+         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function
+           AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'n'
+           AND NOT pg_catalog.has_table_privilege('gamification_runner', d.refobjid, 'SELECT')
+    LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON %s TO gamification_runner', v_relation);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._grant_reads(regprocedure) IS
+    'Internal: grant gamification_runner SELECT on every relation a predicate reads (and nothing else).';
+
+CREATE FUNCTION gamification._predicate_drop(p_code text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_function regprocedure;
+BEGIN
+    FOR v_function IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                       WHERE p.pronamespace = 'gamification'::regnamespace
+                         AND p.proname = gamification._predicate_name(p_code) LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', v_function);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._predicate_drop(text) IS
+    'Internal: drop a badge''s predicate, if it has one.';
+
+CREATE FUNCTION gamification._predicate_install(p_label text, r gamification.badge_rule)
+RETURNS regprocedure
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name name := gamification._predicate_name(r.badge_code);
+    v_sql text := gamification._predicate_sql(r);
+    v_field text := CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END;
+    v_function regprocedure;
+    v_old regprocedure;
+    v_problem text;
+BEGIN
+    -- Runs as the extension's owner (every caller is SECURITY DEFINER): parsing a
+    -- condition runs none of its code, and what it depends on is checked before it is kept.
+    SELECT p.oid::regprocedure INTO v_old FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace = 'gamification'::regnamespace AND p.proname = v_name;
+    IF v_old IS NOT NULL AND pg_catalog.obj_description(v_old, 'pg_proc') = gamification._predicate_comment(r) THEN
+        RETURN v_old;
+    END IF;
+    -- The registry is trusted only as far as it is checked: one expression, no more.
+    PERFORM gamification._check_sql_fragment(p_label, v_field, coalesce(r.condition, r.counter_where, 'true'));
+    PERFORM gamification._check_row_columns(p_label, v_field, coalesce(r.condition, r.counter_where, 'true'), r.table_name);
+    PERFORM gamification._predicate_drop(r.badge_code);
+    BEGIN
+        PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+        EXECUTE v_sql;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    EXCEPTION WHEN OTHERS THEN  -- the block's search_path change is undone here
+        -- A condition that is not boolean is a datatype mismatch, as it was in a WHERE.
+        PERFORM gamification._raise(CASE SQLSTATE WHEN '42P13' THEN '42804' ELSE SQLSTATE END,
+            pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field,
+                              gamification._qualified(r.table_name), SQLERRM),
+            CASE WHEN r.kind = 'counter'
+                 THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
+                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
+    END;
+    SELECT p.oid::regprocedure INTO v_function FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace = 'gamification'::regnamespace AND p.proname = v_name;
+    v_problem := gamification._predicate_problem(v_function);
+    IF v_problem IS NOT NULL THEN
+        PERFORM gamification._raise(pg_catalog.left(v_problem, 5),
+            pg_catalog.format('%s: field "%s" %s', p_label, v_field, pg_catalog.substr(v_problem, 7)),
+            'A condition runs inside other roles'' writes: it may only read tables, and call functions, operators, views and domains that a superuser owns (ask your DBA to own a helper function: ALTER FUNCTION ... OWNER TO a superuser).');
+    END IF;
+    EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO gamification_runner', v_function);
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_function);
+    EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', v_function, gamification._predicate_comment(r));
+    EXECUTE pg_catalog.format('ALTER FUNCTION %s DEPENDS ON EXTENSION gamification', v_function);
+    -- What the condition reads, gamification_runner reads.
+    PERFORM gamification._grant_reads(v_function);
+    RETURN v_function;
+END;
+$$;
+COMMENT ON FUNCTION gamification._predicate_install(text, gamification.badge_rule) IS
+    'Internal: create (or keep, when unchanged) a rule''s predicate, refuse it unless everything it depends on passes _predicate_problem, and hand it to gamification_runner with SELECT on the relations it reads.';
+
+CREATE FUNCTION gamification._require_reads(p_label text, p_function regprocedure, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_missing text;
+BEGIN
+    -- The condition runs as gamification_runner, but it may only read what its
+    -- registrant could read: a badge never tells anyone about rows they cannot see.
+    SELECT pg_catalog.min(CASE WHEN d.refclassid = 'pg_catalog.pg_class'::regclass
+                                    AND NOT pg_catalog.has_table_privilege(p_registrant, d.refobjid, 'SELECT')
+                               THEN pg_catalog.format('table %s', d.refobjid::regclass)
+                               WHEN d.refclassid = 'pg_catalog.pg_proc'::regclass
+                                    AND NOT pg_catalog.has_function_privilege(p_registrant, d.refobjid, 'EXECUTE')
+                               THEN pg_catalog.format('function %s', d.refobjid::regprocedure) END)
+      INTO v_missing
+      FROM pg_catalog.pg_depend d
+     WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n';
+    IF v_missing IS NOT NULL THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
+            'A condition may only read what the role registering it may read: grant that role SELECT (or EXECUTE).');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
+    'Internal: 42501 unless the registrant may SELECT every relation and EXECUTE every function a predicate depends on.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/triggers/generate.sql
+-- ---------------------------------------------------------------------------
+-- Generating the trigger machinery from gamification.badge_rule.
+--
+-- One statement-level trigger per (table, event) evaluates every badge registered
+-- on that table, set-based, over the statement's transition tables (new_rows,
+-- old_rows); badges with update_of get one row-level trigger per table instead,
+-- filtered by UPDATE OF and WHEN so that unrelated updates cost nothing.
+-- The generated functions contain static SQL, so PL/pgSQL caches their plans.
+
+CREATE FUNCTION gamification._user_key_sql(p_alias text, p_user_field name)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- A condition is the tail of a SELECT, exactly as in django-pg-badges; a counter's
-    -- where is a boolean expression over the row. A condition that is a plain
-    -- expression is evaluated inline: a sub-SELECT per row costs about 0.2 s per
-    -- million rows.
-    SELECT CASE WHEN r.kind = 'counter' THEN pg_catalog.format('(%s)', coalesce(r.counter_where, 'true'))
-                WHEN gamification._condition_is_expression(r.condition) THEN pg_catalog.format('(%s) IS TRUE', r.condition)
-                ELSE pg_catalog.format('(SELECT %s) IS TRUE', r.condition) END
+    -- The user key as text through its type's output function: concat() never looks for
+    -- a cast, so a table owner's CREATE CAST (... AS text) on the column's type never
+    -- runs inside the machinery (a cast ::text would run it).
+    SELECT pg_catalog.format('pg_catalog.concat(%s.%I)', p_alias, p_user_field)
 $$;
-COMMENT ON FUNCTION gamification._rule_predicate_sql(gamification.badge_rule) IS
-    'Internal: the boolean SQL that a row must meet to count for a rule.';
+COMMENT ON FUNCTION gamification._user_key_sql(text, name) IS
+    'Internal: generated SQL for the user key of a row (the row''s alias and the user column) as text, without any cast.';
+
+CREATE FUNCTION gamification._rule_from_sql(r gamification.badge_rule, p_new text, p_old text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The rows a rule looks at: NEW (inserted or updated rows) or OLD (deleted rows); an
+    -- update condition that uses OLD pairs old and new rows by primary key.
+    SELECT CASE
+        WHEN r.event = 'insert' THEN pg_catalog.format('%s AS new', p_new)
+        WHEN r.event = 'delete' THEN pg_catalog.format('%s AS old', p_old)
+        WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN
+            pg_catalog.format('%s AS new JOIN %s AS old ON %s', p_new, p_old,
+                -- Keys compared as text (their output), so no operator of the key's type runs.
+                (SELECT pg_catalog.string_agg(pg_catalog.format('%s = %s', gamification._user_key_sql('old', k),
+                                                                gamification._user_key_sql('new', k)), ' AND ')
+                   FROM pg_catalog.unnest(gamification._primary_key(r.table_name)) k))
+        ELSE pg_catalog.format('%s AS new', p_new)
+    END
+$$;
+COMMENT ON FUNCTION gamification._rule_from_sql(gamification.badge_rule, text, text) IS
+    'Internal: the FROM clause of a rule''s query, over the relations standing for NEW and OLD rows (transition tables in a trigger, the table itself for a backfill).';
 
 CREATE FUNCTION gamification._rule_users_sql(r gamification.badge_rule, p_new text, p_old text)
 RETURNS text
@@ -1776,9 +2225,10 @@ LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('SELECT (%1$s.%2$I)::text AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
+    SELECT pg_catalog.format('SELECT %5$s AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
                              gamification._rule_alias(r), r.user_field, gamification._rule_from_sql(r, p_new, p_old),
-                             gamification._rule_predicate_sql(r))
+                             gamification._predicate_call_sql(r),
+                             gamification._user_key_sql(gamification._rule_alias(r), r.user_field))
 $$;
 COMMENT ON FUNCTION gamification._rule_users_sql(gamification.badge_rule, text, text) IS
     'Internal: the SELECT of user_id, one row per row that meets a rule''s condition (or that its counter counts), over the given relations standing for NEW and OLD.';
@@ -1865,17 +2315,17 @@ BEGIN
              'END IF;',
             (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
                FROM pg_catalog.unnest(r.update_of) c),
-            r.user_field, gamification._rule_predicate_sql(r),
+            r.user_field, gamification._predicate_call_sql(r),
             CASE WHEN v_counts
-                 THEN gamification._indent(gamification._count_step_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                 THEN gamification._indent(gamification._count_step_sql(gamification._user_key_sql('NEW', r.user_field),
                                                                         pg_catalog.quote_literal(r.badge_code)), 8)
                  -- A user who holds the badge already skips the award path altogether.
                  ELSE pg_catalog.format(E'        IF %s THEN\n'
-                                         '            PERFORM gamification._grant(%L, ARRAY[(NEW.%I)::text], %L);\n'
+                                         '            PERFORM gamification._grant(%L, ARRAY[%s], %L);\n'
                                          '        END IF;',
-                                        gamification._not_held_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                                        gamification._not_held_sql(gamification._user_key_sql('NEW', r.user_field),
                                                                    pg_catalog.quote_literal(r.badge_code)),
-                                        r.badge_code, r.user_field, 'trigger') END);
+                                        r.badge_code, gamification._user_key_sql('NEW', r.user_field), 'trigger') END);
     ELSIF v_counts THEN
         RETURN pg_catalog.format(
             E'PERFORM gamification._count(%L, c.users, c.steps)\n'
@@ -1909,7 +2359,7 @@ AS $$
          '       pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),\n'
          '       pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)\n'
          '  INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users\n'
-         '  FROM (SELECT (%1$s.%2$I)::text AS user_id,\n'
+         '  FROM (SELECT %8$s AS user_id,\n'
          '               %3$s\n'
          '          FROM %4$s WHERE %1$s.%2$I IS NOT NULL%6$s GROUP BY 1) g\n'
          ' CROSS JOIN LATERAL (VALUES %5$s) AS x(code, n, counts)\n'
@@ -1929,7 +2379,8 @@ AS $$
                                       ', ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)),
         CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR ')) ELSE '' END,
-        gamification._not_held_sql('g.user_id', 'x.code'))
+        gamification._not_held_sql('g.user_id', 'x.code'),
+        gamification._user_key_sql(p_alias, p_user_field))
 $$;
 COMMENT ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) IS
     'Internal: generated code evaluating badges over a statement''s rows, any number of them: one grouped pass with a count(*) FILTER per badge (p_prefilter: first drop the rows meeting no predicate).';
@@ -1956,7 +2407,7 @@ AS $$
     )
     SELECT pg_catalog.concat_ws(E'\n',
         pg_catalog.format(
-            E'SELECT (%1$s.%2$I)::text,\n'
+            E'SELECT %6$s,\n'
              '       %3$s,\n'
              '       %4$s\n'
              '  INTO v_user, v_codes, v_grant_codes\n'
@@ -1965,7 +2416,7 @@ AS $$
             -- || keeps a missing list NULL (format() would render it as an empty ARRAY[]).
             coalesce('pg_catalog.array_remove(ARRAY[' || l.counters || ']::text[], NULL)', 'NULL::text[]'),
             coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
-            p_from),
+            p_from, gamification._user_key_sql(p_alias, p_user_field)),
         CASE WHEN l.counters IS NOT NULL THEN pg_catalog.format(
             E'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'
              '    FOREACH v_code IN ARRAY v_codes LOOP\n'
@@ -1987,7 +2438,7 @@ $$;
 COMMENT ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) IS
     'Internal: generated code evaluating badges over a statement of exactly one row: a CASE per badge, no aggregate.';
 
-CREATE FUNCTION gamification._combined_sql(p_table regclass, p_event text, p_search_path text)
+CREATE FUNCTION gamification._combined_sql(p_table regclass, p_event text)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
@@ -2009,13 +2460,13 @@ BEGIN
         SELECT gamification._rule_alias(r) AS alias, r.user_field,
                gamification._rule_from_sql(r, 'new_rows', 'old_rows') AS from_sql,
                pg_catalog.array_agg(r.badge_code ORDER BY r.badge_code) AS codes,
-               pg_catalog.array_agg(gamification._rule_predicate_sql(r) ORDER BY r.badge_code) AS predicates,
+               pg_catalog.array_agg(gamification._predicate_call_sql(r) ORDER BY r.badge_code) AS predicates,
                pg_catalog.array_agg(gamification._rule_counts(r) ORDER BY r.badge_code) AS counts,
                pg_catalog.bool_and(gamification._condition_is_expression(
                    CASE WHEN r.kind = 'counter' THEN coalesce(r.counter_where, 'true') ELSE r.condition END)) AS plain
           FROM gamification.badge_rule r
          WHERE r.table_name = p_table AND r.event = p_event AND r.update_of IS NULL
-           AND r.search_path = p_search_path
+           AND gamification._predicate_of(r) IS NOT NULL  -- a refused condition is left out
          GROUP BY 1, 2, 3 ORDER BY 2, 3
     LOOP
         v_sql := v_sql || pg_catalog.format(E'-- badges %s\nIF v_single THEN\n%s\nELSE\n%s\nEND IF;\n',
@@ -2029,7 +2480,7 @@ BEGIN
     RETURN CASE WHEN FOUND THEN v_sql ELSE '' END;  -- FOUND: the loop ran at least once
 END;
 $$;
-COMMENT ON FUNCTION gamification._combined_sql(regclass, text, text) IS
+COMMENT ON FUNCTION gamification._combined_sql(regclass, text) IS
     'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together (one grouped pass over the rows, or a CASE per badge for a one-row statement), counters advanced with one _count_many() call (inline upserts for a one-row statement), conditions awarded with one _grant_many() call for the users not holding them yet.';
 
 CREATE FUNCTION gamification._indent(p_text text, p_spaces integer)
@@ -2070,19 +2521,6 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
-CREATE FUNCTION gamification._trigger_function_owner(p_table regclass, p_event text, p_row boolean)
-RETURNS name
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT r.rolname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
-     WHERE p.pronamespace = 'gamification'::regnamespace
-       AND p.proname = gamification._trigger_function_name(p_table, p_event, p_row)
-$$;
-COMMENT ON FUNCTION gamification._trigger_function_owner(regclass, text, boolean) IS
-    'Internal: the role owning (so running, SECURITY DEFINER) the generated function of a table''s trigger for an event, or NULL if there is none yet.';
-
 CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -2090,7 +2528,6 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_path text;
     v_fast text := '';
     v_isolated text := '';
     v_count integer := 0;
@@ -2100,39 +2537,40 @@ DECLARE
     v_steps_inline boolean := false;
     r gamification.badge_rule;
 BEGIN
-    -- The function runs under the search_path most of its rules were registered
-    -- with; a rule registered under another one switches to its own first.
-    SELECT b.search_path INTO v_path FROM gamification.badge_rule b
-     WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-     GROUP BY b.search_path ORDER BY pg_catalog.count(*) DESC, b.search_path LIMIT 1;
-    IF v_path IS NULL THEN
+    -- Rules whose condition was refused (no predicate) are left out.
+    IF NOT EXISTS (SELECT 1 FROM gamification.badge_rule b
+                    WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+                      AND gamification._predicate_of(b) IS NOT NULL) THEN
         RETURN NULL;
     END IF;
     IF NOT p_row THEN
-        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event, v_path), 8) || E'\n';
+        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 8) || E'\n';
     END IF;
     FOR r IN SELECT * FROM gamification.badge_rule b
               WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+                AND gamification._predicate_of(b) IS NOT NULL
               ORDER BY b.badge_code LOOP
         v_count := v_count + 1;
-        v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code)
-            || CASE WHEN r.search_path <> v_path
-                    THEN pg_catalog.format(E'PERFORM pg_catalog.set_config(''search_path'', %L, true);\n', r.search_path || ', pg_temp')
-                    ELSE '' END
-            || gamification._rule_statement_sql(r);
-        IF p_row OR r.search_path <> v_path THEN
+        v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code) || gamification._rule_statement_sql(r);
+        IF p_row THEN
             v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
         END IF;
-        -- Counter steps written inline (_count_step_sql): a counting rule of a row
-        -- trigger, or one on the combined path (the others call _count()).
-        v_steps_inline := v_steps_inline OR (gamification._rule_counts(r) AND (p_row OR r.search_path = v_path));
+        -- Counter steps are written inline (_count_step_sql) on both paths.
+        v_steps_inline := v_steps_inline OR gamification._rule_counts(r);
+        -- Recording the failure must not fail the write either (the runner may have lost
+        -- a grant, badge_error may be full): then only a WARNING remains.
         v_isolated := v_isolated || pg_catalog.format(
             E'        BEGIN\n%s\n'
              '        EXCEPTION WHEN OTHERS THEN\n'
              '            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-             '            PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
+             '            BEGIN\n'
+             '                PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
+             '            EXCEPTION WHEN OTHERS THEN\n'
+             '                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
+             '                RAISE WARNING ''gamification: badge %% was not evaluated and the failure could not be recorded: %%'', %L, SQLERRM;\n'
+             '            END;\n'
              '        END;\n',
-            gamification._indent(v_stmt, 12), r.badge_code);
+            gamification._indent(v_stmt, 12), r.badge_code, r.badge_code);
     END LOOP;
     -- Fast path: every badge together, in one subtransaction. If anything fails,
     -- evaluate the badges one by one so the healthy ones still award and the broken one
@@ -2154,12 +2592,14 @@ BEGIN
                            || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
                       WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
                       ELSE '' END;
-    -- use_column: a registered condition's column wins over a variable of the same name.
+    -- use_column: a column wins over a variable of the same name. Every name in the
+    -- body is qualified (conditions live in their predicates), so the function runs
+    -- under pg_catalog alone.
     RETURN pg_catalog.format(
         E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
-         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
+         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n'
          'AS %L',
-        gamification._trigger_function_name(p_table, p_event, p_row), v_path,
+        gamification._trigger_function_name(p_table, p_event, p_row),
         CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare || v_body);
 END;
 $$;
@@ -2204,44 +2644,15 @@ COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
 -- ---------------------------------------------------------------------------
 -- sql/triggers/compile.sql
 -- ---------------------------------------------------------------------------
--- Compiling a rule against its table: the same SELECT the trigger will run, over a
--- relation of the table's row type standing for its transition table, planned with
--- LIMIT 0. Unknown columns or tables, type errors and syntax errors fail at
--- registration, under the search_path pinned for the rule. Like the trigger, it needs
--- no SELECT on the tracked table itself (only what the condition reads besides NEW/OLD).
-
-CREATE FUNCTION gamification._row_type_relation(p_table regclass)
-RETURNS text
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('(SELECT (NULL::%s).*)', gamification._qualified(p_table))
-$$;
-COMMENT ON FUNCTION gamification._row_type_relation(regclass) IS
-    'Internal: an empty relation with the row type of a table, standing for its NEW or OLD rows when a rule is compiled.';
-
-CREATE FUNCTION gamification._compile_sql(r gamification.badge_rule)
-RETURNS text
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- The trigger's own query over empty relations of the table's row type; an update_of
-    -- rule (row-level, NEW and OLD as records) is compiled with both as relations.
-    SELECT CASE WHEN r.update_of IS NOT NULL
-                THEN pg_catalog.format('SELECT 1 FROM %1$s AS new, %1$s AS old WHERE (SELECT %2$s) IS TRUE LIMIT 0',
-                                       gamification._row_type_relation(r.table_name), r.condition)
-                ELSE gamification._rule_users_sql(r, gamification._row_type_relation(r.table_name),
-                                                  gamification._row_type_relation(r.table_name)) || ' LIMIT 0'
-           END
-$$;
-COMMENT ON FUNCTION gamification._compile_sql(gamification.badge_rule) IS
-    'Internal: the query that compiles a rule (its trigger query with LIMIT 0, over its table''s row type), used at registration and by badge_status.';
+-- Checking a rule against the catalog: who may register it, what its columns are, and
+-- why a registered one can no longer be evaluated. Nothing here runs a condition: a
+-- condition is compiled once, into its predicate (sql/triggers/predicates.sql), and
+-- badge_status reads only the catalog, so no viewer ever evaluates another role's code.
 
 CREATE FUNCTION gamification._rule_problem(r gamification.badge_rule)
 RETURNS text
 LANGUAGE plpgsql
+STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -2257,40 +2668,30 @@ BEGIN
             RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
         END IF;
     END LOOP;
-    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-    BEGIN
-        EXECUTE gamification._compile_sql(r);
-    EXCEPTION WHEN OTHERS THEN
-        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        RETURN pg_catalog.format('%s does not compile: %s (SQLSTATE %s)',
-                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END, SQLERRM, SQLSTATE);
-    END;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    -- A trigger function generated before 0.2.0 evaluates conditions itself (no
+    -- predicate) until triggers_sync() regenerates it: out of date, not broken.
+    IF gamification._predicate_of(r) IS NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+              AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
+        RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
+                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                                 pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
+    END IF;
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
-    'Internal: why a rule cannot be evaluated (its table or a column is gone, its condition no longer compiles), or NULL if it can.';
+    'Internal: why a rule cannot be evaluated (its table, a column or its predicate is gone), or NULL if it can. Reads the catalog only.';
 
-CREATE FUNCTION gamification._require_trigger_owner(p_label text, r gamification.badge_rule)
+CREATE FUNCTION gamification._require_trigger_privilege(p_label text, r gamification.badge_rule, p_registrant name)
 RETURNS void
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_owner name := gamification._trigger_function_owner(r.table_name, r.event, r.update_of IS NOT NULL);
 BEGIN
-    -- A table's badges for an event share one generated function, run with its owner's
-    -- rights: only that role (or a member of it, or a superuser) may change them.
-    IF v_owner IS NOT NULL AND NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": the badges on %s %s are run by role %I, and you are not a member of it',
-                              p_label, CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
-                              gamification._qualified(r.table_name), pg_catalog.upper(r.event), v_owner),
-            pg_catalog.format('Manage the badges of one table as one role: as %I, as a member of it, or as a superuser (see README, "Security model").', v_owner));
-    END IF;
-    IF NOT pg_catalog.has_table_privilege(r.table_name, 'TRIGGER') THEN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
                               CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
@@ -2299,44 +2700,35 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION gamification._require_trigger_owner(text, gamification.badge_rule) IS
-    'Internal: 42501 unless the caller may change the machinery of a rule''s table and event: the TRIGGER privilege on the table, and the generated function owned by the caller, a role it is a member of, or nobody yet.';
+COMMENT ON FUNCTION gamification._require_trigger_privilege(text, gamification.badge_rule, name) IS
+    'Internal: 42501 unless the registrant may change the triggers of a rule''s table (the TRIGGER privilege).';
 
-CREATE FUNCTION gamification._compile_rule(p_label text, r gamification.badge_rule)
+CREATE FUNCTION gamification._require_plain_type(p_label text, p_field text, p_table regclass, p_column name)
 RETURNS void
 LANGUAGE plpgsql
+STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_table text := gamification._qualified(r.table_name);
-    v_field text := CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END;
-    -- The generated function runs with its owner's rights: the role that first put
-    -- badges on this table. Compile as that role, which is who will run the condition.
-    v_owner name := coalesce(gamification._trigger_function_owner(r.table_name, r.event, r.update_of IS NOT NULL),
-                             current_user);
-    v_role text := pg_catalog.current_setting('role');
+    v_type regtype;
+    v_owner oid;
 BEGIN
-    PERFORM gamification._require_trigger_owner(p_label, r);
-    BEGIN
-        IF v_owner <> current_user THEN
-            PERFORM pg_catalog.set_config('role', v_owner, true);
-        END IF;
-        PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
-        EXECUTE gamification._compile_sql(r);
-    EXCEPTION WHEN OTHERS THEN  -- the block's role and search_path changes are undone here
-        PERFORM gamification._raise(SQLSTATE,
-            pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field, v_table, SQLERRM),
-            CASE WHEN SQLSTATE = '42501'
-                 THEN pg_catalog.format('The condition runs with the rights of role %I, which owns this table''s badge triggers: grant it what the condition reads.', v_owner)
-                 WHEN r.kind = 'counter'
-                 THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
-                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
-    END;
-    PERFORM pg_catalog.set_config('role', v_role, true);
+    -- The machinery compares and converts these columns itself: their type's casts and
+    -- operators must be a superuser's, never those of the table's owner.
+    SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
+      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     WHERE a.attrelid = p_table AND a.attname = p_column;
+    IF NOT gamification._role_is_trusted(v_owner) THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+                              p_label, p_field, p_column, gamification._qualified(p_table), v_type,
+                              pg_catalog.pg_get_userbyid(v_owner)),
+            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
+    END IF;
 END;
 $$;
-COMMENT ON FUNCTION gamification._compile_rule(text, gamification.badge_rule) IS
-    'Internal: compile a rule''s condition (or counter where) against its table under its pinned search_path; raise its error, naming the badge and field, if it does not compile.';
+COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name) IS
+    'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
 
 
 -- ---------------------------------------------------------------------------
@@ -2416,10 +2808,12 @@ COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
 -- ---------------------------------------------------------------------------
 -- Installing the generated machinery on users' tables, as django-pgtrigger does:
 -- deterministic names, a hash of the generated SQL to detect drift, install and prune
--- in the caller's transaction. The hash lives in the comment of the generated function
--- (which the registrant owns; a trigger's comment would need the table's owner). A
--- trigger is the extension's only if its function is one of those generated
--- functions: other triggers are never touched.
+-- in the caller's transaction. The hash lives in the comment of the generated function.
+-- A trigger is the extension's only if its function is one of those generated
+-- functions: other triggers are never touched. Everything here runs as the extension's
+-- owner (its callers are SECURITY DEFINER) and hands what it creates to
+-- gamification_runner; it regenerates from the registry only, re-checking every
+-- condition (_predicate_install) before anything is generated.
 
 CREATE FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
 RETURNS text
@@ -2427,9 +2821,13 @@ LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- The predicates it calls are part of what it is.
     SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (hash %s)',
                gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
-               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)))
+               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
+                              || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
+                                    FROM gamification.badge_rule b
+                                   WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row)))
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
@@ -2472,28 +2870,6 @@ $$;
 COMMENT ON FUNCTION gamification._our_trigger(regclass, name) IS
     'Internal: the OID of the extension''s trigger of that name on a table, NULL if absent; raises 42710 if a trigger of that name exists that the extension did not create.';
 
-CREATE FUNCTION gamification._require_table_owner(p_table regclass, p_trigger name)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_owner name := (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
-                      WHERE c.oid = p_table);
-BEGIN
-    -- CREATE TRIGGER needs only the TRIGGER privilege, but DROP TRIGGER needs the table's owner.
-    IF NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('removing the last badge on %s drops its trigger %s, which only the table''s owner (role %I) can do',
-                              gamification._qualified(p_table), p_trigger, v_owner),
-            pg_catalog.format('Remove it as %I, a member of it or a superuser; or keep a badge on that table.', v_owner));
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION gamification._require_table_owner(regclass, name) IS
-    'Internal: 42501 unless the caller may drop a trigger on the table (PostgreSQL requires its owner).';
-
 CREATE FUNCTION gamification._prune_functions()
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -2502,11 +2878,14 @@ AS $$
 DECLARE
     v_fn regprocedure;
 BEGIN
+    -- Trigger functions no trigger uses, predicates of rules that are gone.
     FOR v_fn IN
         SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'gamification'::regnamespace
-           AND pg_catalog.obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %'
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid)
+         WHERE p.pronamespace = 'gamification'::regnamespace AND gamification._is_generated(p.oid)
+           AND CASE WHEN p.prorettype = 'pg_catalog.trigger'::regtype
+                    THEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid)
+                    ELSE NOT EXISTS (SELECT 1 FROM gamification.badge_rule b
+                                      WHERE gamification._predicate_name(b.badge_code) = p.proname) END
          ORDER BY 1
     LOOP
         EXECUTE pg_catalog.format('DROP FUNCTION %s', v_fn);
@@ -2515,7 +2894,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._prune_functions() IS
-    'Internal: drop generated trigger functions that no trigger uses any more.';
+    'Internal: drop generated trigger functions that no trigger uses any more, and predicates whose rule is gone.';
 
 CREATE FUNCTION gamification._sync_table(p_table regclass)
 RETURNS SETOF text
@@ -2531,7 +2910,22 @@ DECLARE
     v_comment text;
     v_trigger oid;
     v_replica boolean;
+    r gamification.badge_rule;
 BEGIN
+    -- Conditions first: each is compiled into its predicate and checked (or kept if
+    -- unchanged). One that is refused (a rule edited outside the API, a column dropped
+    -- under it) gets no predicate, so no generated code calls it: it is skipped, with a
+    -- WARNING, and badge_status reports it broken.
+    FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.table_name = p_table ORDER BY b.badge_code LOOP
+        BEGIN
+            PERFORM gamification._predicate_install(pg_catalog.format('badge "%s"', r.badge_code), r);
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM gamification._predicate_drop(r.badge_code);
+            RAISE WARNING USING MESSAGE = pg_catalog.format('gamification: badge "%s" skipped: %s', r.badge_code, SQLERRM),
+                                HINT = 'See SELECT * FROM gamification.badge_status WHERE broken IS NOT NULL.';
+            RETURN NEXT pg_catalog.format('skipped badge %s: %s', r.badge_code, SQLERRM);
+        END;
+    END LOOP;
     FOR v_event, v_row IN VALUES ('insert', false), ('update', false), ('delete', false), ('update', true) LOOP
         v_name := gamification._trigger_name(v_event, v_row);
         v_trigger := gamification._our_trigger(p_table, v_name);
@@ -2539,7 +2933,6 @@ BEGIN
         v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
         IF v_function_sql IS NULL THEN
             IF v_trigger IS NOT NULL THEN
-                PERFORM gamification._require_table_owner(p_table, v_name);
                 EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_name, gamification._qualified(p_table));
                 RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_name, gamification._qualified(p_table));
             END IF;
@@ -2552,6 +2945,7 @@ BEGIN
                              AND p.pronamespace = 'gamification'::regnamespace
                              AND pg_catalog.obj_description(p.oid, 'pg_proc') = v_comment) THEN
             EXECUTE v_function_sql;
+            EXECUTE pg_catalog.format('ALTER FUNCTION gamification.%I() OWNER TO gamification_runner', v_function);
             EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
             -- DROP EXTENSION then refuses while badges are registered (the triggers on
@@ -2586,6 +2980,7 @@ COMMENT ON FUNCTION gamification._sync_table(regclass) IS
 CREATE FUNCTION gamification.triggers_sync()
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -2617,7 +3012,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.triggers_sync() IS
-    'Re-create the triggers and generated functions of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';
+    'Re-create the triggers, generated functions and condition predicates of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), re-checking every condition first, and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';
 
 
 -- ---------------------------------------------------------------------------
@@ -2626,7 +3021,7 @@ COMMENT ON FUNCTION gamification.triggers_sync() IS
 -- Registering, backfilling, previewing, unregistering and syncing trigger badges.
 -- Each public function runs in the caller's transaction: it applies fully or not at all.
 
-CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text)
+CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text, p_registrant name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -2640,12 +3035,17 @@ DECLARE
     v_tables regclass[] := '{}'::regclass[];
     v_backfill text[] := '{}'::text[];
     v_table regclass;
+    v_label text;
 BEGIN
     FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
         v_code := v_def ->> 'code';
+        v_label := gamification._label('badge', v_def, v_index);
         SELECT * INTO v_old FROM gamification.badge_rule b WHERE b.badge_code = v_code;
+        IF v_old.badge_code IS NOT NULL THEN  -- changing a badge changes the triggers of its old table
+            PERFORM gamification._require_trigger_privilege(v_label, v_old, p_registrant);
+        END IF;
         IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_def) k WHERE k = ANY (gamification._trigger_keys())) THEN
-            r := gamification._rule_from_json(gamification._label('badge', v_def, v_index), v_code, v_def, p_search_path);
+            r := gamification._rule_from_json(v_label, v_code, v_def, p_search_path, p_registrant);
             INSERT INTO gamification.badge_rule AS b
             SELECT (r).*
             ON CONFLICT (badge_code) DO UPDATE
@@ -2653,6 +3053,8 @@ BEGIN
                    user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
                    counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
                    search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
+            -- The condition is compiled and checked now: a refusal fails the registration.
+            PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), p_registrant);
             v_tables := v_tables || r.table_name;
             IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
                 v_backfill := v_backfill || v_code;
@@ -2671,12 +3073,12 @@ BEGIN
         PERFORM gamification._sync_table(v_table);
     END LOOP;
     FOREACH v_code IN ARRAY v_backfill LOOP
-        PERFORM gamification._backfill(v_code);
+        PERFORM gamification._backfill(v_code, p_registrant);
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION gamification._rules_apply(jsonb, text) IS
-    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, re-sync the affected tables'' triggers, then run the backfills asked for.';
+COMMENT ON FUNCTION gamification._rules_apply(jsonb, text, name) IS
+    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, compile its predicate (checking that the registrant may read what it reads), re-sync the affected tables'' triggers, then run the backfills asked for.';
 
 CREATE FUNCTION gamification._backfill_sql(r gamification.badge_rule)
 RETURNS text
@@ -2716,7 +3118,25 @@ $$;
 COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
     'Internal: re-raise an error that a compiled condition raised on existing rows during a backfill or preview, with its SQLSTATE, naming the badge and field.';
 
-CREATE FUNCTION gamification._backfill(p_code text)
+CREATE FUNCTION gamification._require_select(p_label text, r gamification.badge_rule, p_what text, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'SELECT') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
+                              gamification._qualified(r.table_name), p_what, p_registrant),
+            'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_select(text, gamification.badge_rule, text, name) IS
+    'Internal: 42501 unless the registrant may read the existing rows of a rule''s table (for a backfill or a preview).';
+
+CREATE FUNCTION gamification._backfill(p_code text, p_registrant name)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -2728,7 +3148,7 @@ DECLARE
     v_counts bigint[];
 BEGIN
     SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
-    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    PERFORM gamification._require_select(pg_catalog.format('badge "%s"', p_code), r, 'backfill', p_registrant);
     BEGIN
         EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
                                   gamification._backfill_sql(r))
@@ -2736,7 +3156,6 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         PERFORM gamification._rule_runtime_error(pg_catalog.format('badge "%s"', p_code), r, 'backfill', SQLSTATE, SQLERRM);
     END;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_users IS NULL THEN
         RETURN 0;
     END IF;
@@ -2751,15 +3170,17 @@ BEGIN
                                               WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
 END;
 $$;
-COMMENT ON FUNCTION gamification._backfill(text) IS
-    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted). Returns the number awarded.';
+COMMENT ON FUNCTION gamification._backfill(text, name) IS
+    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted), once the registrant may read them. Returns the number awarded.';
 
-CREATE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text)
+CREATE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text, p_registrant name)
 RETURNS jsonb
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
     v_label text;
     v_code text;
     v_target bigint;
@@ -2782,62 +3203,71 @@ BEGIN
         PERFORM gamification._raise('22023', pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
             'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.');
     END IF;
-    r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path);
-    v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
-                    THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
-                                           gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
-                                           coalesce(v_target, 1))
-                    ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
-                                           gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
-               END;
-    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    -- Everything below, the predicate it compiles included, is undone at the end: a
+    -- preview writes nothing (and a condition may only read: _predicate_problem).
     BEGIN
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
-    EXCEPTION WHEN OTHERS THEN
-        PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+        r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path, v_registrant);
+        PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), v_registrant);
+        PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
+        v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
+                        THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                               gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
+                                               coalesce(v_target, 1))
+                        ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                               gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+                   END;
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+        END;
+        EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
+           INTO v_sample;
+        FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
+            v_plan := v_plan || v_line || E'\n';
+        END LOOP;
+        RAISE EXCEPTION USING ERRCODE = 'GMPRV', MESSAGE = 'preview done';
+    EXCEPTION WHEN SQLSTATE 'GMPRV' THEN
+        NULL;  -- the variables keep what was computed; every write is undone
     END;
-    EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
-       INTO v_sample;
-    FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
-        v_plan := v_plan || v_line || E'\n';
-    END LOOP;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     RETURN pg_catalog.jsonb_build_object('code', v_code, 'would_award', v_count, 'sample', v_sample,
                                          'plan', pg_catalog.rtrim(v_plan, E'\n'));
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_preview(jsonb, text) IS
-    'Internal: badge_preview() with the search_path its names resolve with.';
+COMMENT ON FUNCTION gamification._badge_preview(jsonb, text, name) IS
+    'Internal: badge_preview() for a registrant (checked by _registrant), with the search_path its names resolve with.';
 
 CREATE FUNCTION gamification.badge_preview(definition jsonb)
 RETURNS jsonb
 LANGUAGE sql
 -- No SET clause: the definition's names resolve with the caller's search_path.
 AS $$
-    SELECT gamification._badge_preview($1, gamification._caller_search_path())
+    SELECT gamification._badge_preview($1, gamification._caller_search_path(), current_user)
 $$;
 COMMENT ON FUNCTION gamification.badge_preview(jsonb) IS
     'Dry run of a trigger badge''s backfill: validates the definition as badge_register() would and returns {"code", "would_award": users who already meet it, "sample": up to 10 of them, "plan": EXPLAIN of the set-based query}. Writes nothing.';
 
-CREATE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+CREATE FUNCTION gamification._badge_unregister(p_code text, p_keep_awards boolean, p_registrant name)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_code text := gamification._require_code('badge', code, 'gamification.badge_unregister()');
+    v_registrant name := gamification._registrant(p_registrant);
+    v_code text := gamification._require_code('badge', p_code, 'gamification.badge_unregister()');
     v_table regclass;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
         RETURN false;
     END IF;
-    PERFORM gamification._require_trigger_owner(pg_catalog.format('badge "%s"', v_code), r)
+    PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', v_code), r, v_registrant)
        FROM gamification.badge_rule r WHERE r.badge_code = v_code;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
         PERFORM gamification._sync_table(v_table);
     END IF;
-    IF NOT coalesce(keep_awards, true) THEN
+    IF NOT coalesce(p_keep_awards, true) THEN
         PERFORM gamification._revoke(v_code, ARRAY(SELECT a.user_id FROM gamification.award a
                                                     WHERE a.badge_code = v_code ORDER BY a.user_id), 'revoke');
     END IF;
@@ -2852,16 +3282,28 @@ BEGIN
     RETURN true;
 END;
 $$;
-COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
-    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered.';
+COMMENT ON FUNCTION gamification._badge_unregister(text, boolean, name) IS
+    'Internal: badge_unregister() for a registrant (checked by _registrant), who needs the TRIGGER privilege on the badge''s table.';
 
-CREATE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text)
+CREATE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT gamification._badge_unregister($1, $2, current_user)
+$$;
+COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
+    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
+
+CREATE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text, p_registrant name)
 RETURNS TABLE (code text, action text)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
     v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
     v_codes text[];
     v_actions text[];
@@ -2880,10 +3322,10 @@ BEGIN
               FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
     -- Validate everything, even in a dry run: the registration runs, then is undone.
     BEGIN
-        PERFORM gamification._badge_register(v_defs, p_search_path);
+        PERFORM gamification._badge_register(v_defs, p_search_path, v_registrant);
         FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
                        WHERE p.action = 'remove' ORDER BY p.code LOOP
-            PERFORM gamification.badge_unregister(v_code);
+            PERFORM gamification._badge_unregister(v_code, true, v_registrant);
         END LOOP;
         IF p_dry_run THEN
             RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
@@ -2894,15 +3336,15 @@ BEGIN
     RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text) IS
-    'Internal: badge_sync() with the search_path its names resolve with.';
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text, name) IS
+    'Internal: badge_sync() for a registrant (checked by _registrant), with the search_path its names resolve with.';
 
 CREATE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
 RETURNS TABLE (code text, action text)
 LANGUAGE sql
 -- No SET clause: the definitions' names resolve with the caller's search_path.
 AS $$
-    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path())
+    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path(), current_user)
 $$;
 COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
     'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
@@ -2941,22 +3383,46 @@ COMMENT ON VIEW gamification.badge_status IS
 -- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
 -- grants to login roles (they are cluster-wide, so they are created only if missing
 -- and survive DROP EXTENSION):
---   gamification_reader    reads the views;
+--   gamification_reader    reads the views (never the conditions);
 --   gamification_operator  + awards, revokes, progress, points and resets by hand;
---   gamification_admin     + registers, changes and removes definitions.
--- Everything else, PUBLIC included, gets nothing. An application role that only
--- writes to tracked tables needs nothing either: the generated trigger functions are
--- SECURITY DEFINER, owned by the role that registered the badge.
+--   gamification_admin     + registers, changes and removes definitions, through the API only.
+-- Two more roles are never granted to people:
+--   gamification_runner    owns and runs the generated trigger functions and condition
+--                          predicates inside other roles' writes: it may read what the
+--                          conditions read and write what an award writes, nothing else;
+--                          it bypasses row security so that no table owner's policy runs.
+--   gamification_pooler    grant it to a connection pool's login role: only sessions that
+--                          log in as one of its members may choose the user that row
+--                          security shows (SET gamification.user_id).
+-- Everything else, PUBLIC included, gets nothing. An application role that only writes
+-- to tracked tables needs nothing either. Nobody but the extension's owner can create
+-- objects in schema gamification or write its tables directly. The README's "Security
+-- model" has the threat model these grants implement.
 
 DO $roles$
 DECLARE
     v_role text;
 BEGIN
-    FOREACH v_role IN ARRAY ARRAY['gamification_reader', 'gamification_operator', 'gamification_admin'] LOOP
+    FOREACH v_role IN ARRAY ARRAY['gamification_reader', 'gamification_operator', 'gamification_admin',
+                                  'gamification_runner', 'gamification_pooler'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_role) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', v_role);
         END IF;
     END LOOP;
+    -- Whatever an earlier install or a DBA did to it: the runner logs in nowhere and
+    -- holds no power beyond its grants (and BYPASSRLS, see above). Only a superuser may
+    -- give BYPASSRLS: an installer that is not one (pg_tle) leaves it to the DBA.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'gamification_runner'
+                  AND (r.rolcanlogin OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication
+                       OR r.rolinherit OR NOT r.rolbypassrls)) THEN
+        BEGIN
+            ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING USING
+                MESSAGE = 'gamification: role gamification_runner could not be given BYPASSRLS (or lose a power it has)',
+                HINT = 'As a superuser: ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS. Until then row-security policies on the tables conditions read run as that role.';
+        END;
+    END IF;
     IF NOT pg_catalog.pg_has_role('gamification_operator', 'gamification_reader', 'MEMBER') THEN
         GRANT gamification_reader TO gamification_operator;
     END IF;
@@ -2966,28 +3432,39 @@ BEGIN
 END
 $roles$;
 
--- Nothing for PUBLIC: functions are executable by PUBLIC by default, so revoke them all.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA gamification FROM PUBLIC;
-REVOKE ALL ON SCHEMA gamification FROM PUBLIC;
+-- Start from nothing, for everyone (an upgrade runs this file again): functions are
+-- executable by PUBLIC by default, so revoke them all.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON ALL TABLES IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
 
--- Readers: the views and badges_for(). The views over users' data run with the
--- reader's own rights (security_invoker), so optional row security applies to them.
-GRANT USAGE ON SCHEMA gamification TO gamification_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_reader;
+-- Readers: the views, and the tables under them (the views run with the reader's own
+-- rights, security_invoker, so optional row security applies to them). Not the
+-- conditions: gamification.badge without its definition column, and not the registry.
+GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
+                gamification.user_unlockables, gamification.badges, gamification.points_history
+   TO gamification_reader;
+GRANT SELECT ON gamification.category, gamification.award, gamification.award_history, gamification.progress,
+                gamification.points_ledger, gamification.points_total, gamification.unlockable, gamification.unlock
+   TO gamification_reader;
+GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
+   ON gamification.badge TO gamification_reader;
 ALTER VIEW gamification.user_badges SET (security_invoker = true);
 ALTER VIEW gamification.user_points SET (security_invoker = true);
 ALTER VIEW gamification.user_progress SET (security_invoker = true);
 ALTER VIEW gamification.user_unlockables SET (security_invoker = true);
 ALTER VIEW gamification.points_history SET (security_invoker = true);
 ALTER VIEW gamification.badges SET (security_invoker = true);
--- badge_status and the rule registry are for admins: they show the conditions, and
--- badge_status compiles each one, with the viewing admin's own rights.
-REVOKE SELECT ON gamification.badge_status, gamification.badge_rule, gamification.badge_error FROM gamification_reader;
-ALTER VIEW gamification.badge_status SET (security_invoker = true);
-ALTER FUNCTION gamification.badges_for(text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badges_for(anyelement) SECURITY DEFINER;
-GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement) TO gamification_reader;
+-- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
+GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
+                          gamification._require_user(text, text), gamification._raise(text, text, text)
+   TO gamification_reader;
 
 -- Operators: awarding by hand. SECURITY DEFINER (search_path is pinned on every one),
 -- so operators need no rights on the tables and cannot write them directly.
@@ -3009,24 +3486,62 @@ GRANT EXECUTE ON FUNCTION
     gamification.reset(text), gamification.reset(anyelement)
 TO gamification_operator;
 
--- Admins: definitions. Registration stays SECURITY INVOKER on purpose: a badge's
--- condition is compiled, and its generated trigger function owned and run, with the
--- registering role's own rights (and its TRIGGER privilege on the table), never with
--- the extension owner's. So admins get the tables, the internal functions and CREATE
--- on the schema (for the generated trigger functions).
-GRANT CREATE ON SCHEMA gamification TO gamification_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA gamification TO gamification_admin;
+-- Admins: definitions, through the API only. The public functions are SECURITY INVOKER
+-- wrappers that pass the caller's search_path and role to SECURITY DEFINER internals
+-- (which check that the session may act as that role: _registrant), so the registry is
+-- written only after validation, and generated objects are created by the extension's
+-- owner and handed to gamification_runner. Admins read everything, conditions included.
+-- Admins may execute every function of the extension (badge_status and the wrappers run
+-- the generator's helpers with the admin's rights): the SECURITY INVOKER ones run with
+-- the admin's own, read-only rights on these tables, and each SECURITY DEFINER one checks
+-- what it is asked (_registrant) or needs nothing (triggers_sync regenerates from the
+-- registry). Functions generated later are not included.
+GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gamification TO gamification_admin;
+-- badge_status reads only the catalog and the registry (it evaluates no condition), with
+-- the viewing admin's own rights.
+ALTER VIEW gamification.badge_status SET (security_invoker = true);
+
+-- The runner: what generated code calls (the runtime interface of sql/core/grant_many.sql,
+-- awards.sql, triggers/counters.sql, frozen signatures) and what an award writes.
+GRANT EXECUTE ON FUNCTION
+    gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
+    gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
+    gamification._badge_failed(text, text, text), gamification._badge_must_exist(text),
+    gamification._raise(text, text, text)
+TO gamification_runner;
+GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
+GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
+   TO gamification_runner;
+GRANT INSERT ON gamification.award_history, gamification.points_ledger, gamification.badge_error TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.award_history_id_seq, gamification.points_ledger_id_seq,
+                        gamification.badge_error_id_seq TO gamification_runner;
 
 
 -- ---------------------------------------------------------------------------
 -- sql/security/row_security.sql
 -- ---------------------------------------------------------------------------
 -- Optional row-level security, off by default: once enabled, a role that is only a
--- reader sees, through the views, just the rows of the user its session names:
---     SET gamification.user_id = '42';
+-- reader sees, through the views, just the rows of one user, gamification.viewer():
+--   * a session whose login role is a member of gamification_pooler (a connection pool
+--     that serves many users) names the user: SET gamification.user_id = '42';
+--   * any other session sees the rows of the user whose key is its own login name: a
+--     reader that runs its own SQL cannot choose whose rows it reads.
 -- Operators and admins (and the SECURITY DEFINER functions) still see every row.
+
+CREATE FUNCTION gamification.viewer()
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.pg_has_role(session_user, 'gamification_pooler', 'MEMBER')
+                THEN NULLIF(pg_catalog.current_setting('gamification.user_id', true), '')
+                ELSE session_user::text END
+$$;
+COMMENT ON FUNCTION gamification.viewer() IS
+    'The user key whose rows row security shows to a reader: gamification.user_id when the session logged in as a member of gamification_pooler (a connection pool), otherwise the session''s own login name. NULL (no rows) for a pooler session that set no user.';
 
 CREATE FUNCTION gamification._user_data_tables()
 RETURNS regclass[]
@@ -3045,11 +3560,14 @@ DECLARE
     v_table regclass;
 BEGIN
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        -- An upgrade replaces the policies of an earlier version.
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS gamification_staff ON %s', v_table);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS gamification_own_rows ON %s', v_table);
         EXECUTE pg_catalog.format(
             'CREATE POLICY gamification_staff ON %s TO gamification_operator USING (true) WITH CHECK (true)', v_table);
         EXECUTE pg_catalog.format(
             'CREATE POLICY gamification_own_rows ON %s FOR SELECT TO gamification_reader '
-            'USING (user_id OPERATOR(pg_catalog.=) pg_catalog.current_setting(''gamification.user_id'', true))', v_table);
+            'USING (user_id OPERATOR(pg_catalog.=) gamification.viewer())', v_table);
     END LOOP;
 END
 $policies$;
@@ -3076,6 +3594,8 @@ $$;
 REVOKE ALL ON FUNCTION gamification.row_security(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gamification.row_security(boolean) TO gamification_admin;
 REVOKE ALL ON FUNCTION gamification._user_data_tables() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION gamification._user_data_tables() TO gamification_admin;
+REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gamification.viewer() TO gamification_reader;
+GRANT EXECUTE ON FUNCTION gamification.viewer(), gamification._user_data_tables() TO gamification_admin;
 COMMENT ON FUNCTION gamification.row_security(boolean) IS
-    'Turn row-level security on the users'' data on (true) or off (false; the default). When on, a role that is only a gamification_reader sees, through the views, only the rows whose user_id equals its setting gamification.user_id; operators and admins see all rows. Admins only.';
+    'Turn row-level security on the users'' data on (true) or off (false; the default). When on, a role that is only a gamification_reader sees, through the views and badges_for(), only the rows of gamification.viewer(): the setting gamification.user_id for sessions of a gamification_pooler member, otherwise the user named like its own login; operators and admins see all rows. Admins only.';

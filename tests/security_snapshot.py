@@ -111,22 +111,6 @@ def diff(before: dict[str, list], after: dict[str, list]) -> list[str]:
 
 
 
-# The README's recipe for letting every member of gamification_admin manage badges that a
-# superuser registered: a table's badges run as the owner of its generated functions, and
-# only that role (or a member of it) may change them.
-HAND_TRIGGERS_TO_ADMIN_SQL = """
-DO $hand$
-DECLARE f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
-              WHERE p.pronamespace = 'gamification'::regnamespace
-                AND obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %' LOOP
-        EXECUTE format('ALTER FUNCTION %s OWNER TO gamification_admin', f);
-    END LOOP;
-END
-$hand$;
-"""
-
 @dataclass
 class Failure:
     sqlstate: str | None

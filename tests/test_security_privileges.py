@@ -22,7 +22,7 @@ import json
 import psycopg
 import pytest
 
-from security_snapshot import HAND_TRIGGERS_TO_ADMIN_SQL, MAJORS, module_env, run
+from security_snapshot import MAJORS, module_env, run
 
 SETUP = """
 CREATE TABLE public.posts (id serial PRIMARY KEY, author int, body text, hit_views int NOT NULL DEFAULT 0);
@@ -51,7 +51,8 @@ SELECT gamification.award_points('43', 4, 'hello');
 """
 
 ROLES = {
-    "reader": "GRANT gamification_reader TO {r}",
+    # A pool's reader: its sessions may name the user row security shows (gamification_pooler).
+    "reader": "GRANT gamification_reader, gamification_pooler TO {r}",
     "operator": "GRANT gamification_operator TO {r}",
     # An admin registers on tables it may trigger on, and reads them (backfill, preview).
     "admin": "GRANT gamification_admin TO {r}; GRANT TRIGGER, SELECT ON public.posts, public.admin_posts, public.hj_posts TO {r}",
@@ -83,11 +84,9 @@ HIJACK_BADGES = """SELECT gamification.badge_register('[
 
 @pytest.fixture(scope="module", params=MAJORS)
 def env(request):
-    # The hijack badges are registered with search_path = public, which is pinned for them.
-    # Then every generated trigger function is handed to gamification_admin, with what the
-    # hijack condition reads (README: one role runs a table's badges).
-    setup = (SETUP + HIJACK_SETUP + HIJACK_BADGES + ";\nGRANT SELECT ON public.hj_posts TO gamification_admin;"
-             + HAND_TRIGGERS_TO_ADMIN_SQL)
+    # The hijack badges are registered with search_path = public: their names are resolved
+    # then, once, into their predicates.
+    setup = SETUP + HIJACK_SETUP + HIJACK_BADGES
     with module_env(request, "sec_priv", ROLES, setup) as env:
         yield env
 
@@ -156,23 +155,24 @@ OPERATIONS += [
     ("triggers_sync", 3, "SELECT * FROM gamification.triggers_sync()"),
     ("row_security(true)", 3, "SELECT gamification.row_security(true)"),
     ("row_security(false)", 3, "SELECT gamification.row_security(false)"),
-    # Direct writes to the extension's tables: admin only.
-    ("insert category", 3, "INSERT INTO gamification.category (code, name) VALUES ('zz', 'zz')"),
-    ("update category", 3, "UPDATE gamification.category SET name = 'renamed'"),
-    ("delete category", 3, "DELETE FROM gamification.category"),
-    ("insert badge", 3, "INSERT INTO gamification.badge (code, name, definition) VALUES ('zz', 'zz', '{}')"),
-    ("update badge", 3, "UPDATE gamification.badge SET description = 'changed'"),
-    ("insert award", 3, "INSERT INTO gamification.award (user_id, badge_code) VALUES ('zz', 'manual2')"),
-    ("delete award", 3, "DELETE FROM gamification.award"),
-    ("insert progress", 3, "INSERT INTO gamification.progress (user_id, badge_code, progress) VALUES ('zz', 'prog1', 1)"),
-    ("update progress", 3, "UPDATE gamification.progress SET progress = 4"),
-    ("insert points_ledger", 3,
+    # Direct writes to the extension's tables: nobody but the extension's owner (admins
+    # change definitions through the API only).
+    ("insert category", 4, "INSERT INTO gamification.category (code, name) VALUES ('zz', 'zz')"),
+    ("update category", 4, "UPDATE gamification.category SET name = 'renamed'"),
+    ("delete category", 4, "DELETE FROM gamification.category"),
+    ("insert badge", 4, "INSERT INTO gamification.badge (code, name, definition) VALUES ('zz', 'zz', '{}')"),
+    ("update badge", 4, "UPDATE gamification.badge SET description = 'changed'"),
+    ("insert award", 4, "INSERT INTO gamification.award (user_id, badge_code) VALUES ('zz', 'manual2')"),
+    ("delete award", 4, "DELETE FROM gamification.award"),
+    ("insert progress", 4, "INSERT INTO gamification.progress (user_id, badge_code, progress) VALUES ('zz', 'prog1', 1)"),
+    ("update progress", 4, "UPDATE gamification.progress SET progress = 4"),
+    ("insert points_ledger", 4,
      "INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES ('zz', 1, 'direct')"),
-    ("insert award_history", 3,
+    ("insert award_history", 4,
      "INSERT INTO gamification.award_history (user_id, badge_code, action, points) VALUES ('zz', 'manual2', 'award', 0)"),
-    ("insert unlockable", 3,
+    ("insert unlockable", 4,
      "INSERT INTO gamification.unlockable (code, name, points_required) VALUES ('zz', 'zz', 1)"),
-    ("delete unlockable", 3, "DELETE FROM gamification.unlockable"),
+    ("delete unlockable", 4, "DELETE FROM gamification.unlockable"),
 ]
 # Reading the tables directly is not part of any level's contract except through views;
 # roles without a gamification role must be refused everything.
@@ -184,7 +184,7 @@ NO_ROLE_ONLY = [(f"select table {t}", f"SELECT * FROM gamification.{t}") for t i
     ("call _raise", "SELECT gamification._raise('22023', 'x', 'y')"),
     ("call _badge_register", "SELECT * FROM gamification._badge_register('{\"code\": \"zz\", \"name\": \"zz\"}', 'public')"),
 ]
-# Append-only tables: UPDATE/DELETE refused to everyone, with 55000 for the admin.
+# Append-only tables: UPDATE/DELETE refused to everyone (55000 only for the extension's owner).
 APPEND_ONLY = [
     ("update points_ledger", "UPDATE gamification.points_ledger SET amount = 100"),
     ("delete points_ledger", "DELETE FROM gamification.points_ledger"),
@@ -198,7 +198,7 @@ for level in LEVELS:
         MATRIX.append(pytest.param(level, query, "allowed" if RANK[level] >= minimum else "42501",
                                    id=f"{level}-{op}"))
     for op, query in APPEND_ONLY:
-        MATRIX.append(pytest.param(level, query, "55000" if level == "admin" else "42501", id=f"{level}-{op}"))
+        MATRIX.append(pytest.param(level, query, "42501", id=f"{level}-{op}"))
     if RANK[level] == 0:
         for op, query in NO_ROLE_ONLY:
             MATRIX.append(pytest.param(level, query, "42501", id=f"{level}-{op}"))
@@ -274,8 +274,8 @@ def test_application_writes_award_trigger_badges(env, conns):
 
 def test_badges_registered_by_admin_role_award_application_writes(env, conns):
     """A registrant that is only a member of gamification_admin (with TRIGGER on its table):
-    the generated function is SECURITY DEFINER, owned by the registrant, and awards the
-    application's writes."""
+    the generated function is SECURITY DEFINER, owned by gamification_runner (never by the
+    registrant), and awards the application's writes."""
     admin, app, su = conns["admin"], conns["app"], conns["super"]
     definition = json.dumps({"code": "admin_poster", "name": "Admin poster", "points": 2, "condition": "true",
                              "trigger_condition": "insert", "trigger_table": "public.admin_posts",
@@ -287,7 +287,7 @@ def test_badges_registered_by_admin_role_award_application_writes(env, conns):
     owner, secdef = su.execute("SELECT pg_get_userbyid(proowner), prosecdef FROM pg_proc WHERE oid = %s::regprocedure",
                                (function,)).fetchone()
     assert secdef, f"{function} is not SECURITY DEFINER"
-    assert owner == env.role("admin"), f"{function} is owned by {owner}, not by the registrant"
+    assert owner == "gamification_runner", f"{function} is owned by {owner}, not by gamification_runner"
     try:
         assert run(app, "INSERT INTO public.admin_posts (author) VALUES (601)") is None
         app.commit()

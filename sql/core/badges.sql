@@ -3,16 +3,19 @@
 -- and triggers (sql/triggers/lifecycle.sql). Registering an existing code updates
 -- it in place; the registration is the full definition, so an omitted optional
 -- key goes back to its default. Past ledger rows are never rewritten.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
                                        'target', 'secret', 'next'] || gamification._trigger_keys();
+    v_registrant name := gamification._registrant(p_registrant);
     v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
     v_obj jsonb;
     v_idx integer;
@@ -150,21 +153,21 @@ BEGIN
     END LOOP;
 
     -- 6. Trigger badges: rules, triggers on their tables, backfills.
-    PERFORM gamification._rules_apply(v_defs, p_search_path);
+    PERFORM gamification._rules_apply(v_defs, p_search_path, v_registrant);
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_register(jsonb, text) IS
-    'Internal: badge_register() with the search_path (the registrant''s) that trigger badges'' names resolve with.';
+COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
+    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with.';
 
-CREATE FUNCTION gamification.badge_register(definitions jsonb)
+CREATE {{ or_replace }}FUNCTION gamification.badge_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE sql
 -- No SET clause on purpose: a trigger badge's table and condition resolve with the
--- caller's search_path, which is pinned into its rule (see _caller_search_path).
+-- caller's search_path (see _caller_search_path), and its rights are the caller's.
 AS $$
-    SELECT gamification._badge_register($1, gamification._caller_search_path())
+    SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user)
 $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
     'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';

@@ -4,6 +4,7 @@
 CREATE FUNCTION gamification.category_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -51,6 +52,7 @@ COMMENT ON FUNCTION gamification.category_register(jsonb) IS
 CREATE FUNCTION gamification.category_delete(code text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column

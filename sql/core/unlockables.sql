@@ -6,6 +6,7 @@
 CREATE FUNCTION gamification.unlockable_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column

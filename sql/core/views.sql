@@ -36,6 +36,8 @@ SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
   FROM gamification.points_ledger l;
 COMMENT ON VIEW gamification.points_history IS 'Every ledger row: points given or taken, why, and the badge involved if any.';
 
+-- SECURITY INVOKER: the caller's rights, so row security decides whose awards show
+-- (a reader never sees another user's secret badge through it).
 CREATE FUNCTION gamification.badges_for(user_id text)
 RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
                secret boolean, next text, progress bigint, awarded_at timestamptz)
@@ -58,7 +60,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badges_for(text) IS
-    'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only.';
+    'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only. Runs with the caller''s rights: with row security on, a reader sees awards and progress only for gamification.viewer().';
 
 CREATE FUNCTION gamification.badges_for(user_id anyelement)
 RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,

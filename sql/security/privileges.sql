@@ -1,22 +1,46 @@
 -- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
 -- grants to login roles (they are cluster-wide, so they are created only if missing
 -- and survive DROP EXTENSION):
---   gamification_reader    reads the views;
+--   gamification_reader    reads the views (never the conditions);
 --   gamification_operator  + awards, revokes, progress, points and resets by hand;
---   gamification_admin     + registers, changes and removes definitions.
--- Everything else, PUBLIC included, gets nothing. An application role that only
--- writes to tracked tables needs nothing either: the generated trigger functions are
--- SECURITY DEFINER, owned by the role that registered the badge.
+--   gamification_admin     + registers, changes and removes definitions, through the API only.
+-- Two more roles are never granted to people:
+--   gamification_runner    owns and runs the generated trigger functions and condition
+--                          predicates inside other roles' writes: it may read what the
+--                          conditions read and write what an award writes, nothing else;
+--                          it bypasses row security so that no table owner's policy runs.
+--   gamification_pooler    grant it to a connection pool's login role: only sessions that
+--                          log in as one of its members may choose the user that row
+--                          security shows (SET gamification.user_id).
+-- Everything else, PUBLIC included, gets nothing. An application role that only writes
+-- to tracked tables needs nothing either. Nobody but the extension's owner can create
+-- objects in schema gamification or write its tables directly. The README's "Security
+-- model" has the threat model these grants implement.
 
 DO $roles$
 DECLARE
     v_role text;
 BEGIN
-    FOREACH v_role IN ARRAY ARRAY['gamification_reader', 'gamification_operator', 'gamification_admin'] LOOP
+    FOREACH v_role IN ARRAY ARRAY['gamification_reader', 'gamification_operator', 'gamification_admin',
+                                  'gamification_runner', 'gamification_pooler'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_role) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', v_role);
         END IF;
     END LOOP;
+    -- Whatever an earlier install or a DBA did to it: the runner logs in nowhere and
+    -- holds no power beyond its grants (and BYPASSRLS, see above). Only a superuser may
+    -- give BYPASSRLS: an installer that is not one (pg_tle) leaves it to the DBA.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'gamification_runner'
+                  AND (r.rolcanlogin OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication
+                       OR r.rolinherit OR NOT r.rolbypassrls)) THEN
+        BEGIN
+            ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING USING
+                MESSAGE = 'gamification: role gamification_runner could not be given BYPASSRLS (or lose a power it has)',
+                HINT = 'As a superuser: ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS. Until then row-security policies on the tables conditions read run as that role.';
+        END;
+    END IF;
     IF NOT pg_catalog.pg_has_role('gamification_operator', 'gamification_reader', 'MEMBER') THEN
         GRANT gamification_reader TO gamification_operator;
     END IF;
@@ -26,28 +50,39 @@ BEGIN
 END
 $roles$;
 
--- Nothing for PUBLIC: functions are executable by PUBLIC by default, so revoke them all.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA gamification FROM PUBLIC;
-REVOKE ALL ON SCHEMA gamification FROM PUBLIC;
+-- Start from nothing, for everyone (an upgrade runs this file again): functions are
+-- executable by PUBLIC by default, so revoke them all.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON ALL TABLES IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
 
--- Readers: the views and badges_for(). The views over users' data run with the
--- reader's own rights (security_invoker), so optional row security applies to them.
-GRANT USAGE ON SCHEMA gamification TO gamification_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_reader;
+-- Readers: the views, and the tables under them (the views run with the reader's own
+-- rights, security_invoker, so optional row security applies to them). Not the
+-- conditions: gamification.badge without its definition column, and not the registry.
+GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
+                gamification.user_unlockables, gamification.badges, gamification.points_history
+   TO gamification_reader;
+GRANT SELECT ON gamification.category, gamification.award, gamification.award_history, gamification.progress,
+                gamification.points_ledger, gamification.points_total, gamification.unlockable, gamification.unlock
+   TO gamification_reader;
+GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
+   ON gamification.badge TO gamification_reader;
 ALTER VIEW gamification.user_badges SET (security_invoker = true);
 ALTER VIEW gamification.user_points SET (security_invoker = true);
 ALTER VIEW gamification.user_progress SET (security_invoker = true);
 ALTER VIEW gamification.user_unlockables SET (security_invoker = true);
 ALTER VIEW gamification.points_history SET (security_invoker = true);
 ALTER VIEW gamification.badges SET (security_invoker = true);
--- badge_status and the rule registry are for admins: they show the conditions, and
--- badge_status compiles each one, with the viewing admin's own rights.
-REVOKE SELECT ON gamification.badge_status, gamification.badge_rule, gamification.badge_error FROM gamification_reader;
-ALTER VIEW gamification.badge_status SET (security_invoker = true);
-ALTER FUNCTION gamification.badges_for(text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badges_for(anyelement) SECURITY DEFINER;
-GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement) TO gamification_reader;
+-- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
+GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
+                          gamification._require_user(text, text), gamification._raise(text, text, text)
+   TO gamification_reader;
 
 -- Operators: awarding by hand. SECURITY DEFINER (search_path is pinned on every one),
 -- so operators need no rights on the tables and cannot write them directly.
@@ -69,12 +104,34 @@ GRANT EXECUTE ON FUNCTION
     gamification.reset(text), gamification.reset(anyelement)
 TO gamification_operator;
 
--- Admins: definitions. Registration stays SECURITY INVOKER on purpose: a badge's
--- condition is compiled, and its generated trigger function owned and run, with the
--- registering role's own rights (and its TRIGGER privilege on the table), never with
--- the extension owner's. So admins get the tables, the internal functions and CREATE
--- on the schema (for the generated trigger functions).
-GRANT CREATE ON SCHEMA gamification TO gamification_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA gamification TO gamification_admin;
+-- Admins: definitions, through the API only. The public functions are SECURITY INVOKER
+-- wrappers that pass the caller's search_path and role to SECURITY DEFINER internals
+-- (which check that the session may act as that role: _registrant), so the registry is
+-- written only after validation, and generated objects are created by the extension's
+-- owner and handed to gamification_runner. Admins read everything, conditions included.
+-- Admins may execute every function of the extension (badge_status and the wrappers run
+-- the generator's helpers with the admin's rights): the SECURITY INVOKER ones run with
+-- the admin's own, read-only rights on these tables, and each SECURITY DEFINER one checks
+-- what it is asked (_registrant) or needs nothing (triggers_sync regenerates from the
+-- registry). Functions generated later are not included.
+GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gamification TO gamification_admin;
+-- badge_status reads only the catalog and the registry (it evaluates no condition), with
+-- the viewing admin's own rights.
+ALTER VIEW gamification.badge_status SET (security_invoker = true);
+
+-- The runner: what generated code calls (the runtime interface of sql/core/grant_many.sql,
+-- awards.sql, triggers/counters.sql, frozen signatures) and what an award writes.
+GRANT EXECUTE ON FUNCTION
+    gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
+    gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
+    gamification._badge_failed(text, text, text), gamification._badge_must_exist(text),
+    gamification._raise(text, text, text)
+TO gamification_runner;
+GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
+GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
+   TO gamification_runner;
+GRANT INSERT ON gamification.award_history, gamification.points_ledger, gamification.badge_error TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.award_history_id_seq, gamification.points_ledger_id_seq,
+                        gamification.badge_error_id_seq TO gamification_runner;

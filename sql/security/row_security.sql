@@ -1,9 +1,25 @@
 -- Optional row-level security, off by default: once enabled, a role that is only a
--- reader sees, through the views, just the rows of the user its session names:
---     SET gamification.user_id = '42';
+-- reader sees, through the views, just the rows of one user, gamification.viewer():
+--   * a session whose login role is a member of gamification_pooler (a connection pool
+--     that serves many users) names the user: SET gamification.user_id = '42';
+--   * any other session sees the rows of the user whose key is its own login name: a
+--     reader that runs its own SQL cannot choose whose rows it reads.
 -- Operators and admins (and the SECURITY DEFINER functions) still see every row.
 
-CREATE FUNCTION gamification._user_data_tables()
+CREATE {{ or_replace }}FUNCTION gamification.viewer()
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.pg_has_role(session_user, 'gamification_pooler', 'MEMBER')
+                THEN NULLIF(pg_catalog.current_setting('gamification.user_id', true), '')
+                ELSE session_user::text END
+$$;
+COMMENT ON FUNCTION gamification.viewer() IS
+    'The user key whose rows row security shows to a reader: gamification.user_id when the session logged in as a member of gamification_pooler (a connection pool), otherwise the session''s own login name. NULL (no rows) for a pooler session that set no user.';
+
+CREATE {{ or_replace }}FUNCTION gamification._user_data_tables()
 RETURNS regclass[]
 LANGUAGE sql
 IMMUTABLE
@@ -20,16 +36,19 @@ DECLARE
     v_table regclass;
 BEGIN
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        -- An upgrade replaces the policies of an earlier version.
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS gamification_staff ON %s', v_table);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS gamification_own_rows ON %s', v_table);
         EXECUTE pg_catalog.format(
             'CREATE POLICY gamification_staff ON %s TO gamification_operator USING (true) WITH CHECK (true)', v_table);
         EXECUTE pg_catalog.format(
             'CREATE POLICY gamification_own_rows ON %s FOR SELECT TO gamification_reader '
-            'USING (user_id OPERATOR(pg_catalog.=) pg_catalog.current_setting(''gamification.user_id'', true))', v_table);
+            'USING (user_id OPERATOR(pg_catalog.=) gamification.viewer())', v_table);
     END LOOP;
 END
 $policies$;
 
-CREATE FUNCTION gamification.row_security(enabled boolean)
+CREATE {{ or_replace }}FUNCTION gamification.row_security(enabled boolean)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -51,6 +70,8 @@ $$;
 REVOKE ALL ON FUNCTION gamification.row_security(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gamification.row_security(boolean) TO gamification_admin;
 REVOKE ALL ON FUNCTION gamification._user_data_tables() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION gamification._user_data_tables() TO gamification_admin;
+REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gamification.viewer() TO gamification_reader;
+GRANT EXECUTE ON FUNCTION gamification.viewer(), gamification._user_data_tables() TO gamification_admin;
 COMMENT ON FUNCTION gamification.row_security(boolean) IS
-    'Turn row-level security on the users'' data on (true) or off (false; the default). When on, a role that is only a gamification_reader sees, through the views, only the rows whose user_id equals its setting gamification.user_id; operators and admins see all rows. Admins only.';
+    'Turn row-level security on the users'' data on (true) or off (false; the default). When on, a role that is only a gamification_reader sees, through the views and badges_for(), only the rows of gamification.viewer(): the setting gamification.user_id for sessions of a gamification_pooler member, otherwise the user named like its own login; operators and admins see all rows. Admins only.';

@@ -7,18 +7,19 @@
 -- The generated functions contain static SQL, so PL/pgSQL caches their plans.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE {{ or_replace }}FUNCTION gamification._qualified(p_table regclass)
+CREATE {{ or_replace }}FUNCTION gamification._user_key_sql(p_alias text, p_user_field name)
 RETURNS text
 LANGUAGE sql
-STABLE
+IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = p_table
+    -- The user key as text through its type's output function: concat() never looks for
+    -- a cast, so a table owner's CREATE CAST (... AS text) on the column's type never
+    -- runs inside the machinery (a cast ::text would run it).
+    SELECT pg_catalog.format('pg_catalog.concat(%s.%I)', p_alias, p_user_field)
 $$;
-COMMENT ON FUNCTION gamification._qualified(regclass) IS
-    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
+COMMENT ON FUNCTION gamification._user_key_sql(text, name) IS
+    'Internal: generated SQL for the user key of a row (the row''s alias and the user column) as text, without any cast.';
 
 CREATE {{ or_replace }}FUNCTION gamification._rule_from_sql(r gamification.badge_rule, p_new text, p_old text)
 RETURNS text
@@ -33,7 +34,9 @@ AS $$
         WHEN r.event = 'delete' THEN pg_catalog.format('%s AS old', p_old)
         WHEN r.kind = 'condition' AND gamification._uses_old(r.condition) THEN
             pg_catalog.format('%s AS new JOIN %s AS old ON %s', p_new, p_old,
-                (SELECT pg_catalog.string_agg(pg_catalog.format('old.%1$I = new.%1$I', k), ' AND ')
+                -- Keys compared as text (their output), so no operator of the key's type runs.
+                (SELECT pg_catalog.string_agg(pg_catalog.format('%s = %s', gamification._user_key_sql('old', k),
+                                                                gamification._user_key_sql('new', k)), ' AND ')
                    FROM pg_catalog.unnest(gamification._primary_key(r.table_name)) k))
         ELSE pg_catalog.format('%s AS new', p_new)
     END
@@ -41,59 +44,16 @@ $$;
 COMMENT ON FUNCTION gamification._rule_from_sql(gamification.badge_rule, text, text) IS
     'Internal: the FROM clause of a rule''s query, over the relations standing for NEW and OLD rows (transition tables in a trigger, the table itself for a backfill).';
 
-CREATE {{ or_replace }}FUNCTION gamification._rule_alias(r gamification.badge_rule)
-RETURNS text
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN r.event = 'delete' THEN 'old' ELSE 'new' END
-$$;
-COMMENT ON FUNCTION gamification._rule_alias(gamification.badge_rule) IS
-    'Internal: the row a rule takes its user from: old for deletes, new otherwise.';
-
-CREATE {{ or_replace }}FUNCTION gamification._condition_is_expression(p_condition text)
-RETURNS boolean
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- Conservative and lexical: no SELECT keyword, no function call (so no aggregate,
-    -- window or set-returning function), no comma, comment, quoted identifier or
-    -- dollar quote. Such a condition means the same as an expression as it does as
-    -- the tail of a SELECT; anything else keeps its sub-SELECT.
-    SELECT p_condition !~* '\m(select|from|where|group|having|window|order|limit|offset|fetch|for|union|intersect|except|as|distinct|all|into|with|values|table)\M'
-       AND p_condition !~ '[;,"$]|--|/\*|[[:alnum:]_]\s*\('
-$$;
-COMMENT ON FUNCTION gamification._condition_is_expression(text) IS
-    'Internal: whether a condition (the tail of a SELECT) is a plain expression that a trigger may evaluate inline, without a sub-SELECT per row.';
-
-CREATE {{ or_replace }}FUNCTION gamification._rule_predicate_sql(r gamification.badge_rule)
-RETURNS text
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- A condition is the tail of a SELECT, exactly as in django-pg-badges; a counter's
-    -- where is a boolean expression over the row. A condition that is a plain
-    -- expression is evaluated inline: a sub-SELECT per row costs about 0.2 s per
-    -- million rows.
-    SELECT CASE WHEN r.kind = 'counter' THEN pg_catalog.format('(%s)', coalesce(r.counter_where, 'true'))
-                WHEN gamification._condition_is_expression(r.condition) THEN pg_catalog.format('(%s) IS TRUE', r.condition)
-                ELSE pg_catalog.format('(SELECT %s) IS TRUE', r.condition) END
-$$;
-COMMENT ON FUNCTION gamification._rule_predicate_sql(gamification.badge_rule) IS
-    'Internal: the boolean SQL that a row must meet to count for a rule.';
-
 CREATE {{ or_replace }}FUNCTION gamification._rule_users_sql(r gamification.badge_rule, p_new text, p_old text)
 RETURNS text
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('SELECT (%1$s.%2$I)::text AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
+    SELECT pg_catalog.format('SELECT %5$s AS user_id FROM %3$s WHERE %1$s.%2$I IS NOT NULL AND %4$s',
                              gamification._rule_alias(r), r.user_field, gamification._rule_from_sql(r, p_new, p_old),
-                             gamification._rule_predicate_sql(r))
+                             gamification._predicate_call_sql(r),
+                             gamification._user_key_sql(gamification._rule_alias(r), r.user_field))
 $$;
 COMMENT ON FUNCTION gamification._rule_users_sql(gamification.badge_rule, text, text) IS
     'Internal: the SELECT of user_id, one row per row that meets a rule''s condition (or that its counter counts), over the given relations standing for NEW and OLD.';
@@ -180,17 +140,17 @@ BEGIN
              'END IF;',
             (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
                FROM pg_catalog.unnest(r.update_of) c),
-            r.user_field, gamification._rule_predicate_sql(r),
+            r.user_field, gamification._predicate_call_sql(r),
             CASE WHEN v_counts
-                 THEN gamification._indent(gamification._count_step_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                 THEN gamification._indent(gamification._count_step_sql(gamification._user_key_sql('NEW', r.user_field),
                                                                         pg_catalog.quote_literal(r.badge_code)), 8)
                  -- A user who holds the badge already skips the award path altogether.
                  ELSE pg_catalog.format(E'        IF %s THEN\n'
-                                         '            PERFORM gamification._grant(%L, ARRAY[(NEW.%I)::text], %L);\n'
+                                         '            PERFORM gamification._grant(%L, ARRAY[%s], %L);\n'
                                          '        END IF;',
-                                        gamification._not_held_sql(pg_catalog.format('(NEW.%I)::text', r.user_field),
+                                        gamification._not_held_sql(gamification._user_key_sql('NEW', r.user_field),
                                                                    pg_catalog.quote_literal(r.badge_code)),
-                                        r.badge_code, r.user_field, 'trigger') END);
+                                        r.badge_code, gamification._user_key_sql('NEW', r.user_field), 'trigger') END);
     ELSIF v_counts THEN
         RETURN pg_catalog.format(
             E'PERFORM gamification._count(%L, c.users, c.steps)\n'
@@ -224,7 +184,7 @@ AS $$
          '       pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),\n'
          '       pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)\n'
          '  INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users\n'
-         '  FROM (SELECT (%1$s.%2$I)::text AS user_id,\n'
+         '  FROM (SELECT %8$s AS user_id,\n'
          '               %3$s\n'
          '          FROM %4$s WHERE %1$s.%2$I IS NOT NULL%6$s GROUP BY 1) g\n'
          ' CROSS JOIN LATERAL (VALUES %5$s) AS x(code, n, counts)\n'
@@ -244,7 +204,8 @@ AS $$
                                       ', ' ORDER BY i)
            FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)),
         CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR ')) ELSE '' END,
-        gamification._not_held_sql('g.user_id', 'x.code'))
+        gamification._not_held_sql('g.user_id', 'x.code'),
+        gamification._user_key_sql(p_alias, p_user_field))
 $$;
 COMMENT ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) IS
     'Internal: generated code evaluating badges over a statement''s rows, any number of them: one grouped pass with a count(*) FILTER per badge (p_prefilter: first drop the rows meeting no predicate).';
@@ -271,7 +232,7 @@ AS $$
     )
     SELECT pg_catalog.concat_ws(E'\n',
         pg_catalog.format(
-            E'SELECT (%1$s.%2$I)::text,\n'
+            E'SELECT %6$s,\n'
              '       %3$s,\n'
              '       %4$s\n'
              '  INTO v_user, v_codes, v_grant_codes\n'
@@ -280,7 +241,7 @@ AS $$
             -- || keeps a missing list NULL (format() would render it as an empty ARRAY[]).
             coalesce('pg_catalog.array_remove(ARRAY[' || l.counters || ']::text[], NULL)', 'NULL::text[]'),
             coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
-            p_from),
+            p_from, gamification._user_key_sql(p_alias, p_user_field)),
         CASE WHEN l.counters IS NOT NULL THEN pg_catalog.format(
             E'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'
              '    FOREACH v_code IN ARRAY v_codes LOOP\n'
@@ -302,7 +263,7 @@ $$;
 COMMENT ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) IS
     'Internal: generated code evaluating badges over a statement of exactly one row: a CASE per badge, no aggregate.';
 
-CREATE {{ or_replace }}FUNCTION gamification._combined_sql(p_table regclass, p_event text, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification._combined_sql(p_table regclass, p_event text)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
@@ -324,13 +285,13 @@ BEGIN
         SELECT gamification._rule_alias(r) AS alias, r.user_field,
                gamification._rule_from_sql(r, 'new_rows', 'old_rows') AS from_sql,
                pg_catalog.array_agg(r.badge_code ORDER BY r.badge_code) AS codes,
-               pg_catalog.array_agg(gamification._rule_predicate_sql(r) ORDER BY r.badge_code) AS predicates,
+               pg_catalog.array_agg(gamification._predicate_call_sql(r) ORDER BY r.badge_code) AS predicates,
                pg_catalog.array_agg(gamification._rule_counts(r) ORDER BY r.badge_code) AS counts,
                pg_catalog.bool_and(gamification._condition_is_expression(
                    CASE WHEN r.kind = 'counter' THEN coalesce(r.counter_where, 'true') ELSE r.condition END)) AS plain
           FROM gamification.badge_rule r
          WHERE r.table_name = p_table AND r.event = p_event AND r.update_of IS NULL
-           AND r.search_path = p_search_path
+           AND gamification._predicate_of(r) IS NOT NULL  -- a refused condition is left out
          GROUP BY 1, 2, 3 ORDER BY 2, 3
     LOOP
         v_sql := v_sql || pg_catalog.format(E'-- badges %s\nIF v_single THEN\n%s\nELSE\n%s\nEND IF;\n',
@@ -344,7 +305,7 @@ BEGIN
     RETURN CASE WHEN FOUND THEN v_sql ELSE '' END;  -- FOUND: the loop ran at least once
 END;
 $$;
-COMMENT ON FUNCTION gamification._combined_sql(regclass, text, text) IS
+COMMENT ON FUNCTION gamification._combined_sql(regclass, text) IS
     'Internal: the fast path of a statement-level trigger function: all of a table''s badges for an event evaluated together (one grouped pass over the rows, or a CASE per badge for a one-row statement), counters advanced with one _count_many() call (inline upserts for a one-row statement), conditions awarded with one _grant_many() call for the users not holding them yet.';
 
 CREATE {{ or_replace }}FUNCTION gamification._indent(p_text text, p_spaces integer)
@@ -385,19 +346,6 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
-CREATE {{ or_replace }}FUNCTION gamification._trigger_function_owner(p_table regclass, p_event text, p_row boolean)
-RETURNS name
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT r.rolname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
-     WHERE p.pronamespace = 'gamification'::regnamespace
-       AND p.proname = gamification._trigger_function_name(p_table, p_event, p_row)
-$$;
-COMMENT ON FUNCTION gamification._trigger_function_owner(regclass, text, boolean) IS
-    'Internal: the role owning (so running, SECURITY DEFINER) the generated function of a table''s trigger for an event, or NULL if there is none yet.';
-
 CREATE {{ or_replace }}FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -405,7 +353,6 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_path text;
     v_fast text := '';
     v_isolated text := '';
     v_count integer := 0;
@@ -415,39 +362,40 @@ DECLARE
     v_steps_inline boolean := false;
     r gamification.badge_rule;
 BEGIN
-    -- The function runs under the search_path most of its rules were registered
-    -- with; a rule registered under another one switches to its own first.
-    SELECT b.search_path INTO v_path FROM gamification.badge_rule b
-     WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-     GROUP BY b.search_path ORDER BY pg_catalog.count(*) DESC, b.search_path LIMIT 1;
-    IF v_path IS NULL THEN
+    -- Rules whose condition was refused (no predicate) are left out.
+    IF NOT EXISTS (SELECT 1 FROM gamification.badge_rule b
+                    WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+                      AND gamification._predicate_of(b) IS NOT NULL) THEN
         RETURN NULL;
     END IF;
     IF NOT p_row THEN
-        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event, v_path), 8) || E'\n';
+        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 8) || E'\n';
     END IF;
     FOR r IN SELECT * FROM gamification.badge_rule b
               WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+                AND gamification._predicate_of(b) IS NOT NULL
               ORDER BY b.badge_code LOOP
         v_count := v_count + 1;
-        v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code)
-            || CASE WHEN r.search_path <> v_path
-                    THEN pg_catalog.format(E'PERFORM pg_catalog.set_config(''search_path'', %L, true);\n', r.search_path || ', pg_temp')
-                    ELSE '' END
-            || gamification._rule_statement_sql(r);
-        IF p_row OR r.search_path <> v_path THEN
+        v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code) || gamification._rule_statement_sql(r);
+        IF p_row THEN
             v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
         END IF;
-        -- Counter steps written inline (_count_step_sql): a counting rule of a row
-        -- trigger, or one on the combined path (the others call _count()).
-        v_steps_inline := v_steps_inline OR (gamification._rule_counts(r) AND (p_row OR r.search_path = v_path));
+        -- Counter steps are written inline (_count_step_sql) on both paths.
+        v_steps_inline := v_steps_inline OR gamification._rule_counts(r);
+        -- Recording the failure must not fail the write either (the runner may have lost
+        -- a grant, badge_error may be full): then only a WARNING remains.
         v_isolated := v_isolated || pg_catalog.format(
             E'        BEGIN\n%s\n'
              '        EXCEPTION WHEN OTHERS THEN\n'
              '            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-             '            PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
+             '            BEGIN\n'
+             '                PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
+             '            EXCEPTION WHEN OTHERS THEN\n'
+             '                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
+             '                RAISE WARNING ''gamification: badge %% was not evaluated and the failure could not be recorded: %%'', %L, SQLERRM;\n'
+             '            END;\n'
              '        END;\n',
-            gamification._indent(v_stmt, 12), r.badge_code);
+            gamification._indent(v_stmt, 12), r.badge_code, r.badge_code);
     END LOOP;
     -- Fast path: every badge together, in one subtransaction. If anything fails,
     -- evaluate the badges one by one so the healthy ones still award and the broken one
@@ -469,12 +417,14 @@ BEGIN
                            || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
                       WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
                       ELSE '' END;
-    -- use_column: a registered condition's column wins over a variable of the same name.
+    -- use_column: a column wins over a variable of the same name. Every name in the
+    -- body is qualified (conditions live in their predicates), so the function runs
+    -- under pg_catalog alone.
     RETURN pg_catalog.format(
         E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
-         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s, pg_temp\n'
+         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n'
          'AS %L',
-        gamification._trigger_function_name(p_table, p_event, p_row), v_path,
+        gamification._trigger_function_name(p_table, p_event, p_row),
         CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare || v_body);
 END;
 $$;

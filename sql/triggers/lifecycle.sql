@@ -1,7 +1,8 @@
 -- Registering, backfilling, previewing, unregistering and syncing trigger badges.
 -- Each public function runs in the caller's transaction: it applies fully or not at all.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text, p_registrant name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -15,12 +16,17 @@ DECLARE
     v_tables regclass[] := '{}'::regclass[];
     v_backfill text[] := '{}'::text[];
     v_table regclass;
+    v_label text;
 BEGIN
     FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
         v_code := v_def ->> 'code';
+        v_label := gamification._label('badge', v_def, v_index);
         SELECT * INTO v_old FROM gamification.badge_rule b WHERE b.badge_code = v_code;
+        IF v_old.badge_code IS NOT NULL THEN  -- changing a badge changes the triggers of its old table
+            PERFORM gamification._require_trigger_privilege(v_label, v_old, p_registrant);
+        END IF;
         IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_def) k WHERE k = ANY (gamification._trigger_keys())) THEN
-            r := gamification._rule_from_json(gamification._label('badge', v_def, v_index), v_code, v_def, p_search_path);
+            r := gamification._rule_from_json(v_label, v_code, v_def, p_search_path, p_registrant);
             INSERT INTO gamification.badge_rule AS b
             SELECT (r).*
             ON CONFLICT (badge_code) DO UPDATE
@@ -28,6 +34,8 @@ BEGIN
                    user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
                    counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
                    search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
+            -- The condition is compiled and checked now: a refusal fails the registration.
+            PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), p_registrant);
             v_tables := v_tables || r.table_name;
             IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
                 v_backfill := v_backfill || v_code;
@@ -46,14 +54,14 @@ BEGIN
         PERFORM gamification._sync_table(v_table);
     END LOOP;
     FOREACH v_code IN ARRAY v_backfill LOOP
-        PERFORM gamification._backfill(v_code);
+        PERFORM gamification._backfill(v_code, p_registrant);
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION gamification._rules_apply(jsonb, text) IS
-    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, re-sync the affected tables'' triggers, then run the backfills asked for.';
+COMMENT ON FUNCTION gamification._rules_apply(jsonb, text, name) IS
+    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, compile its predicate (checking that the registrant may read what it reads), re-sync the affected tables'' triggers, then run the backfills asked for.';
 
-CREATE FUNCTION gamification._backfill_sql(r gamification.badge_rule)
+CREATE {{ or_replace }}FUNCTION gamification._backfill_sql(r gamification.badge_rule)
 RETURNS text
 LANGUAGE sql
 STABLE
@@ -70,7 +78,7 @@ $$;
 COMMENT ON FUNCTION gamification._backfill_sql(gamification.badge_rule) IS
     'Internal: the set-based query behind a backfill and a preview.';
 
-CREATE FUNCTION gamification._rule_runtime_error(p_label text, r gamification.badge_rule, p_what text,
+CREATE {{ or_replace }}FUNCTION gamification._rule_runtime_error(p_label text, r gamification.badge_rule, p_what text,
                                                   p_sqlstate text, p_message text)
 RETURNS void
 LANGUAGE plpgsql
@@ -91,7 +99,25 @@ $$;
 COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
     'Internal: re-raise an error that a compiled condition raised on existing rows during a backfill or preview, with its SQLSTATE, naming the badge and field.';
 
-CREATE FUNCTION gamification._backfill(p_code text)
+CREATE {{ or_replace }}FUNCTION gamification._require_select(p_label text, r gamification.badge_rule, p_what text, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'SELECT') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
+                              gamification._qualified(r.table_name), p_what, p_registrant),
+            'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_select(text, gamification.badge_rule, text, name) IS
+    'Internal: 42501 unless the registrant may read the existing rows of a rule''s table (for a backfill or a preview).';
+
+CREATE {{ or_replace }}FUNCTION gamification._backfill(p_code text, p_registrant name)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -103,7 +129,7 @@ DECLARE
     v_counts bigint[];
 BEGIN
     SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
-    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    PERFORM gamification._require_select(pg_catalog.format('badge "%s"', p_code), r, 'backfill', p_registrant);
     BEGIN
         EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
                                   gamification._backfill_sql(r))
@@ -111,7 +137,6 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         PERFORM gamification._rule_runtime_error(pg_catalog.format('badge "%s"', p_code), r, 'backfill', SQLSTATE, SQLERRM);
     END;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_users IS NULL THEN
         RETURN 0;
     END IF;
@@ -126,15 +151,17 @@ BEGIN
                                               WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
 END;
 $$;
-COMMENT ON FUNCTION gamification._backfill(text) IS
-    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted). Returns the number awarded.';
+COMMENT ON FUNCTION gamification._backfill(text, name) IS
+    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted), once the registrant may read them. Returns the number awarded.';
 
-CREATE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text, p_registrant name)
 RETURNS jsonb
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
     v_label text;
     v_code text;
     v_target bigint;
@@ -157,62 +184,71 @@ BEGIN
         PERFORM gamification._raise('22023', pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
             'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.');
     END IF;
-    r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path);
-    v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
-                    THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
-                                           gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
-                                           coalesce(v_target, 1))
-                    ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
-                                           gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
-               END;
-    PERFORM pg_catalog.set_config('search_path', r.search_path || ', pg_temp', true);
+    -- Everything below, the predicate it compiles included, is undone at the end: a
+    -- preview writes nothing (and a condition may only read: _predicate_problem).
     BEGIN
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
-    EXCEPTION WHEN OTHERS THEN
-        PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+        r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path, v_registrant);
+        PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), v_registrant);
+        PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
+        v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
+                        THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                               gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
+                                               coalesce(v_target, 1))
+                        ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                               gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+                   END;
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+        END;
+        EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
+           INTO v_sample;
+        FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
+            v_plan := v_plan || v_line || E'\n';
+        END LOOP;
+        RAISE EXCEPTION USING ERRCODE = 'GMPRV', MESSAGE = 'preview done';
+    EXCEPTION WHEN SQLSTATE 'GMPRV' THEN
+        NULL;  -- the variables keep what was computed; every write is undone
     END;
-    EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
-       INTO v_sample;
-    FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
-        v_plan := v_plan || v_line || E'\n';
-    END LOOP;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     RETURN pg_catalog.jsonb_build_object('code', v_code, 'would_award', v_count, 'sample', v_sample,
                                          'plan', pg_catalog.rtrim(v_plan, E'\n'));
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_preview(jsonb, text) IS
-    'Internal: badge_preview() with the search_path its names resolve with.';
+COMMENT ON FUNCTION gamification._badge_preview(jsonb, text, name) IS
+    'Internal: badge_preview() for a registrant (checked by _registrant), with the search_path its names resolve with.';
 
-CREATE FUNCTION gamification.badge_preview(definition jsonb)
+CREATE {{ or_replace }}FUNCTION gamification.badge_preview(definition jsonb)
 RETURNS jsonb
 LANGUAGE sql
 -- No SET clause: the definition's names resolve with the caller's search_path.
 AS $$
-    SELECT gamification._badge_preview($1, gamification._caller_search_path())
+    SELECT gamification._badge_preview($1, gamification._caller_search_path(), current_user)
 $$;
 COMMENT ON FUNCTION gamification.badge_preview(jsonb) IS
     'Dry run of a trigger badge''s backfill: validates the definition as badge_register() would and returns {"code", "would_award": users who already meet it, "sample": up to 10 of them, "plan": EXPLAIN of the set-based query}. Writes nothing.';
 
-CREATE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+CREATE {{ or_replace }}FUNCTION gamification._badge_unregister(p_code text, p_keep_awards boolean, p_registrant name)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_code text := gamification._require_code('badge', code, 'gamification.badge_unregister()');
+    v_registrant name := gamification._registrant(p_registrant);
+    v_code text := gamification._require_code('badge', p_code, 'gamification.badge_unregister()');
     v_table regclass;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
         RETURN false;
     END IF;
-    PERFORM gamification._require_trigger_owner(pg_catalog.format('badge "%s"', v_code), r)
+    PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', v_code), r, v_registrant)
        FROM gamification.badge_rule r WHERE r.badge_code = v_code;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
         PERFORM gamification._sync_table(v_table);
     END IF;
-    IF NOT coalesce(keep_awards, true) THEN
+    IF NOT coalesce(p_keep_awards, true) THEN
         PERFORM gamification._revoke(v_code, ARRAY(SELECT a.user_id FROM gamification.award a
                                                     WHERE a.badge_code = v_code ORDER BY a.user_id), 'revoke');
     END IF;
@@ -227,16 +263,28 @@ BEGIN
     RETURN true;
 END;
 $$;
-COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
-    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered.';
+COMMENT ON FUNCTION gamification._badge_unregister(text, boolean, name) IS
+    'Internal: badge_unregister() for a registrant (checked by _registrant), who needs the TRIGGER privilege on the badge''s table.';
 
-CREATE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT gamification._badge_unregister($1, $2, current_user)
+$$;
+COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
+    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
+
+CREATE {{ or_replace }}FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text, p_registrant name)
 RETURNS TABLE (code text, action text)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
     v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
     v_codes text[];
     v_actions text[];
@@ -255,10 +303,10 @@ BEGIN
               FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
     -- Validate everything, even in a dry run: the registration runs, then is undone.
     BEGIN
-        PERFORM gamification._badge_register(v_defs, p_search_path);
+        PERFORM gamification._badge_register(v_defs, p_search_path, v_registrant);
         FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
                        WHERE p.action = 'remove' ORDER BY p.code LOOP
-            PERFORM gamification.badge_unregister(v_code);
+            PERFORM gamification._badge_unregister(v_code, true, v_registrant);
         END LOOP;
         IF p_dry_run THEN
             RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
@@ -269,15 +317,15 @@ BEGIN
     RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text) IS
-    'Internal: badge_sync() with the search_path its names resolve with.';
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text, name) IS
+    'Internal: badge_sync() for a registrant (checked by _registrant), with the search_path its names resolve with.';
 
-CREATE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
+CREATE {{ or_replace }}FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
 RETURNS TABLE (code text, action text)
 LANGUAGE sql
 -- No SET clause: the definitions' names resolve with the caller's search_path.
 AS $$
-    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path())
+    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path(), current_user)
 $$;
 COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
     'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';

@@ -2,8 +2,9 @@
 -- Every name is resolved through the catalog (regclass, pg_attribute) and every
 -- condition is compiled against the tracked table now, so a mistake fails at
 -- registration and never in somebody's write.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._trigger_keys()
+CREATE {{ or_replace }}FUNCTION gamification._trigger_keys()
 RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
@@ -15,7 +16,7 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_keys() IS
     'Internal: the keys that make a badge definition a trigger badge.';
 
-CREATE FUNCTION gamification._caller_search_path()
+CREATE {{ or_replace }}FUNCTION gamification._caller_search_path()
 RETURNS text
 LANGUAGE sql
 STABLE
@@ -23,13 +24,41 @@ STABLE
 -- every rule registered, so a writer's session settings never change what a
 -- condition reads; pg_temp is never part of it.
 AS $$
+    -- Temporary schemas never: a condition names nothing a session can plant.
     SELECT coalesce(pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' ORDER BY s.ord), 'pg_catalog')
       FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS s(name, ord)
+     WHERE s.name !~ '^pg_(toast_)?temp_'
 $$;
 COMMENT ON FUNCTION gamification._caller_search_path() IS
     'Internal: the calling session''s effective schemas, quoted, to be pinned into the trigger badges it registers.';
 
-CREATE FUNCTION gamification._check_sql_fragment(p_label text, p_field text, p_sql text)
+CREATE {{ or_replace }}FUNCTION gamification._registrant(p_claimed name)
+RETURNS name
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- The session's own role: SET ROLE's, else the login's. SECURITY DEFINER changes
+    -- neither, and neither can be changed inside one.
+    v_session name := CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user
+                           ELSE pg_catalog.current_setting('role')::name END;
+BEGIN
+    -- A SECURITY DEFINER function cannot see who called it: the public wrappers pass
+    -- current_user. A direct caller could pass any name, so the session must be able to
+    -- act as that role anyway (be it, or a member of it): a claim grants nothing new.
+    IF p_claimed IS NULL OR NOT pg_catalog.pg_has_role(v_session, p_claimed, 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('role %s may not act as role %s', v_session, coalesce(pg_catalog.quote_ident(p_claimed), 'NULL')),
+            'Call the public functions (gamification.badge_register() and the others); they pass your role.');
+    END IF;
+    RETURN p_claimed;
+END;
+$$;
+COMMENT ON FUNCTION gamification._registrant(name) IS
+    'Internal: the role on whose behalf a SECURITY DEFINER function of the API acts (passed by its public wrapper as current_user); 42501 unless the session may act as that role.';
+
+CREATE {{ or_replace }}FUNCTION gamification._check_sql_fragment(p_label text, p_field text, p_sql text)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
@@ -108,7 +137,7 @@ $fn$;
 COMMENT ON FUNCTION gamification._check_sql_fragment(text, text, text) IS
     'Internal: refuse a condition or where fragment that is not one expression: a ";", a comment, unbalanced parentheses, dollar quoting or an unterminated literal outside string literals and quoted identifiers (SQLSTATE 42601).';
 
-CREATE FUNCTION gamification._resolve_table(p_label text, p_field text, p_name text, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification._resolve_table(p_label text, p_field text, p_name text, p_search_path text)
 RETURNS regclass
 LANGUAGE plpgsql
 STABLE
@@ -117,6 +146,8 @@ AS $$
 DECLARE
     v_table regclass;
 BEGIN
+    -- pg_temp named last (unnamed, it would be searched first); a name that still
+    -- resolves to a temporary table is refused below.
     PERFORM pg_catalog.set_config('search_path', p_search_path || ', pg_temp', true);
     BEGIN
         v_table := pg_catalog.to_regclass(p_name);
@@ -134,18 +165,18 @@ BEGIN
             pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
             'Badges are awarded by triggers, which only plain and partitioned tables have.');
     END IF;
-    IF NOT pg_catalog.has_table_privilege(v_table, 'TRIGGER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": permission denied to create triggers on %s', p_label, p_field, v_table),
-            'The role registering a badge needs the TRIGGER privilege on its table (or to own it).');
+    IF (SELECT c.relpersistence FROM pg_catalog.pg_class c WHERE c.oid = v_table) = 't' THEN
+        PERFORM gamification._raise('0A000',
+            pg_catalog.format('%s: field "%s": %s is a temporary table', p_label, p_field, v_table),
+            'Badges watch permanent tables: a temporary one is gone with its session.');
     END IF;
     RETURN v_table;
 END;
 $$;
 COMMENT ON FUNCTION gamification._resolve_table(text, text, text, text) IS
-    'Internal: resolve a table name with the given (the registrant''s) search_path; raise 42P01 if unknown, 42809 if not a table, 42501 without the TRIGGER privilege.';
+    'Internal: resolve a table name with the given (the registrant''s) search_path; raise 42P01 if unknown, 42809 if not a table, 0A000 if temporary.';
 
-CREATE FUNCTION gamification._resolve_column(p_label text, p_field text, p_table regclass, p_column text)
+CREATE {{ or_replace }}FUNCTION gamification._resolve_column(p_label text, p_field text, p_table regclass, p_column text)
 RETURNS name
 LANGUAGE plpgsql
 STABLE
@@ -167,7 +198,7 @@ $$;
 COMMENT ON FUNCTION gamification._resolve_column(text, text, regclass, text) IS
     'Internal: check that a column exists in a table (exact, case-sensitive name); raise 42703 listing the table''s columns if not.';
 
-CREATE FUNCTION gamification._primary_key(p_table regclass)
+CREATE {{ or_replace }}FUNCTION gamification._primary_key(p_table regclass)
 RETURNS name[]
 LANGUAGE sql
 STABLE
@@ -182,7 +213,7 @@ $$;
 COMMENT ON FUNCTION gamification._primary_key(regclass) IS
     'Internal: the primary key columns of a table, in key order, or NULL.';
 
-CREATE FUNCTION gamification._uses_old(p_condition text)
+CREATE {{ or_replace }}FUNCTION gamification._uses_old(p_condition text)
 RETURNS boolean
 LANGUAGE sql
 IMMUTABLE
@@ -193,7 +224,7 @@ $$;
 COMMENT ON FUNCTION gamification._uses_old(text) IS
     'Internal: whether a condition refers to OLD (the row before an update), which needs old and new rows paired by primary key.';
 
-CREATE FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text)
+CREATE {{ or_replace }}FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
 RETURNS gamification.badge_rule
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -305,16 +336,20 @@ BEGIN
             'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
 
-    IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(current_user,
+    PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
+    PERFORM gamification._require_plain_type(p_label, CASE r.kind WHEN 'counter' THEN 'counter.user_field' ELSE 'user_field' END,
+                                             r.table_name, r.user_field);
+    PERFORM gamification._require_plain_type(p_label, 'update_of', r.table_name, c)
+       FROM pg_catalog.unnest(r.update_of) c;
+    IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(p_registrant,
             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
                               p_label, gamification._qualified(r.table_name)),
             'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".');
     END IF;
-    PERFORM gamification._compile_rule(p_label, r);
     RETURN r;
 END;
 $$;
-COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text) IS
-    'Internal: validate the trigger keys of one badge definition and return its rule, with names resolved and the condition compiled. Raises documented SQLSTATEs naming the badge and field.';
+COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text, name) IS
+    'Internal: validate the trigger keys of one badge definition for a registrant and return its rule, with names resolved (the condition is compiled into its predicate when the rule is installed). Raises documented SQLSTATEs naming the badge and field.';

@@ -1,25 +1,32 @@
 -- Installing the generated machinery on users' tables, as django-pgtrigger does:
 -- deterministic names, a hash of the generated SQL to detect drift, install and prune
--- in the caller's transaction. The hash lives in the comment of the generated function
--- (which the registrant owns; a trigger's comment would need the table's owner). A
--- trigger is the extension's only if its function is one of those generated
--- functions: other triggers are never touched.
+-- in the caller's transaction. The hash lives in the comment of the generated function.
+-- A trigger is the extension's only if its function is one of those generated
+-- functions: other triggers are never touched. Everything here runs as the extension's
+-- owner (its callers are SECURITY DEFINER) and hands what it creates to
+-- gamification_runner; it regenerates from the registry only, re-checking every
+-- condition (_predicate_install) before anything is generated.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
+CREATE {{ or_replace }}FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- The predicates it calls are part of what it is.
     SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (hash %s)',
                gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
-               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)))
+               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
+                              || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
+                                    FROM gamification.badge_rule b
+                                   WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row)))
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
     'Internal: the comment a generated trigger function carries when it and its trigger are exactly what the registry generates, hash included (NULL if no badge needs that trigger).';
 
-CREATE FUNCTION gamification._is_generated(p_function oid)
+CREATE {{ or_replace }}FUNCTION gamification._is_generated(p_function oid)
 RETURNS boolean
 LANGUAGE sql
 STABLE
@@ -32,7 +39,7 @@ $$;
 COMMENT ON FUNCTION gamification._is_generated(oid) IS
     'Internal: whether a function is a trigger function the extension generated.';
 
-CREATE FUNCTION gamification._our_trigger(p_table regclass, p_name name)
+CREATE {{ or_replace }}FUNCTION gamification._our_trigger(p_table regclass, p_name name)
 RETURNS oid
 LANGUAGE plpgsql
 STABLE
@@ -56,29 +63,7 @@ $$;
 COMMENT ON FUNCTION gamification._our_trigger(regclass, name) IS
     'Internal: the OID of the extension''s trigger of that name on a table, NULL if absent; raises 42710 if a trigger of that name exists that the extension did not create.';
 
-CREATE FUNCTION gamification._require_table_owner(p_table regclass, p_trigger name)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_owner name := (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
-                      WHERE c.oid = p_table);
-BEGIN
-    -- CREATE TRIGGER needs only the TRIGGER privilege, but DROP TRIGGER needs the table's owner.
-    IF NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('removing the last badge on %s drops its trigger %s, which only the table''s owner (role %I) can do',
-                              gamification._qualified(p_table), p_trigger, v_owner),
-            pg_catalog.format('Remove it as %I, a member of it or a superuser; or keep a badge on that table.', v_owner));
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION gamification._require_table_owner(regclass, name) IS
-    'Internal: 42501 unless the caller may drop a trigger on the table (PostgreSQL requires its owner).';
-
-CREATE FUNCTION gamification._prune_functions()
+CREATE {{ or_replace }}FUNCTION gamification._prune_functions()
 RETURNS SETOF text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -86,11 +71,14 @@ AS $$
 DECLARE
     v_fn regprocedure;
 BEGIN
+    -- Trigger functions no trigger uses, predicates of rules that are gone.
     FOR v_fn IN
         SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'gamification'::regnamespace
-           AND pg_catalog.obj_description(p.oid, 'pg_proc') LIKE 'gamification: generated %'
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid)
+         WHERE p.pronamespace = 'gamification'::regnamespace AND gamification._is_generated(p.oid)
+           AND CASE WHEN p.prorettype = 'pg_catalog.trigger'::regtype
+                    THEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid = p.oid)
+                    ELSE NOT EXISTS (SELECT 1 FROM gamification.badge_rule b
+                                      WHERE gamification._predicate_name(b.badge_code) = p.proname) END
          ORDER BY 1
     LOOP
         EXECUTE pg_catalog.format('DROP FUNCTION %s', v_fn);
@@ -99,9 +87,9 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._prune_functions() IS
-    'Internal: drop generated trigger functions that no trigger uses any more.';
+    'Internal: drop generated trigger functions that no trigger uses any more, and predicates whose rule is gone.';
 
-CREATE FUNCTION gamification._sync_table(p_table regclass)
+CREATE {{ or_replace }}FUNCTION gamification._sync_table(p_table regclass)
 RETURNS SETOF text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -115,7 +103,22 @@ DECLARE
     v_comment text;
     v_trigger oid;
     v_replica boolean;
+    r gamification.badge_rule;
 BEGIN
+    -- Conditions first: each is compiled into its predicate and checked (or kept if
+    -- unchanged). One that is refused (a rule edited outside the API, a column dropped
+    -- under it) gets no predicate, so no generated code calls it: it is skipped, with a
+    -- WARNING, and badge_status reports it broken.
+    FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.table_name = p_table ORDER BY b.badge_code LOOP
+        BEGIN
+            PERFORM gamification._predicate_install(pg_catalog.format('badge "%s"', r.badge_code), r);
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM gamification._predicate_drop(r.badge_code);
+            RAISE WARNING USING MESSAGE = pg_catalog.format('gamification: badge "%s" skipped: %s', r.badge_code, SQLERRM),
+                                HINT = 'See SELECT * FROM gamification.badge_status WHERE broken IS NOT NULL.';
+            RETURN NEXT pg_catalog.format('skipped badge %s: %s', r.badge_code, SQLERRM);
+        END;
+    END LOOP;
     FOR v_event, v_row IN VALUES ('insert', false), ('update', false), ('delete', false), ('update', true) LOOP
         v_name := gamification._trigger_name(v_event, v_row);
         v_trigger := gamification._our_trigger(p_table, v_name);
@@ -123,7 +126,6 @@ BEGIN
         v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
         IF v_function_sql IS NULL THEN
             IF v_trigger IS NOT NULL THEN
-                PERFORM gamification._require_table_owner(p_table, v_name);
                 EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_name, gamification._qualified(p_table));
                 RETURN NEXT pg_catalog.format('dropped trigger %s on %s', v_name, gamification._qualified(p_table));
             END IF;
@@ -136,6 +138,7 @@ BEGIN
                              AND p.pronamespace = 'gamification'::regnamespace
                              AND pg_catalog.obj_description(p.oid, 'pg_proc') = v_comment) THEN
             EXECUTE v_function_sql;
+            EXECUTE pg_catalog.format('ALTER FUNCTION gamification.%I() OWNER TO gamification_runner', v_function);
             EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
             -- DROP EXTENSION then refuses while badges are registered (the triggers on
@@ -167,9 +170,10 @@ $$;
 COMMENT ON FUNCTION gamification._sync_table(regclass) IS
     'Internal: make the triggers and generated functions on one table exactly what its registered badges need: create or replace what changed, drop what no badge needs. Returns one line per action.';
 
-CREATE FUNCTION gamification.triggers_sync()
+CREATE {{ or_replace }}FUNCTION gamification.triggers_sync()
 RETURNS SETOF text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -201,4 +205,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.triggers_sync() IS
-    'Re-create the triggers and generated functions of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';
+    'Re-create the triggers, generated functions and condition predicates of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), re-checking every condition first, and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';

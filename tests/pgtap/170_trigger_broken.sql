@@ -1,8 +1,9 @@
--- Schema changes under a registered badge: a renamed or dropped tracked column,
+-- Schema changes under a registered badge: a renamed or dropped column (a condition's or
+-- the user field),
 -- a dropped tracked table. Writes keep working, the badge reports itself broken
 -- in gamification.badge_status. A renamed table keeps working (tracked by OID).
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE TEMP TABLE baseline_funcs AS SELECT oid FROM pg_proc WHERE pronamespace = 'gamification'::regnamespace;
 
@@ -21,29 +22,30 @@ SELECT gamification.badge_register('[
   {"code": "renamed", "name": "Renamed", "condition": "true", "trigger_condition": "insert", "trigger_table": "old_name", "user_field": "user_id"}]');
 SELECT is((SELECT count(*) FROM gamification.badge_status WHERE broken IS NOT NULL), 0::bigint, 'all healthy at first');
 
--- 1. A column used by a condition is renamed.
+-- 1. A column used by a condition is renamed: the condition follows it (it was resolved at
+--    registration and is kept by identity).
 ALTER TABLE public.sketch RENAME COLUMN hit_views TO views;
 SELECT lives_ok($$ INSERT INTO public.sketch (user_id, views) VALUES (1, 5) $$, 'an insert still works after the condition''s column was renamed');
-SELECT lives_ok($$ UPDATE public.sketch SET views = 2000 WHERE user_id = 1 $$, 'an update (the broken badge''s event) still works');
+SELECT lives_ok($$ UPDATE public.sketch SET views = 2000 WHERE user_id = 1 $$, 'an update (the badge''s event) still works');
 SELECT is((SELECT count(*) FROM public.sketch WHERE views = 2000), 1::bigint, 'and it is applied');
-SELECT is((SELECT array_agg(code) FROM gamification.user_badges WHERE user_id = '1'), ARRAY['sketcher'],
-    'the healthy badge on the same table still awards');
-SELECT isnt((SELECT broken FROM gamification.badge_status WHERE code = 'star'), NULL, 'the badge reports itself broken');
-SELECT matches((SELECT broken FROM gamification.badge_status WHERE code = 'star'), 'hit_views', 'naming the missing column');
-SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'sketcher'), NULL, 'the other badge stays healthy');
-
--- Renaming it back heals the badge.
-ALTER TABLE public.sketch RENAME COLUMN views TO hit_views;
-UPDATE public.sketch SET hit_views = 3000 WHERE user_id = 1;
 SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.user_badges WHERE user_id = '1'), ARRAY['sketcher', 'star'],
-    'renaming the column back, the badge awards again');
-SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'star'), NULL, 'and is healthy again');
+    'the condition follows the renamed column and awards');
+SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'star'), NULL, 'the badge stays healthy');
+SELECT matches((SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname LIKE 'cond\_star\_%'), '\.views >= 1000',
+    'its predicate now reads the column by its new name');
+SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'sketcher'), NULL, 'the other badge stays healthy');
+ALTER TABLE public.sketch RENAME COLUMN views TO hit_views;
+SELECT is((SELECT up_to_date FROM gamification.badge_status WHERE code = 'star'), true, 'renamed back, it is up to date');
+SELECT is((SELECT broken FROM gamification.badge_status WHERE code = 'star'), NULL, 'and healthy');
 
--- 2. A column used by a counter's where is dropped.
-ALTER TABLE public.sketch DROP COLUMN status;
+-- 2. A column used by a counter's where: PostgreSQL refuses to drop it; with CASCADE the
+--    condition goes with it, writes go on and the badge reports itself broken.
+SELECT throws_ok($$ ALTER TABLE public.sketch DROP COLUMN status $$, '2BP01', NULL,
+    'dropping a column a condition reads is refused (the condition depends on it)');
+ALTER TABLE public.sketch DROP COLUMN status CASCADE;
 SELECT lives_ok($$ INSERT INTO public.sketch (user_id) VALUES (2), (2) $$, 'inserts still work after the where''s column was dropped');
 SELECT is((SELECT array_agg(code) FROM gamification.user_badges WHERE user_id = '2'), ARRAY['sketcher'], 'the healthy badge awards');
-SELECT matches((SELECT broken FROM gamification.badge_status WHERE code = 'pub'), 'status', 'the counter reports itself broken, naming the column');
+SELECT matches((SELECT broken FROM gamification.badge_status WHERE code = 'pub'), 'status', 'the counter reports itself broken, naming its where');
 
 -- 3. The user field is renamed.
 ALTER TABLE public.owned RENAME COLUMN owner TO owner_id;
@@ -53,8 +55,10 @@ ALTER TABLE public.owned DROP COLUMN owner_id;
 SELECT lives_ok($$ INSERT INTO public.owned DEFAULT VALUES $$, 'inserts still work after the user field was dropped');
 SELECT isnt((SELECT broken FROM gamification.badge_status WHERE code = 'owner'), NULL, 'still broken');
 
--- 4. The tracked table is dropped.
-DROP TABLE public.doomed;
+-- 4. The tracked table is dropped: its badges' conditions take its rows, so a plain DROP
+--    TABLE is refused (Django's DeleteModel drops with CASCADE), and CASCADE takes them along.
+SELECT throws_ok($$ DROP TABLE public.doomed $$, '2BP01', NULL, 'a plain DROP TABLE of a tracked table is refused, naming the condition');
+DROP TABLE public.doomed CASCADE;
 SELECT isnt((SELECT broken FROM gamification.badge_status WHERE code = 'doomed'), NULL, 'a badge whose table was dropped reports itself broken');
 SELECT imatches((SELECT broken FROM gamification.badge_status WHERE code = 'doomed'), 'table', 'saying the table is gone');
 SELECT is((SELECT installed FROM gamification.badge_status WHERE code = 'doomed'), false, 'and not installed');

@@ -37,10 +37,14 @@ SELECT gamification.badge_register('[
   {"code": "fp_vip", "name": "VIP", "condition": "EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player)",
    "trigger_condition": "insert", "trigger_table": "play", "user_field": "player"}]');
 
-SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
-    '\(NEW\.score >= 90\) IS TRUE', 'a plain condition is evaluated inline');
-SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
-    '\(SELECT EXISTS \(SELECT 1 FROM public\.vip', 'a condition that is not a plain expression keeps its sub-SELECT');
+-- Conditions live in predicates (SQL-standard bodies): a plain one is a plain expression,
+-- which the planner inlines into the trigger's query; the trigger calls it by name.
+SELECT matches((SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname LIKE 'cond\_fp\_high\_%')
+               || (SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
+    'RETURN \(\(new\)\.score >= 90\).*gamification\.cond_fp_high_[0-9a-f]{8}\(new\) IS TRUE',
+    'a plain condition is a plain expression (inlined by the planner), called by the trigger');
+SELECT matches((SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname LIKE 'cond\_fp\_vip\_%'),
+    'RETURN \(\s*SELECT \(?EXISTS', 'a condition that is not a plain expression keeps its sub-SELECT');
 SELECT is((SELECT count(*) FROM regexp_matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_insert\_%'),
                                                 'FROM new_rows AS new WHERE new.player IS NOT NULL GROUP BY 1', 'g')),
     1::bigint, 'all six badges are evaluated in one pass over the inserted rows');
@@ -53,7 +57,7 @@ SELECT gamification.badge_register('[
   {"code": "pf_like", "name": "Like", "condition": "NEW.kind = ''like''", "trigger_condition": "insert",
    "trigger_table": "clicks", "user_field": "player"}]');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_clicks\_insert\_%'),
-    'IS NOT NULL\s+AND \(\(kind = ''click''\) OR \(NEW\.kind = ''like''\) IS TRUE\) GROUP BY',
+    'IS NOT NULL\s+AND \(gamification\.cond_pf_clicks_[0-9a-f]{8}\(new\) IS TRUE OR gamification\.cond_pf_like_[0-9a-f]{8}\(new\) IS TRUE\) GROUP BY',
     'with plain predicates only, rows meeting none are dropped before grouping');
 INSERT INTO public.clicks (player, kind) SELECT 1 + g % 2, CASE WHEN g % 3 = 0 THEN 'like' ELSE 'click' END FROM generate_series(1, 30) g;
 SELECT results_eq($$ SELECT user_id, code FROM gamification.user_badges WHERE code IN ('pf_clicks', 'pf_like') ORDER BY 1, 2 $$,
@@ -111,7 +115,7 @@ SELECT is(pg_temp.calls('gamification._grant(text, text[], text)'), (SELECT n FR
     'a later qualifying update by the holder does not call the award path');
 SELECT is((SELECT count(*) FROM gamification.award WHERE badge_code = 'fp_level'), 1::bigint, 'one award');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
-    'IF \(NEW\.level >= 10\) IS TRUE THEN\n\s+IF NOT EXISTS',
+    'IF gamification\.cond_fp_level_[0-9a-f]{8}\(new\) IS TRUE THEN\n\s+IF NOT EXISTS',
     'a plain update_of condition is tested on its own, as a PL/pgSQL expression (no query)');
 SELECT gamification.badge_register('[
   {"code": "fp_level_vip", "name": "VIP level", "condition": "EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player)",
@@ -119,9 +123,9 @@ SELECT gamification.badge_register('[
   {"code": "fp_level_ups", "name": "Level ups", "condition": "NEW.level > OLD.level", "target": 3,
    "trigger_condition": "update", "trigger_table": "profile", "user_field": "player", "update_of": ["level"]}]');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
-    'IF \(SELECT EXISTS \(SELECT 1 FROM public\.vip', 'an update_of condition that is not a plain expression keeps its sub-SELECT');
+    'IF gamification\.cond_fp_level_vip_[0-9a-f]{8}\(new\) IS TRUE THEN', 'an update_of condition that is not a plain expression is its predicate too');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_profile\_update\_of\_%'),
-    'IF \(NEW\.level > OLD\.level\) IS TRUE THEN\n\s+INSERT INTO gamification\.progress AS p \(user_id, badge_code, progress\) VALUES \(\(NEW\.player\)::text, ''fp_level_ups'', 1\)',
+    'IF gamification\.cond_fp_level_ups_[0-9a-f]{8}\(new, old\) IS TRUE THEN\n\s+INSERT INTO gamification\.progress AS p \(user_id, badge_code, progress\) VALUES \(pg_catalog\.concat\(NEW\.player\), ''fp_level_ups'', 1\)',
     'a counting update_of condition upserts its progress inline (no _count_many() call)');
 UPDATE public.profile SET level = level + 1 WHERE player = 2;
 UPDATE public.profile SET level = level - 1 WHERE player = 2;
@@ -168,7 +172,7 @@ SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_one\_i
     'FOREACH v_code IN ARRAY v_codes LOOP\n\s+INSERT INTO gamification\.progress AS p \(user_id, badge_code, progress\) VALUES \(v_user, v_code, 1\)',
     'a one-row statement advances each counter it meets with an upsert written into the function');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname LIKE 'trg\_play\_one\_insert\_%'),
-    'CASE WHEN \(NEW\.score >= 90\) IS TRUE THEN ''play_one_high'' END.*FROM pg_catalog\.unnest\(v_grant_codes\) AS c\(code\) WHERE NOT EXISTS',
+    'CASE WHEN gamification\.cond_play_one_high_[0-9a-f]{8}\(new\) IS TRUE THEN ''play_one_high'' END.*FROM pg_catalog\.unnest\(v_grant_codes\) AS c\(code\) WHERE NOT EXISTS',
     'and asks whether the user holds a condition badge only for the badges the row meets');
 CREATE TEMP TABLE count_many_before AS SELECT pg_temp.calls('gamification._count_many(text[], text[], bigint[])') AS n;
 DO $$
