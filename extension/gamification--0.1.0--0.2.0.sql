@@ -688,6 +688,28 @@ $$;
 COMMENT ON FUNCTION gamification._dependency_problem(regclass, oid) IS
     'Internal: why a predicate may not depend on one object (prefixed with its SQLSTATE), or NULL.';
 
+CREATE OR REPLACE FUNCTION gamification._predicate_objects(p_function regprocedure)
+RETURNS TABLE (classid regclass, objid oid)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- What a predicate depends on: the dependencies PostgreSQL recorded (tables, columns,
+    -- types, and functions and operators outside pg_catalog) and, because dependencies on
+    -- built-in objects are never recorded, every function and operator its stored body
+    -- calls (random(), nextval(), set_config() are built-ins too).
+    SELECT d.refclassid::regclass, d.refobjid FROM pg_catalog.pg_depend d
+     WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n'
+    UNION
+    SELECT CASE WHEN m[1] IN ('opno', 'eqop', 'sortop') THEN 'pg_catalog.pg_operator' ELSE 'pg_catalog.pg_proc' END::regclass,
+           m[2]::oid
+      FROM pg_catalog.pg_proc p,
+           pg_catalog.regexp_matches(p.prosqlbody::text, ':(funcid|opfuncid|aggfnoid|winfnoid|opno|eqop|sortop) ([1-9][0-9]*)', 'g') m
+     WHERE p.oid = p_function
+$$;
+COMMENT ON FUNCTION gamification._predicate_objects(regprocedure) IS
+    'Internal: every object a predicate depends on (recorded dependencies, and the functions and operators its body calls, built-ins included).';
+
 CREATE OR REPLACE FUNCTION gamification._predicate_problem(p_function regprocedure)
 RETURNS text
 LANGUAGE sql
@@ -695,15 +717,14 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(
-        (SELECT pg_catalog.min(gamification._dependency_problem(d.refclassid, d.refobjid))
-           FROM pg_catalog.pg_depend d
-          WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n'),
+        (SELECT pg_catalog.min(gamification._dependency_problem(o.classid, o.objid))
+           FROM gamification._predicate_objects(p_function) o),
         -- Row locks are writes too (and a new lock in somebody's transaction).
-        CASE WHEN pg_catalog.pg_get_functiondef(p_function) ~* '\mfor\s+(update|no\s+key\s+update|share|key\s+share)\M'
+        CASE WHEN (SELECT p.prosqlbody::text FROM pg_catalog.pg_proc p WHERE p.oid = p_function) ~ ':hasForUpdate true'
              THEN '0A000:locks rows (FOR UPDATE or FOR SHARE): a condition must only read' END)
 $$;
 COMMENT ON FUNCTION gamification._predicate_problem(regprocedure) IS
-    'Internal: why a freshly created predicate may not be kept (prefixed with its SQLSTATE), or NULL: every object it depends on is checked.';
+    'Internal: why a freshly created predicate may not be kept (prefixed with its SQLSTATE), or NULL: every object it depends on is checked, and row locks are refused.';
 
 CREATE OR REPLACE FUNCTION gamification._grant_reads(p_function regprocedure)
 RETURNS void
@@ -714,10 +735,9 @@ DECLARE
     v_relation regclass;
 BEGIN
     FOR v_relation IN
-        SELECT DISTINCT d.refobjid::regclass FROM pg_catalog.pg_depend d
-         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function
-           AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'n'
-           AND NOT pg_catalog.has_table_privilege('gamification_runner', d.refobjid, 'SELECT')
+        SELECT DISTINCT o.objid::regclass FROM gamification._predicate_objects(p_function) o
+         WHERE o.classid = 'pg_catalog.pg_class'::regclass
+           AND NOT pg_catalog.has_table_privilege('gamification_runner', o.objid, 'SELECT')
     LOOP
         EXECUTE pg_catalog.format('GRANT SELECT ON %s TO gamification_runner', v_relation);
     END LOOP;
@@ -804,7 +824,6 @@ COMMENT ON FUNCTION gamification._predicate_install(text, gamification.badge_rul
 CREATE OR REPLACE FUNCTION gamification._require_reads(p_label text, p_function regprocedure, p_registrant name)
 RETURNS void
 LANGUAGE plpgsql
-STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -812,15 +831,14 @@ DECLARE
 BEGIN
     -- The condition runs as gamification_runner, but it may only read what its
     -- registrant could read: a badge never tells anyone about rows they cannot see.
-    SELECT pg_catalog.min(CASE WHEN d.refclassid = 'pg_catalog.pg_class'::regclass
-                                    AND NOT pg_catalog.has_table_privilege(p_registrant, d.refobjid, 'SELECT')
-                               THEN pg_catalog.format('table %s', d.refobjid::regclass)
-                               WHEN d.refclassid = 'pg_catalog.pg_proc'::regclass
-                                    AND NOT pg_catalog.has_function_privilege(p_registrant, d.refobjid, 'EXECUTE')
-                               THEN pg_catalog.format('function %s', d.refobjid::regprocedure) END)
+    SELECT pg_catalog.min(CASE WHEN o.classid = 'pg_catalog.pg_class'::regclass
+                                    AND NOT pg_catalog.has_table_privilege(p_registrant, o.objid, 'SELECT')
+                               THEN pg_catalog.format('table %s', o.objid::regclass)
+                               WHEN o.classid = 'pg_catalog.pg_proc'::regclass
+                                    AND NOT pg_catalog.has_function_privilege(p_registrant, o.objid, 'EXECUTE')
+                               THEN pg_catalog.format('function %s', o.objid::regprocedure) END)
       INTO v_missing
-      FROM pg_catalog.pg_depend d
-     WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n';
+      FROM gamification._predicate_objects(p_function) o;
     IF v_missing IS NOT NULL THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
@@ -1692,6 +1710,7 @@ DECLARE
     v_backfill text[] := '{}'::text[];
     v_table regclass;
     v_label text;
+    v_function regprocedure;
 BEGIN
     FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
         v_code := v_def ->> 'code';
@@ -1710,7 +1729,9 @@ BEGIN
                    counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
                    search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
             -- The condition is compiled and checked now: a refusal fails the registration.
-            PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), p_registrant);
+            -- (Two statements: the second must see the catalog rows the first wrote.)
+            v_function := gamification._predicate_install(v_label, r);
+            PERFORM gamification._require_reads(v_label, v_function, p_registrant);
             v_tables := v_tables || r.table_name;
             IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
                 v_backfill := v_backfill || v_code;
@@ -1846,6 +1867,7 @@ DECLARE
     v_sample jsonb;
     v_plan text := '';
     v_line text;
+    v_function regprocedure;
 BEGIN
     IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
         PERFORM gamification._raise('22023', 'gamification.badge_preview(): the definition must be one JSON object',
@@ -1863,7 +1885,8 @@ BEGIN
     -- preview writes nothing (and a condition may only read: _predicate_problem).
     BEGIN
         r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path, v_registrant);
-        PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), v_registrant);
+        v_function := gamification._predicate_install(v_label, r);
+        PERFORM gamification._require_reads(v_label, v_function, v_registrant);
         PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
         v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
                         THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',

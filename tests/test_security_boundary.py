@@ -690,3 +690,91 @@ def test_runner_losing_select_breaks_the_badge_not_the_write(world):
     assert row is not None, "badge lookup8 is missing from badge_status"
     assert row[0] is not None or row[1] is not None, \
         "badge_status shows lookup8 healthy although the runner may no longer read app.lookup8"
+
+
+# --------------------------------------------------------------------------- the rest of the threat model
+# README, "Threat model": each role's "never" that the vectors above do not already cover.
+
+def _refusal(world, conn: psycopg.Connection, code: str, table: str, condition: str) -> Failure | None:
+    """Register a condition badge on table as conn; return the refusal, after checking that
+    a refused call changed nothing."""
+    before = snapshot(world.su)
+    failure = register(conn, code=code, condition=condition, trigger_condition="insert",
+                       trigger_table=table, user_field="user_id")
+    if failure is None:
+        return None
+    assert not diff(before, snapshot(world.su)), f"refused registration of {code} changed the database"
+    return failure
+
+
+OWNER_CODE = {
+    # A table owner's function, view and domain: code it can change after registration.
+    "function": ("CREATE FUNCTION app.mine(int) RETURNS boolean LANGUAGE sql STABLE AS 'SELECT true'",
+                 "app.mine(NEW.user_id)"),
+    "view": ("CREATE VIEW app.mine_v AS SELECT 1 AS k",
+             "EXISTS (SELECT 1 FROM app.mine_v v WHERE v.k = NEW.user_id)"),
+    "domain": ("CREATE DOMAIN app.mine_d AS int CHECK (VALUE > 0)",
+               "NEW.user_id::app.mine_d > 0"),
+}
+
+
+@pytest.mark.parametrize("kind", OWNER_CODE)
+def test_condition_using_a_table_owners_code_is_refused(world, kind):
+    """Owner of a tracked table, never: its function, view or domain run inside the machinery.
+    Even a superuser cannot register such a condition (42501, naming the object)."""
+    create, condition = OWNER_CODE[kind]
+    world.owner.execute(create)
+    table = world.table(f"owned_{kind}", "id serial PRIMARY KEY, user_id int")
+    failure = _refusal(world, world.su, f"owned_{kind}", table, condition)
+    assert failure is not None, f"a condition using the table owner's {kind} was registered"
+    assert failure.sqlstate == "42501", f"refused with the wrong SQLSTATE: {failure}"
+    assert "mine" in failure.message, f"the refusal does not name the {kind}: {failure}"
+
+
+READ_ONLY = {
+    "volatile": "random() < 2",
+    "set-returning": "EXISTS (SELECT 1 FROM generate_series(1, NEW.user_id) g)",
+    "row lock": "EXISTS (SELECT 1 FROM app.ro_lock r WHERE r.user_id = NEW.user_id FOR UPDATE)",
+    "temporary function": "pg_temp.tmp_ok(NEW.user_id)",
+}
+
+
+@pytest.mark.parametrize("kind", READ_ONLY)
+def test_condition_that_does_not_only_read_is_refused(world, kind):
+    """A condition only reads: nothing volatile, set-returning, locking or temporary (0A000)."""
+    table = world.table(f"ro_{kind.replace(' ', '_').replace('-', '_')}", "id serial PRIMARY KEY, user_id int")
+    if kind == "row lock":
+        world.owner.execute("CREATE TABLE IF NOT EXISTS app.ro_lock (user_id int)")
+        world.owner.execute("GRANT SELECT ON app.ro_lock TO PUBLIC")
+    su = world.connect()
+    if kind == "temporary function":
+        su.execute("CREATE FUNCTION pg_temp.tmp_ok(int) RETURNS boolean LANGUAGE sql STABLE AS 'SELECT true'")
+    failure = _refusal(world, su, f"ro_{abs(hash(kind)) % 1000}", table, READ_ONLY[kind])
+    assert failure is not None, f"a {kind} condition was registered"
+    assert failure.sqlstate == "0A000", f"refused with the wrong SQLSTATE: {failure}"
+
+
+def test_admin_cannot_read_through_a_condition_what_it_may_not_read(world):
+    """Admin, never: a condition that reads a table the admin may not read itself."""
+    table = world.table("adm_reads", "id serial PRIMARY KEY, user_id int", adm=True)
+    world.owner.execute("CREATE TABLE app.salaries (user_id int, amount int)")  # no grant to adm
+    failure = _refusal(world, world.adm, "adm_reads", table,
+                       "EXISTS (SELECT 1 FROM app.salaries s WHERE s.user_id = NEW.user_id AND s.amount > 100000)")
+    assert failure is not None, "an admin registered a condition reading a table it may not read"
+    assert failure.sqlstate == "42501", f"refused with the wrong SQLSTATE: {failure}"
+    assert "salaries" in failure.message, f"the refusal does not name the table: {failure}"
+
+
+def test_nobody_can_act_as_the_runner(world):
+    """gamification_runner, never: a member, a login, a way in for an admin."""
+    su = world.su
+    members = su.execute("""SELECT m.member::regrole::text FROM pg_auth_members m
+                             WHERE m.roleid = 'gamification_runner'::regrole""").fetchall()
+    assert members == [], f"roles are members of gamification_runner: {members}"
+    failure = run(world.adm, "SET ROLE gamification_runner")
+    world.adm.execute("RESET ROLE")
+    assert failure is not None and failure.sqlstate == "42501", f"an admin could SET ROLE gamification_runner: {failure}"
+    # Nor can an admin claim to be another role in the API's SECURITY DEFINER internals.
+    failure = run(world.adm, "SELECT * FROM gamification._badge_register('{\"code\": \"claim\", \"name\": \"c\"}', "
+                             "'public', %s)", (su.info.user,))
+    assert failure is not None and failure.sqlstate == "42501", f"an admin acted as the superuser: {failure}"

@@ -17,6 +17,7 @@ DECLARE
     v_backfill text[] := '{}'::text[];
     v_table regclass;
     v_label text;
+    v_function regprocedure;
 BEGIN
     FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
         v_code := v_def ->> 'code';
@@ -35,7 +36,9 @@ BEGIN
                    counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
                    search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
             -- The condition is compiled and checked now: a refusal fails the registration.
-            PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), p_registrant);
+            -- (Two statements: the second must see the catalog rows the first wrote.)
+            v_function := gamification._predicate_install(v_label, r);
+            PERFORM gamification._require_reads(v_label, v_function, p_registrant);
             v_tables := v_tables || r.table_name;
             IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
                 v_backfill := v_backfill || v_code;
@@ -171,6 +174,7 @@ DECLARE
     v_sample jsonb;
     v_plan text := '';
     v_line text;
+    v_function regprocedure;
 BEGIN
     IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
         PERFORM gamification._raise('22023', 'gamification.badge_preview(): the definition must be one JSON object',
@@ -188,7 +192,8 @@ BEGIN
     -- preview writes nothing (and a condition may only read: _predicate_problem).
     BEGIN
         r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path, v_registrant);
-        PERFORM gamification._require_reads(v_label, gamification._predicate_install(v_label, r), v_registrant);
+        v_function := gamification._predicate_install(v_label, r);
+        PERFORM gamification._require_reads(v_label, v_function, v_registrant);
         PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
         v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
                         THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',

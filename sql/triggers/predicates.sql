@@ -301,6 +301,28 @@ $$;
 COMMENT ON FUNCTION gamification._dependency_problem(regclass, oid) IS
     'Internal: why a predicate may not depend on one object (prefixed with its SQLSTATE), or NULL.';
 
+CREATE {{ or_replace }}FUNCTION gamification._predicate_objects(p_function regprocedure)
+RETURNS TABLE (classid regclass, objid oid)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- What a predicate depends on: the dependencies PostgreSQL recorded (tables, columns,
+    -- types, and functions and operators outside pg_catalog) and, because dependencies on
+    -- built-in objects are never recorded, every function and operator its stored body
+    -- calls (random(), nextval(), set_config() are built-ins too).
+    SELECT d.refclassid::regclass, d.refobjid FROM pg_catalog.pg_depend d
+     WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n'
+    UNION
+    SELECT CASE WHEN m[1] IN ('opno', 'eqop', 'sortop') THEN 'pg_catalog.pg_operator' ELSE 'pg_catalog.pg_proc' END::regclass,
+           m[2]::oid
+      FROM pg_catalog.pg_proc p,
+           pg_catalog.regexp_matches(p.prosqlbody::text, ':(funcid|opfuncid|aggfnoid|winfnoid|opno|eqop|sortop) ([1-9][0-9]*)', 'g') m
+     WHERE p.oid = p_function
+$$;
+COMMENT ON FUNCTION gamification._predicate_objects(regprocedure) IS
+    'Internal: every object a predicate depends on (recorded dependencies, and the functions and operators its body calls, built-ins included).';
+
 CREATE {{ or_replace }}FUNCTION gamification._predicate_problem(p_function regprocedure)
 RETURNS text
 LANGUAGE sql
@@ -308,15 +330,14 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(
-        (SELECT pg_catalog.min(gamification._dependency_problem(d.refclassid, d.refobjid))
-           FROM pg_catalog.pg_depend d
-          WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n'),
+        (SELECT pg_catalog.min(gamification._dependency_problem(o.classid, o.objid))
+           FROM gamification._predicate_objects(p_function) o),
         -- Row locks are writes too (and a new lock in somebody's transaction).
-        CASE WHEN pg_catalog.pg_get_functiondef(p_function) ~* '\mfor\s+(update|no\s+key\s+update|share|key\s+share)\M'
+        CASE WHEN (SELECT p.prosqlbody::text FROM pg_catalog.pg_proc p WHERE p.oid = p_function) ~ ':hasForUpdate true'
              THEN '0A000:locks rows (FOR UPDATE or FOR SHARE): a condition must only read' END)
 $$;
 COMMENT ON FUNCTION gamification._predicate_problem(regprocedure) IS
-    'Internal: why a freshly created predicate may not be kept (prefixed with its SQLSTATE), or NULL: every object it depends on is checked.';
+    'Internal: why a freshly created predicate may not be kept (prefixed with its SQLSTATE), or NULL: every object it depends on is checked, and row locks are refused.';
 
 CREATE {{ or_replace }}FUNCTION gamification._grant_reads(p_function regprocedure)
 RETURNS void
@@ -327,10 +348,9 @@ DECLARE
     v_relation regclass;
 BEGIN
     FOR v_relation IN
-        SELECT DISTINCT d.refobjid::regclass FROM pg_catalog.pg_depend d
-         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function
-           AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'n'
-           AND NOT pg_catalog.has_table_privilege('gamification_runner', d.refobjid, 'SELECT')
+        SELECT DISTINCT o.objid::regclass FROM gamification._predicate_objects(p_function) o
+         WHERE o.classid = 'pg_catalog.pg_class'::regclass
+           AND NOT pg_catalog.has_table_privilege('gamification_runner', o.objid, 'SELECT')
     LOOP
         EXECUTE pg_catalog.format('GRANT SELECT ON %s TO gamification_runner', v_relation);
     END LOOP;
@@ -417,7 +437,6 @@ COMMENT ON FUNCTION gamification._predicate_install(text, gamification.badge_rul
 CREATE {{ or_replace }}FUNCTION gamification._require_reads(p_label text, p_function regprocedure, p_registrant name)
 RETURNS void
 LANGUAGE plpgsql
-STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -425,15 +444,14 @@ DECLARE
 BEGIN
     -- The condition runs as gamification_runner, but it may only read what its
     -- registrant could read: a badge never tells anyone about rows they cannot see.
-    SELECT pg_catalog.min(CASE WHEN d.refclassid = 'pg_catalog.pg_class'::regclass
-                                    AND NOT pg_catalog.has_table_privilege(p_registrant, d.refobjid, 'SELECT')
-                               THEN pg_catalog.format('table %s', d.refobjid::regclass)
-                               WHEN d.refclassid = 'pg_catalog.pg_proc'::regclass
-                                    AND NOT pg_catalog.has_function_privilege(p_registrant, d.refobjid, 'EXECUTE')
-                               THEN pg_catalog.format('function %s', d.refobjid::regprocedure) END)
+    SELECT pg_catalog.min(CASE WHEN o.classid = 'pg_catalog.pg_class'::regclass
+                                    AND NOT pg_catalog.has_table_privilege(p_registrant, o.objid, 'SELECT')
+                               THEN pg_catalog.format('table %s', o.objid::regclass)
+                               WHEN o.classid = 'pg_catalog.pg_proc'::regclass
+                                    AND NOT pg_catalog.has_function_privilege(p_registrant, o.objid, 'EXECUTE')
+                               THEN pg_catalog.format('function %s', o.objid::regprocedure) END)
       INTO v_missing
-      FROM pg_catalog.pg_depend d
-     WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p_function AND d.deptype = 'n';
+      FROM gamification._predicate_objects(p_function) o;
     IF v_missing IS NOT NULL THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
