@@ -2735,7 +2735,10 @@ BEGIN
     -- operators must be a superuser's, never those of the table's owner.
     SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = p_table AND a.attname = p_column;
+     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RETURN;  -- a column that is gone: _rule_problem says so
+    END IF;
     IF NOT gamification._role_is_trusted(v_owner) THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
@@ -2936,6 +2939,9 @@ BEGIN
     -- WARNING, and badge_status reports it broken.
     FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.table_name = p_table ORDER BY b.badge_code LOOP
         BEGIN
+            -- The columns the generated code compares itself, then the condition.
+            PERFORM gamification._require_plain_type(pg_catalog.format('badge "%s"', r.badge_code), 'update_of', r.table_name, c)
+               FROM pg_catalog.unnest(r.update_of) c;
             PERFORM gamification._predicate_install(pg_catalog.format('badge "%s"', r.badge_code), r);
         EXCEPTION WHEN OTHERS THEN
             PERFORM gamification._predicate_drop(r.badge_code);

@@ -290,6 +290,19 @@ def test_user_column_of_a_type_a_non_superuser_owns_is_refused(world):
     assert not diff(before, after), f"the refused registration changed: {diff(before, after)}"
 
 
+def test_update_of_column_of_a_type_a_non_superuser_owns_is_refused(world):
+    """The machinery compares update_of columns itself (OLD.c IS DISTINCT FROM NEW.c): their
+    type's operators and casts must not be a table owner's."""
+    world.owner.execute("CREATE TYPE app.mood_upd AS ENUM ('a', 'b')")
+    table = world.table("upd_enum", "id serial PRIMARY KEY, user_id int, mood app.mood_upd")
+    before = snapshot(world.su)
+    failure = register(world.su, code="upd_enum", condition="true", trigger_condition="update",
+                       trigger_table=table, user_field="user_id", update_of=["mood"])
+    assert failure is not None, "an update_of column of type app.mood_upd (owned by owner) was accepted"
+    assert failure.sqlstate == "42501", f"refused with the wrong SQLSTATE: {failure}"
+    assert not diff(before, snapshot(world.su)), "the refused registration changed the database"
+
+
 # --------------------------------------------------------------------------- 2. row security
 
 @pytest.mark.parametrize("registrant, forged", [("superuser", "6621"), ("adm", "6622")])

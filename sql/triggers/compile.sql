@@ -72,7 +72,10 @@ BEGIN
     -- operators must be a superuser's, never those of the table's owner.
     SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = p_table AND a.attname = p_column;
+     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RETURN;  -- a column that is gone: _rule_problem says so
+    END IF;
     IF NOT gamification._role_is_trusted(v_owner) THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',

@@ -111,6 +111,9 @@ BEGIN
     -- WARNING, and badge_status reports it broken.
     FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.table_name = p_table ORDER BY b.badge_code LOOP
         BEGIN
+            -- The columns the generated code compares itself, then the condition.
+            PERFORM gamification._require_plain_type(pg_catalog.format('badge "%s"', r.badge_code), 'update_of', r.table_name, c)
+               FROM pg_catalog.unnest(r.update_of) c;
             PERFORM gamification._predicate_install(pg_catalog.format('badge "%s"', r.badge_code), r);
         EXCEPTION WHEN OTHERS THEN
             PERFORM gamification._predicate_drop(r.badge_code);
