@@ -154,3 +154,54 @@ def test_control_file_is_not_trusted() -> None:
     assert "relocatable = false" in control
     assert "requires = 'plpgsql'" in control
     assert "trusted" not in [line.split("=")[0].strip() for line in control.splitlines()]
+
+
+# --------------------------------------------------------------------------- releasing
+
+def test_release_freezes_the_install_and_every_upgrade_script_ending_at_it(project: Project) -> None:
+    """`gamification release --next` lists the version's install script and the upgrade
+    scripts ending at it in RELEASED and starts the next version; then an edit to a file that
+    the released upgrade template includes changes the next version's script only: build
+    never rewrites a frozen script, and check still passes."""
+    shutil.copy(REPO.root / "META.json", project.root)
+    shutil.copy(REPO.root / "CHANGELOG.md", project.root)
+    version = project.version
+    upgrades = sorted(p.name for p in project.extension_dir.glob(f"gamification--*--{version}.sql"))
+    assert upgrades, "the version in development has no upgrade script to freeze"
+    result = cli(project, "release", "--next", "9.9.9")
+    assert result.returncode == 0, result.stderr
+    frozen = {name: (project.extension_dir / name).read_bytes()
+              for name in [f"gamification--{version}.sql", *upgrades]}
+    released = project.released_manifest.read_text()
+    for name in frozen:
+        assert name in released, f"{name} was not frozen"
+    assert project.version == "9.9.9"
+    assert (project.sql_dir / "upgrades" / f"{version}--9.9.9.sql.j2").is_file()
+    assert "## 9.9.9 (in development)" in (project.root / "CHANGELOG.md").read_text()
+
+    # An edit to a file that the frozen upgrade template includes (grant_many.sql is in it).
+    included = project.sql_dir / "core" / "grant_many.sql"
+    assert "core/grant_many.sql" in (project.sql_dir / "upgrades" / f"{upgrades[0].removeprefix('gamification--').removesuffix('.sql')}.sql.j2").read_text()
+    included.write_text(included.read_text().replace("-- _grant_many():", "-- _grant_many() (edited after the release):"))
+    assert cli(project, "build").returncode == 0
+    for name, text in frozen.items():
+        assert (project.extension_dir / name).read_bytes() == text, f"build rewrote the frozen {name}"
+    assert "edited after the release" in (project.extension_dir / "gamification--9.9.9.sql").read_text()
+    result = cli(project, "check")
+    assert result.returncode == 0, result.stderr
+
+    # Editing a frozen script by hand is caught.
+    name = upgrades[0]
+    (project.extension_dir / name).write_text(frozen[name].decode() + "-- tampered\n")
+    result = cli(project, "check")
+    assert result.returncode != 0 and name in result.stderr
+
+
+def test_release_refuses_a_tree_that_does_not_check(project: Project) -> None:
+    (project.extension_dir / f"gamification--{project.version}.sql").write_text("-- hand edited\n")
+    shutil.copy(REPO.root / "META.json", project.root)
+    # build rewrites a drifted (unreleased) script, so drift cannot block; a stray script does.
+    (project.extension_dir / "gamification--0.0.1.sql").write_text("-- stray\n")
+    result = cli(project, "release")
+    assert result.returncode == 2 and "neither generated" in result.stderr
+    assert "gamification--0.0.1.sql" not in project.released_manifest.read_text()

@@ -37,7 +37,11 @@ def _normalise(text: str) -> str:
 
 
 def render(project: Project) -> dict[str, str]:
-    """Every generated script, by file name, as ``build`` would write it."""
+    """Every script sql/ renders for the version in development, by file name: its install
+    script and every upgrade template. An upgrade to an earlier, released version is not
+    rendered any more: it is frozen (extension/RELEASED), and the files its template
+    includes have moved on since."""
+    frozen = read_manifest(project.released_manifest)
     env = _environment(project)
     version = project.version
     scripts = {f"{EXTENSION}--{version}.sql": env.get_template(MAIN_TEMPLATE).render(version=version)}
@@ -48,14 +52,20 @@ def render(project: Project) -> dict[str, str]:
             version=target, from_version=source, to_version=target
         )
         scripts[f"{EXTENSION}--{source}--{target}.sql"] = text
-    return {name: _normalise(text) for name, text in scripts.items()}
+    current = f"--{version}.sql"
+    return {name: _normalise(text) for name, text in scripts.items()
+            if name not in frozen or name.endswith(current)}
 
 
 def build(project: Project) -> list[str]:
-    """Write the generated scripts; return the names of those that changed."""
+    """Write the generated scripts; return the names of those that changed. A released
+    script is never written (``check`` says when sql/ no longer renders it)."""
     project.extension_dir.mkdir(exist_ok=True)
+    frozen = read_manifest(project.released_manifest)
     changed = []
     for name, text in render(project).items():
+        if name in frozen:
+            continue
         path = project.extension_dir / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
@@ -90,6 +100,13 @@ def check(project: Project) -> CheckResult:
 
     for name, text in expected.items():
         path = project.extension_dir / name
+        if name in released:
+            if path.exists() and path.read_text() != text:
+                result.problems.append(
+                    f"released script extension/{name} has changed in sql/ (the version in development, "
+                    f"{project.version}, is released): start the next version with `gamification release "
+                    f"--next X.Y.Z` and ship the change as its upgrade\n{_diff(name, path.read_text(), text)}")
+            continue
         if not path.exists():
             result.problems.append(f"extension/{name} is missing: run `gamification build`")
         elif path.read_text() != text:

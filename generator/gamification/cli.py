@@ -93,6 +93,18 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from . import release
+    project = find_project()
+    for name in release.freeze(project):
+        print(f"froze extension/{name} (listed in extension/RELEASED)")
+    if args.next:
+        for name in release.start_next(project, args.next):
+            print(f"wrote {name}")
+        print(f"now at {args.next}: fill in CHANGELOG.md, then commit")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench  # imported on demand: only this command needs it
     return bench.run(bench.Options.from_args(args))
@@ -112,6 +124,13 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check", help="fail if extension/ is not what build renders, or a released script changed"
     ).set_defaults(func=cmd_check)
+
+    p = commands.add_parser(
+        "release", help="freeze the current version's install and upgrade scripts (extension/RELEASED)")
+    p.add_argument("--next", metavar="X.Y.Z",
+                   help="then make X.Y.Z the version in development (control file, META.json, "
+                        "upgrade template, CHANGELOG)")
+    p.set_defaults(func=cmd_release)
 
     p = commands.add_parser("install", help="install the extension files into a server")
     p.add_argument("--pg-config", default="pg_config", metavar="PATH",
