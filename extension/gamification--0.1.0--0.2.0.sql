@@ -2304,18 +2304,8 @@ GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for
                           gamification._require_user(text, text), gamification._raise(text, text, text)
    TO gamification_reader;
 
--- Operators: awarding by hand. SECURITY DEFINER (search_path is pinned on every one),
--- so operators need no rights on the tables and cannot write them directly.
-ALTER FUNCTION gamification.badge_award(text, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_award(anyelement, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_revoke(text, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_revoke(anyelement, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_progress(text, text, bigint) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_progress(anyelement, text, bigint) SECURITY DEFINER;
-ALTER FUNCTION gamification.award_points(text, bigint, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.award_points(anyelement, bigint, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.reset(text) SECURITY DEFINER;
-ALTER FUNCTION gamification.reset(anyelement) SECURITY DEFINER;
+-- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
+-- search_path pinned), so operators need no rights on the tables and cannot write them.
 GRANT EXECUTE ON FUNCTION
     gamification.badge_award(text, text), gamification.badge_award(anyelement, text),
     gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),

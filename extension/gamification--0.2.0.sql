@@ -785,6 +785,7 @@ CREATE TRIGGER points_ledger_totals
 CREATE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -819,6 +820,7 @@ COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
 CREATE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
 COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS
@@ -994,6 +996,7 @@ COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
 CREATE FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1010,6 +1013,7 @@ COMMENT ON FUNCTION gamification.badge_award(text, text) IS
 CREATE FUNCTION gamification.badge_revoke(user_id text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1026,6 +1030,7 @@ COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
 CREATE FUNCTION gamification.badge_award(user_id anyelement, code text)
 RETURNS boolean
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.badge_award($1::text, $2) $$;
 COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
@@ -1034,6 +1039,7 @@ COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
 CREATE FUNCTION gamification.badge_revoke(user_id anyelement, code text)
 RETURNS boolean
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.badge_revoke($1::text, $2) $$;
 COMMENT ON FUNCTION gamification.badge_revoke(anyelement, text) IS
@@ -1050,6 +1056,7 @@ COMMENT ON FUNCTION gamification.badge_revoke(anyelement, text) IS
 CREATE FUNCTION gamification.badge_progress(user_id text, code text, step bigint DEFAULT 1)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1091,6 +1098,7 @@ COMMENT ON FUNCTION gamification.badge_progress(text, text, bigint) IS
 CREATE FUNCTION gamification.badge_progress(user_id anyelement, code text, step bigint DEFAULT 1)
 RETURNS bigint
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.badge_progress($1::text, $2, $3) $$;
 COMMENT ON FUNCTION gamification.badge_progress(anyelement, text, bigint) IS
@@ -1211,6 +1219,7 @@ CREATE TRIGGER unlock_keep_first
 CREATE FUNCTION gamification.reset(user_id text)
 RETURNS void
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1240,6 +1249,7 @@ COMMENT ON FUNCTION gamification.reset(text) IS
 CREATE FUNCTION gamification.reset(user_id anyelement)
 RETURNS void
 LANGUAGE sql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.reset($1::text) $$;
 COMMENT ON FUNCTION gamification.reset(anyelement) IS
@@ -3495,18 +3505,8 @@ GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for
                           gamification._require_user(text, text), gamification._raise(text, text, text)
    TO gamification_reader;
 
--- Operators: awarding by hand. SECURITY DEFINER (search_path is pinned on every one),
--- so operators need no rights on the tables and cannot write them directly.
-ALTER FUNCTION gamification.badge_award(text, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_award(anyelement, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_revoke(text, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_revoke(anyelement, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_progress(text, text, bigint) SECURITY DEFINER;
-ALTER FUNCTION gamification.badge_progress(anyelement, text, bigint) SECURITY DEFINER;
-ALTER FUNCTION gamification.award_points(text, bigint, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.award_points(anyelement, bigint, text) SECURITY DEFINER;
-ALTER FUNCTION gamification.reset(text) SECURITY DEFINER;
-ALTER FUNCTION gamification.reset(anyelement) SECURITY DEFINER;
+-- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
+-- search_path pinned), so operators need no rights on the tables and cannot write them.
 GRANT EXECUTE ON FUNCTION
     gamification.badge_award(text, text), gamification.badge_award(anyelement, text),
     gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),

@@ -80,6 +80,7 @@ COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
 CREATE FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -96,6 +97,7 @@ COMMENT ON FUNCTION gamification.badge_award(text, text) IS
 CREATE FUNCTION gamification.badge_revoke(user_id text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -112,6 +114,7 @@ COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
 CREATE FUNCTION gamification.badge_award(user_id anyelement, code text)
 RETURNS boolean
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.badge_award($1::text, $2) $$;
 COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
@@ -120,6 +123,7 @@ COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
 CREATE FUNCTION gamification.badge_revoke(user_id anyelement, code text)
 RETURNS boolean
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.badge_revoke($1::text, $2) $$;
 COMMENT ON FUNCTION gamification.badge_revoke(anyelement, text) IS

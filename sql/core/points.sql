@@ -65,6 +65,7 @@ CREATE TRIGGER points_ledger_totals
 CREATE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -99,6 +100,7 @@ COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
 CREATE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
 COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS

@@ -5,6 +5,7 @@
 CREATE FUNCTION gamification.badge_progress(user_id text, code text, step bigint DEFAULT 1)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -46,6 +47,7 @@ COMMENT ON FUNCTION gamification.badge_progress(text, text, bigint) IS
 CREATE FUNCTION gamification.badge_progress(user_id anyelement, code text, step bigint DEFAULT 1)
 RETURNS bigint
 LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.badge_progress($1::text, $2, $3) $$;
 COMMENT ON FUNCTION gamification.badge_progress(anyelement, text, bigint) IS

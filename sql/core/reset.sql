@@ -5,6 +5,7 @@
 CREATE FUNCTION gamification.reset(user_id text)
 RETURNS void
 LANGUAGE plpgsql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -34,6 +35,7 @@ COMMENT ON FUNCTION gamification.reset(text) IS
 CREATE FUNCTION gamification.reset(user_id anyelement)
 RETURNS void
 LANGUAGE sql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.reset($1::text) $$;
 COMMENT ON FUNCTION gamification.reset(anyelement) IS
