@@ -179,10 +179,10 @@ def test_release_freezes_the_install_and_every_upgrade_script_ending_at_it(proje
     assert (project.sql_dir / "upgrades" / f"{version}--9.9.9.sql.j2").is_file()
     assert "## 9.9.9 (in development)" in (project.root / "CHANGELOG.md").read_text()
 
-    # An edit to a file that the frozen upgrade template includes (grant_many.sql is in it).
-    included = project.sql_dir / "core" / "grant_many.sql"
-    assert "core/grant_many.sql" in (project.sql_dir / "upgrades" / f"{upgrades[0].removeprefix('gamification--').removesuffix('.sql')}.sql.j2").read_text()
-    included.write_text(included.read_text().replace("-- _grant_many():", "-- _grant_many() (edited after the release):"))
+    # An edit to a file that the frozen upgrade template includes (runtime.sql is in it).
+    included = project.sql_dir / "core" / "runtime.sql"
+    assert "core/runtime.sql" in (project.sql_dir / "upgrades" / f"{upgrades[0].removeprefix('gamification--').removesuffix('.sql')}.sql.j2").read_text()
+    included.write_text(included.read_text().replace("-- The runtime interface:", "-- The runtime interface (edited after the release):"))
     assert cli(project, "build").returncode == 0
     for name, text in frozen.items():
         assert (project.extension_dir / name).read_bytes() == text, f"build rewrote the frozen {name}"

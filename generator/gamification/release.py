@@ -95,7 +95,7 @@ UPGRADE_STUB = """\
 -- in sql/ (tests/test_upgrade.py compares an upgraded catalog with a fresh install). Include a
 -- changed file after {% raw %}{% set or_replace = "OR REPLACE " %}{% endraw %}, and give a new
 -- function its REVOKE and GRANT here. The runtime interface that generated trigger functions
--- call (sql/core/grant_many.sql, awards.sql, triggers/counters.sql) never changes signature.
+-- call (sql/core/runtime.sql) never changes signature.
 \\echo Use "ALTER EXTENSION gamification UPDATE TO '{{ to_version }}'" to load this file. \\quit
 
 {% set or_replace = "OR REPLACE " %}

@@ -1,29 +1,6 @@
--- Awards. _grant_many() (core/grant_many.sql) and _revoke() are the only writers of
+-- Awards. _grant_many() (core/runtime.sql) and _revoke() are the only writers of
 -- gamification.award; each works over many users at once (users taken in sorted
 -- order so concurrent callers lock rows in the same order).
-
-CREATE FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
-RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_badge gamification.badge := gamification._badge_must_exist(p_code);
-BEGIN
-    IF v_badge.retired_at IS NOT NULL THEN
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
-            'Register it again with gamification.badge_register() to award it.');
-    END IF;
-    IF pg_catalog.cardinality(p_users) = 0 THEN
-        RETURN 0;
-    END IF;
-    RETURN gamification._grant_many(pg_catalog.array_fill(p_code, ARRAY[pg_catalog.cardinality(p_users)]),
-                                    p_users, p_source);
-END;
-$$;
-COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
-    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:<code>) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 CREATE FUNCTION gamification._revoke(p_code text, p_users text[], p_action text DEFAULT 'revoke')
 RETURNS integer

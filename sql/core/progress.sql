@@ -1,8 +1,9 @@
 -- Progress towards badges with a target. The award happens exactly when a
 -- step crosses the target (old < target <= new); the upsert's row lock makes
 -- concurrent steps see each other, so only one of them crosses.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification.badge_progress(user_id text, code text, step bigint DEFAULT 1)
+CREATE {{ or_replace }}FUNCTION gamification.badge_progress(user_id text, code text, step bigint DEFAULT 1)
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -35,7 +36,7 @@ BEGIN
     ON CONFLICT (user_id, badge_code)
     DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
     RETURNING p.progress INTO v_new;
-    IF v_new - $3 < v_badge.target AND v_new >= v_badge.target THEN
+    IF gamification._crosses(v_new, $3, v_badge.target) THEN
         PERFORM gamification._grant(v_badge.code, ARRAY[v_user], 'progress');
     END IF;
     RETURN v_new;
@@ -44,7 +45,7 @@ $$;
 COMMENT ON FUNCTION gamification.badge_progress(text, text, bigint) IS
     'Add step (default 1, must be positive) to the user''s progress on a badge with a target; returns the new progress. Awards the badge (and pays its points) exactly when the step crosses the target. Not idempotent: each call adds a step; the award itself happens once.';
 
-CREATE FUNCTION gamification.badge_progress(user_id anyelement, code text, step bigint DEFAULT 1)
+CREATE {{ or_replace }}FUNCTION gamification.badge_progress(user_id anyelement, code text, step bigint DEFAULT 1)
 RETURNS bigint
 LANGUAGE sql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables

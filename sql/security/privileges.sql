@@ -110,12 +110,13 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gamification TO gamification_admin;
 -- the viewing admin's own rights.
 ALTER VIEW gamification.badge_status SET (security_invoker = true);
 
--- The runner: what generated code calls (the runtime interface of sql/core/grant_many.sql,
--- awards.sql, triggers/counters.sql, frozen signatures) and what an award writes.
+-- The runner: what generated code calls (the runtime interface, sql/core/runtime.sql, frozen
+-- signatures) and what an award writes.
 GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
-    gamification._badge_failed(text, text, text), gamification._badge_must_exist(text),
+    gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
+    gamification._badge_must_exist(text),
     gamification._raise(text, text, text)
 TO gamification_runner;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
