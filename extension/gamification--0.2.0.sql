@@ -2403,7 +2403,7 @@ AS $$
     SELECT pg_catalog.format(
         E'INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (%1$s, %2$s, 1)\n'
          'ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()\n'
-         'RETURNING gamification._crosses(p.progress, 1, (SELECT b.target FROM gamification.badge b WHERE b.code = p.badge_code)) INTO v_crossed;\n'
+         'RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;\n'
          'IF v_crossed THEN\n'
          '    PERFORM gamification._grant_many(ARRAY[%2$s], ARRAY[%1$s], ''progress'');\n'
          'END IF;',
