@@ -34,6 +34,20 @@ DROP FUNCTION gamification._trigger_function_owner(regclass, text, boolean);
 -- condition is compiled against the tracked table now, so a mistake fails at
 -- registration and never in somebody's write.
 
+CREATE OR REPLACE FUNCTION gamification._qualified(p_table regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._qualified(regclass) IS
+    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
+
+
 CREATE OR REPLACE FUNCTION gamification._trigger_keys()
 RETURNS text[]
 LANGUAGE sql
@@ -254,6 +268,72 @@ $$;
 COMMENT ON FUNCTION gamification._uses_old(text) IS
     'Internal: whether a condition refers to OLD (the row before an update), which needs old and new rows paired by primary key.';
 
+CREATE OR REPLACE FUNCTION gamification._require_trigger_privilege(p_label text, r gamification.badge_rule, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
+                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._qualified(r.table_name)),
+            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_trigger_privilege(text, gamification.badge_rule, name) IS
+    'Internal: 42501 unless the registrant may change the triggers of a rule''s table (the TRIGGER privilege).';
+
+
+CREATE OR REPLACE FUNCTION gamification._role_is_trusted(p_role oid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
+    -- where the trusted administrative role that installed it is not).
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
+        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+$$;
+COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
+    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
+
+
+CREATE OR REPLACE FUNCTION gamification._require_plain_type(p_label text, p_field text, p_table regclass, p_column name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_owner oid;
+BEGIN
+    -- The machinery compares and converts these columns itself: their type's casts and
+    -- operators must be a superuser's, never those of the table's owner.
+    SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
+      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RETURN;  -- a column that is gone: _rule_problem says so
+    END IF;
+    IF NOT gamification._role_is_trusted(v_owner) THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+                              p_label, p_field, p_column, gamification._qualified(p_table), v_type,
+                              pg_catalog.pg_get_userbyid(v_owner)),
+            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name) IS
+    'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
+
+
 CREATE OR REPLACE FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
 RETURNS gamification.badge_rule
 LANGUAGE plpgsql
@@ -396,19 +476,6 @@ COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text, name) 
 -- which runs them inside writes. Before one is kept, every object it depends on is
 -- checked (_predicate_problem): a condition may only read, and may only run code that
 -- a superuser controls.
-
-CREATE OR REPLACE FUNCTION gamification._qualified(p_table regclass)
-RETURNS text
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = p_table
-$$;
-COMMENT ON FUNCTION gamification._qualified(regclass) IS
-    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
 
 CREATE OR REPLACE FUNCTION gamification._rule_alias(r gamification.badge_rule)
 RETURNS text
@@ -604,20 +671,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._predicate_comment(gamification.badge_rule) IS
     'Internal: the comment a predicate carries when it is exactly what its rule generates (hash of its CREATE statement).';
-
-CREATE OR REPLACE FUNCTION gamification._role_is_trusted(p_role oid)
-RETURNS boolean
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
-    -- where the trusted administrative role that installed it is not).
-    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
-        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
-$$;
-COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
-    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
 
 CREATE OR REPLACE FUNCTION gamification._function_problem(p_function oid)
 RETURNS text
@@ -1313,95 +1366,6 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
     'Internal: the CREATE TRIGGER statement for a table and event.';
 
--- Checking a rule against the catalog: who may register it, what its columns are, and
--- why a registered one can no longer be evaluated. Nothing here runs a condition: a
--- condition is compiled once, into its predicate (sql/triggers/predicates.sql), and
--- badge_status reads only the catalog, so no viewer ever evaluates another role's code.
-
-CREATE OR REPLACE FUNCTION gamification._rule_problem(r gamification.badge_rule)
-RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_table text := gamification._qualified(r.table_name);
-    v_column name;
-BEGIN
-    IF v_table IS NULL THEN
-        RETURN pg_catalog.format('table with OID %s no longer exists', r.table_name::oid);
-    END IF;
-    FOREACH v_column IN ARRAY r.user_field || coalesce(r.update_of, '{}') LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.table_name
-                          AND a.attname = v_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
-        END IF;
-    END LOOP;
-    -- A trigger function generated before 0.2.0 evaluates conditions itself (no
-    -- predicate) until triggers_sync() regenerates it: out of date, not broken.
-    IF gamification._predicate_of(r) IS NULL AND NOT EXISTS (
-           SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-            WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
-              AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
-        RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
-                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
-                                 pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
-    END IF;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
-    'Internal: why a rule cannot be evaluated (its table, a column or its predicate is gone), or NULL if it can. Reads the catalog only.';
-
-CREATE OR REPLACE FUNCTION gamification._require_trigger_privilege(p_label text, r gamification.badge_rule, p_registrant name)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
-                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
-                              gamification._qualified(r.table_name)),
-            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION gamification._require_trigger_privilege(text, gamification.badge_rule, name) IS
-    'Internal: 42501 unless the registrant may change the triggers of a rule''s table (the TRIGGER privilege).';
-
-CREATE OR REPLACE FUNCTION gamification._require_plain_type(p_label text, p_field text, p_table regclass, p_column name)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_type regtype;
-    v_owner oid;
-BEGIN
-    -- The machinery compares and converts these columns itself: their type's casts and
-    -- operators must be a superuser's, never those of the table's owner.
-    SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
-      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RETURN;  -- a column that is gone: _rule_problem says so
-    END IF;
-    IF NOT gamification._role_is_trusted(v_owner) THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
-                              p_label, p_field, p_column, gamification._qualified(p_table), v_type,
-                              pg_catalog.pg_get_userbyid(v_owner)),
-            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name) IS
-    'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
-
 
 -- The runtime interface in one file (one award takes a single-row path in _grant_many(),
 -- one definition of crossing a target, _crosses()), and badge_progress() using it.
@@ -1864,8 +1828,80 @@ $$;
 COMMENT ON FUNCTION gamification.triggers_sync() IS
     'Re-create the triggers, generated functions and condition predicates of every registered trigger badge from the registry (after a restore, a manual DROP TRIGGER or an upgrade), re-checking every condition first, and drop the extension''s own triggers and functions that no badge needs. Never touches other triggers. Returns one line per action; nothing when all is in place.';
 
--- Registering, backfilling, previewing, unregistering and syncing trigger badges.
--- Each public function runs in the caller's transaction: it applies fully or not at all.
+-- Health of the trigger badges, for DBAs and monitoring.
+
+CREATE OR REPLACE FUNCTION gamification._rule_problem(r gamification.badge_rule)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table text := gamification._qualified(r.table_name);
+    v_column name;
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN pg_catalog.format('table with OID %s no longer exists', r.table_name::oid);
+    END IF;
+    FOREACH v_column IN ARRAY r.user_field || coalesce(r.update_of, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.table_name
+                          AND a.attname = v_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
+        END IF;
+    END LOOP;
+    -- A trigger function generated before 0.2.0 evaluates conditions itself (no
+    -- predicate) until triggers_sync() regenerates it: out of date, not broken.
+    IF gamification._predicate_of(r) IS NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+              AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
+        RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
+                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                                 pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
+    'Internal: why a rule cannot be evaluated (its table, a column or its predicate is gone), or NULL if it can. Reads the catalog only.';
+
+
+CREATE OR REPLACE VIEW gamification.badge_status AS
+SELECT r.badge_code AS code,
+       r.kind,
+       coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
+       r.event,
+       t.oid IS NOT NULL AS installed,
+       t.oid IS NOT NULL AND pg_catalog.obj_description(t.tgfoid, 'pg_proc')
+           = gamification._trigger_function_comment(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
+       coalesce(gamification._rule_problem(r),
+                CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+                                             || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
+       e.message AS last_error,
+       e.at AS last_error_at
+  FROM gamification.badge_rule r
+  LEFT JOIN pg_catalog.pg_trigger t
+         ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+  LEFT JOIN LATERAL (SELECT x.message, x.at FROM gamification.badge_error x
+                      WHERE x.badge_code = r.badge_code ORDER BY x.id DESC LIMIT 1) e ON true;
+COMMENT ON VIEW gamification.badge_status IS
+    'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write.';
+
+-- Registration, the orchestration of everything before it: badge_register, badge_sync,
+-- badge_unregister and badge_preview, in one direction.
+--
+--   definitions --validate (core/validation.sql, triggers/rules.sql: every key, writing nothing)
+--               --> registry (gamification.badge, gamification.badge_rule)
+--               --> predicates (triggers/predicates.sql: each condition compiled and checked)
+--               --> generated trigger functions (triggers/generate.sql) installed by
+--                   _sync_table (triggers/sync.sql: names, hash, prune)
+--               --> backfills (awards through core/runtime.sql)
+--
+-- The public functions are SECURITY INVOKER wrappers that pass the caller's search_path
+-- and role to SECURITY DEFINER internals (_registrant checks the role). Each runs in the
+-- caller's transaction: it applies fully or not at all. Registering an existing code
+-- updates it in place; a registration is the full definition, so an omitted optional key
+-- goes back to its default. Past ledger rows are never rewritten.
 
 CREATE OR REPLACE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text, p_registrant name)
 RETURNS void
@@ -2146,66 +2182,6 @@ $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
 
-CREATE OR REPLACE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text, p_registrant name)
-RETURNS TABLE (code text, action text)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    v_registrant name := gamification._registrant(p_registrant);
-    v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
-    v_codes text[];
-    v_actions text[];
-    v_code text;
-BEGIN
-    -- The plan, taken before anything changes. Kept in variables rather than a temp
-    -- table: nothing to create per call, and every statement can be checked statically.
-    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code)
-      INTO v_codes, v_actions
-      FROM (SELECT coalesce(d.code, b.code) AS code,
-                   CASE WHEN d.code IS NULL THEN 'remove'
-                        WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
-                        WHEN b.definition = d.def THEN 'keep'
-                        ELSE 'change' END AS action
-              FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
-              FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
-    -- Validate everything, even in a dry run: the registration runs, then is undone.
-    BEGIN
-        PERFORM gamification._badge_register(v_defs, p_search_path, v_registrant);
-        FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
-                       WHERE p.action = 'remove' ORDER BY p.code LOOP
-            PERFORM gamification._badge_unregister(v_code, true, v_registrant);
-        END LOOP;
-        IF p_dry_run THEN
-            RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
-        END IF;
-    EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
-        NULL;
-    END;
-    RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
-END;
-$$;
-COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text, name) IS
-    'Internal: badge_sync() for a registrant (checked by _registrant), with the search_path its names resolve with.';
-
-CREATE OR REPLACE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
-RETURNS TABLE (code text, action text)
-LANGUAGE sql
--- No SET clause: the definitions' names resolve with the caller's search_path.
-AS $$
-    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path(), current_user)
-$$;
-COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
-    'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
-
--- Badge registration. badge_register() validates the whole input before it
--- writes anything, then upserts set-based; trigger badges then get their rules
--- and triggers (sql/triggers/lifecycle.sql). Registering an existing code updates
--- it in place; the registration is the full definition, so an omitted optional
--- key goes back to its default. Past ledger rows are never rewritten.
-
 CREATE OR REPLACE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -2372,6 +2348,60 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
     'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text, p_registrant name)
+RETURNS TABLE (code text, action text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
+    v_codes text[];
+    v_actions text[];
+    v_code text;
+BEGIN
+    -- The plan, taken before anything changes. Kept in variables rather than a temp
+    -- table: nothing to create per call, and every statement can be checked statically.
+    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code)
+      INTO v_codes, v_actions
+      FROM (SELECT coalesce(d.code, b.code) AS code,
+                   CASE WHEN d.code IS NULL THEN 'remove'
+                        WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                        WHEN b.definition = d.def THEN 'keep'
+                        ELSE 'change' END AS action
+              FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
+              FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
+    -- Validate everything, even in a dry run: the registration runs, then is undone.
+    BEGIN
+        PERFORM gamification._badge_register(v_defs, p_search_path, v_registrant);
+        FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
+                       WHERE p.action = 'remove' ORDER BY p.code LOOP
+            PERFORM gamification._badge_unregister(v_code, true, v_registrant);
+        END LOOP;
+        IF p_dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
+        NULL;
+    END;
+    RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text, name) IS
+    'Internal: badge_sync() for a registrant (checked by _registrant), with the search_path its names resolve with.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
+RETURNS TABLE (code text, action text)
+LANGUAGE sql
+-- No SET clause: the definitions' names resolve with the caller's search_path.
+AS $$
+    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path(), current_user)
+$$;
+COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
+    'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
 
 
 -- Definitions are written only through the API; badges_for() runs with the caller's rights.

@@ -736,183 +736,6 @@ COMMENT ON FUNCTION gamification.category_delete(text) IS
 
 
 -- ---------------------------------------------------------------------------
--- sql/core/badges.sql
--- ---------------------------------------------------------------------------
--- Badge registration. badge_register() validates the whole input before it
--- writes anything, then upserts set-based; trigger badges then get their rules
--- and triggers (sql/triggers/lifecycle.sql). Registering an existing code updates
--- it in place; the registration is the full definition, so an omitted optional
--- key goes back to its default. Past ledger rows are never rewritten.
-
-CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
-RETURNS SETOF text
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
-                                       'target', 'secret', 'next'] || gamification._trigger_keys();
-    v_registrant name := gamification._registrant(p_registrant);
-    v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
-    v_obj jsonb;
-    v_idx integer;
-    v_label text;
-    v_code text;
-    v_codes text[] := '{}'::text[];
-    v_norm jsonb := '[]'::jsonb;
-    v_item jsonb;
-    v_cycle text[];
-    v_old jsonb;
-    r record;
-BEGIN
-    -- 1. Validate every definition; nothing is written before all are valid.
-    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
-        v_label := gamification._label('badge', v_obj, v_idx);
-        PERFORM gamification._check_object(v_label, v_obj);
-        PERFORM gamification._check_keys(v_label, v_obj, c_allowed);
-        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
-            'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
-        IF v_code = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each badge code once per call.');
-        END IF;
-        v_codes := v_codes || v_code;
-        v_item := pg_catalog.jsonb_build_object(
-            'code', v_code,
-            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
-                        'Give every badge a non-empty "name".'),
-            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
-                        'Omit "description" or give a string.'),
-            'points', gamification._int_field(v_label, v_obj, 'points', 0, 0, 'an integer >= 0',
-                        'Omit "points" for a badge worth nothing; use gamification.award_points() with a negative amount for a penalty.'),
-            'category', gamification._text_field(v_label, v_obj, 'category', false, true,
-                        'Omit "category" or give a category code; unknown categories are created.'),
-            'target', gamification._int_field(v_label, v_obj, 'target', 1, NULL, 'a positive integer',
-                        'Omit "target" for a badge without progression.'),
-            'secret', gamification._bool_field(v_label, v_obj, 'secret', false,
-                        'Omit "secret" for a badge everyone can see.'),
-            'next', gamification._text_field(v_label, v_obj, 'next', false, true,
-                        'Omit "next" or give the code of another badge.'),
-            'definition', v_obj);
-        IF v_item ->> 'next' = v_code THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "next" must not be the badge itself', v_label),
-                'Give the code of another badge, or omit "next".');
-        END IF;
-        v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
-    END LOOP;
-
-    -- 2. Every "next" must exist by the end of the call (in this call or already registered).
-    SELECT n.code, n.next INTO r
-      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, next text)
-     WHERE n.next IS NOT NULL
-       AND n.next <> ALL (v_codes)
-       AND NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = n.next)
-     LIMIT 1;
-    IF FOUND THEN
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
-            pg_catalog.format('Register badge "%s" in the same call or before.', r.next));
-    END IF;
-
-    -- 3. No cycle through "next", over the registered badges as they will be after this call.
-    WITH RECURSIVE
-    input AS (
-        SELECT n.code, n.next FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, next text)
-    ),
-    edges AS (
-        SELECT i.code, i.next FROM input i WHERE i.next IS NOT NULL
-        UNION ALL
-        SELECT b.code, b.next FROM gamification.badge b WHERE b.next IS NOT NULL AND b.code <> ALL (v_codes)
-    ),
-    walk (start, cur, path) AS (
-        SELECT e.code, e.next, ARRAY[e.code] FROM edges e WHERE e.code = ANY (v_codes)
-        UNION ALL
-        SELECT w.start, e.next, w.path || w.cur
-          FROM walk w JOIN edges e ON e.code = w.cur
-         WHERE w.cur <> w.start AND w.cur <> ALL (w.path)
-    )
-    SELECT w.path || w.cur INTO v_cycle FROM walk w WHERE w.cur = w.start ORDER BY w.start LIMIT 1;
-    IF v_cycle IS NOT NULL THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
-                              pg_catalog.array_to_string(v_cycle, ' -> ')),
-            'Badges chained by "next" must not lead back to themselves.');
-    END IF;
-
-    -- 4. Write: categories first, then badges (locked in code order).
-    INSERT INTO gamification.category (code, name)
-    SELECT DISTINCT n.category, n.category
-      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(category text)
-     WHERE n.category IS NOT NULL
-     ORDER BY 1
-    ON CONFLICT (code) DO NOTHING;
-
-    SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
-      FROM (SELECT b.code, b.target FROM gamification.badge b
-             WHERE b.code = ANY (v_codes) ORDER BY b.code FOR UPDATE) b;
-
-    INSERT INTO gamification.badge AS b
-           (code, name, description, points, category, target, secret, next, definition)
-    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.definition
-      FROM pg_catalog.jsonb_to_recordset(v_norm)
-           AS n(code text, name text, description text, points bigint, category text,
-                target bigint, secret boolean, next text, definition jsonb)
-     ORDER BY n.code
-    ON CONFLICT (code) DO UPDATE
-       SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
-           category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
-           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
-           retired_at = NULL;
-
-    -- 5. A new or changed target awards at once the users whose stored progress
-    --    already reaches it, unless they hold the badge or it was revoked from
-    --    them by hand (their last history action for it is 'revoke').
-    FOR r IN
-        SELECT n.code, n.target
-          FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, target bigint)
-         WHERE n.target IS NOT NULL
-           AND (v_old IS NULL OR (v_old -> n.code) IS NULL OR (v_old ->> n.code)::bigint IS DISTINCT FROM n.target)
-         ORDER BY n.code
-    LOOP
-        PERFORM gamification._grant(r.code, ARRAY(
-            SELECT p.user_id
-              FROM gamification.progress p
-             WHERE p.badge_code = r.code
-               AND p.progress >= r.target
-               AND NOT EXISTS (SELECT 1 FROM gamification.award a
-                                WHERE a.user_id = p.user_id AND a.badge_code = r.code)
-               AND coalesce((SELECT h.action FROM gamification.award_history h
-                              WHERE h.user_id = p.user_id AND h.badge_code = r.code
-                              ORDER BY h.id DESC LIMIT 1), '') <> 'revoke'
-             ORDER BY p.user_id), 'target');
-    END LOOP;
-
-    -- 6. Trigger badges: rules, triggers on their tables, backfills.
-    PERFORM gamification._rules_apply(v_defs, p_search_path, v_registrant);
-
-    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
-END;
-$$;
-COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
-    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with.';
-
-CREATE FUNCTION gamification.badge_register(definitions jsonb)
-RETURNS SETOF text
-LANGUAGE sql
--- No SET clause on purpose: a trigger badge's table and condition resolve with the
--- caller's search_path (see _caller_search_path), and its rights are the caller's.
-AS $$
-    SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user)
-$$;
-COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
-    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
-
-
--- ---------------------------------------------------------------------------
 -- sql/core/points.sql
 -- ---------------------------------------------------------------------------
 -- Points: the append-only ledger, the per-user totals kept by one statement
@@ -1471,6 +1294,20 @@ SELECT pg_catalog.pg_extension_config_dump('gamification.badge_rule', '');
 -- condition is compiled against the tracked table now, so a mistake fails at
 -- registration and never in somebody's write.
 
+CREATE FUNCTION gamification._qualified(p_table regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._qualified(regclass) IS
+    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
+
+
 CREATE FUNCTION gamification._trigger_keys()
 RETURNS text[]
 LANGUAGE sql
@@ -1691,6 +1528,72 @@ $$;
 COMMENT ON FUNCTION gamification._uses_old(text) IS
     'Internal: whether a condition refers to OLD (the row before an update), which needs old and new rows paired by primary key.';
 
+CREATE FUNCTION gamification._require_trigger_privilege(p_label text, r gamification.badge_rule, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
+                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._qualified(r.table_name)),
+            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_trigger_privilege(text, gamification.badge_rule, name) IS
+    'Internal: 42501 unless the registrant may change the triggers of a rule''s table (the TRIGGER privilege).';
+
+
+CREATE FUNCTION gamification._role_is_trusted(p_role oid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
+    -- where the trusted administrative role that installed it is not).
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
+        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+$$;
+COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
+    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
+
+
+CREATE FUNCTION gamification._require_plain_type(p_label text, p_field text, p_table regclass, p_column name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_owner oid;
+BEGIN
+    -- The machinery compares and converts these columns itself: their type's casts and
+    -- operators must be a superuser's, never those of the table's owner.
+    SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
+      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RETURN;  -- a column that is gone: _rule_problem says so
+    END IF;
+    IF NOT gamification._role_is_trusted(v_owner) THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+                              p_label, p_field, p_column, gamification._qualified(p_table), v_type,
+                              pg_catalog.pg_get_userbyid(v_owner)),
+            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name) IS
+    'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
+
+
 CREATE FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
 RETURNS gamification.badge_rule
 LANGUAGE plpgsql
@@ -1837,19 +1740,6 @@ COMMENT ON FUNCTION gamification._rule_from_json(text, text, jsonb, text, name) 
 -- which runs them inside writes. Before one is kept, every object it depends on is
 -- checked (_predicate_problem): a condition may only read, and may only run code that
 -- a superuser controls.
-
-CREATE FUNCTION gamification._qualified(p_table regclass)
-RETURNS text
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = p_table
-$$;
-COMMENT ON FUNCTION gamification._qualified(regclass) IS
-    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
 
 CREATE FUNCTION gamification._rule_alias(r gamification.badge_rule)
 RETURNS text
@@ -2045,20 +1935,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._predicate_comment(gamification.badge_rule) IS
     'Internal: the comment a predicate carries when it is exactly what its rule generates (hash of its CREATE statement).';
-
-CREATE FUNCTION gamification._role_is_trusted(p_role oid)
-RETURNS boolean
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
-    -- where the trusted administrative role that installed it is not).
-    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
-        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
-$$;
-COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
-    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
 
 CREATE FUNCTION gamification._function_problem(p_function oid)
 RETURNS text
@@ -2760,99 +2636,6 @@ COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
 
 
 -- ---------------------------------------------------------------------------
--- sql/triggers/compile.sql
--- ---------------------------------------------------------------------------
--- Checking a rule against the catalog: who may register it, what its columns are, and
--- why a registered one can no longer be evaluated. Nothing here runs a condition: a
--- condition is compiled once, into its predicate (sql/triggers/predicates.sql), and
--- badge_status reads only the catalog, so no viewer ever evaluates another role's code.
-
-CREATE FUNCTION gamification._rule_problem(r gamification.badge_rule)
-RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_table text := gamification._qualified(r.table_name);
-    v_column name;
-BEGIN
-    IF v_table IS NULL THEN
-        RETURN pg_catalog.format('table with OID %s no longer exists', r.table_name::oid);
-    END IF;
-    FOREACH v_column IN ARRAY r.user_field || coalesce(r.update_of, '{}') LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.table_name
-                          AND a.attname = v_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
-        END IF;
-    END LOOP;
-    -- A trigger function generated before 0.2.0 evaluates conditions itself (no
-    -- predicate) until triggers_sync() regenerates it: out of date, not broken.
-    IF gamification._predicate_of(r) IS NULL AND NOT EXISTS (
-           SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-            WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
-              AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
-        RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
-                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
-                                 pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
-    END IF;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
-    'Internal: why a rule cannot be evaluated (its table, a column or its predicate is gone), or NULL if it can. Reads the catalog only.';
-
-CREATE FUNCTION gamification._require_trigger_privilege(p_label text, r gamification.badge_rule, p_registrant name)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
-                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
-                              gamification._qualified(r.table_name)),
-            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION gamification._require_trigger_privilege(text, gamification.badge_rule, name) IS
-    'Internal: 42501 unless the registrant may change the triggers of a rule''s table (the TRIGGER privilege).';
-
-CREATE FUNCTION gamification._require_plain_type(p_label text, p_field text, p_table regclass, p_column name)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_type regtype;
-    v_owner oid;
-BEGIN
-    -- The machinery compares and converts these columns itself: their type's casts and
-    -- operators must be a superuser's, never those of the table's owner.
-    SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
-      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RETURN;  -- a column that is gone: _rule_problem says so
-    END IF;
-    IF NOT gamification._role_is_trusted(v_owner) THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
-                              p_label, p_field, p_column, gamification._qualified(p_table), v_type,
-                              pg_catalog.pg_get_userbyid(v_owner)),
-            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name) IS
-    'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
-
-
--- ---------------------------------------------------------------------------
 -- sql/triggers/sync.sql
 -- ---------------------------------------------------------------------------
 -- Installing the generated machinery on users' tables, as django-pgtrigger does:
@@ -3068,10 +2851,86 @@ COMMENT ON FUNCTION gamification.triggers_sync() IS
 
 
 -- ---------------------------------------------------------------------------
--- sql/triggers/lifecycle.sql
+-- sql/triggers/status.sql
 -- ---------------------------------------------------------------------------
--- Registering, backfilling, previewing, unregistering and syncing trigger badges.
--- Each public function runs in the caller's transaction: it applies fully or not at all.
+-- Health of the trigger badges, for DBAs and monitoring.
+
+CREATE FUNCTION gamification._rule_problem(r gamification.badge_rule)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table text := gamification._qualified(r.table_name);
+    v_column name;
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN pg_catalog.format('table with OID %s no longer exists', r.table_name::oid);
+    END IF;
+    FOREACH v_column IN ARRAY r.user_field || coalesce(r.update_of, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.table_name
+                          AND a.attname = v_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
+        END IF;
+    END LOOP;
+    -- A trigger function generated before 0.2.0 evaluates conditions itself (no
+    -- predicate) until triggers_sync() regenerates it: out of date, not broken.
+    IF gamification._predicate_of(r) IS NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+              AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
+        RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
+                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                                 pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
+    'Internal: why a rule cannot be evaluated (its table, a column or its predicate is gone), or NULL if it can. Reads the catalog only.';
+
+
+CREATE VIEW gamification.badge_status AS
+SELECT r.badge_code AS code,
+       r.kind,
+       coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
+       r.event,
+       t.oid IS NOT NULL AS installed,
+       t.oid IS NOT NULL AND pg_catalog.obj_description(t.tgfoid, 'pg_proc')
+           = gamification._trigger_function_comment(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
+       coalesce(gamification._rule_problem(r),
+                CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+                                             || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
+       e.message AS last_error,
+       e.at AS last_error_at
+  FROM gamification.badge_rule r
+  LEFT JOIN pg_catalog.pg_trigger t
+         ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+  LEFT JOIN LATERAL (SELECT x.message, x.at FROM gamification.badge_error x
+                      WHERE x.badge_code = r.badge_code ORDER BY x.id DESC LIMIT 1) e ON true;
+COMMENT ON VIEW gamification.badge_status IS
+    'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write.';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/registration.sql
+-- ---------------------------------------------------------------------------
+-- Registration, the orchestration of everything before it: badge_register, badge_sync,
+-- badge_unregister and badge_preview, in one direction.
+--
+--   definitions --validate (core/validation.sql, triggers/rules.sql: every key, writing nothing)
+--               --> registry (gamification.badge, gamification.badge_rule)
+--               --> predicates (triggers/predicates.sql: each condition compiled and checked)
+--               --> generated trigger functions (triggers/generate.sql) installed by
+--                   _sync_table (triggers/sync.sql: names, hash, prune)
+--               --> backfills (awards through core/runtime.sql)
+--
+-- The public functions are SECURITY INVOKER wrappers that pass the caller's search_path
+-- and role to SECURITY DEFINER internals (_registrant checks the role). Each runs in the
+-- caller's transaction: it applies fully or not at all. Registering an existing code
+-- updates it in place; a registration is the full definition, so an omitted optional key
+-- goes back to its default. Past ledger rows are never rewritten.
 
 CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text, p_registrant name)
 RETURNS void
@@ -3352,6 +3211,173 @@ $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
 
+CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
+                                       'target', 'secret', 'next'] || gamification._trigger_keys();
+    v_registrant name := gamification._registrant(p_registrant);
+    v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_item jsonb;
+    v_cycle text[];
+    v_old jsonb;
+    r record;
+BEGIN
+    -- 1. Validate every definition; nothing is written before all are valid.
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('badge', v_obj, v_idx);
+        PERFORM gamification._check_object(v_label, v_obj);
+        PERFORM gamification._check_keys(v_label, v_obj, c_allowed);
+        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
+            'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
+        IF v_code = ANY (v_codes) THEN
+            PERFORM gamification._raise('42710',
+                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
+                'Register each badge code once per call.');
+        END IF;
+        v_codes := v_codes || v_code;
+        v_item := pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
+                        'Give every badge a non-empty "name".'),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                        'Omit "description" or give a string.'),
+            'points', gamification._int_field(v_label, v_obj, 'points', 0, 0, 'an integer >= 0',
+                        'Omit "points" for a badge worth nothing; use gamification.award_points() with a negative amount for a penalty.'),
+            'category', gamification._text_field(v_label, v_obj, 'category', false, true,
+                        'Omit "category" or give a category code; unknown categories are created.'),
+            'target', gamification._int_field(v_label, v_obj, 'target', 1, NULL, 'a positive integer',
+                        'Omit "target" for a badge without progression.'),
+            'secret', gamification._bool_field(v_label, v_obj, 'secret', false,
+                        'Omit "secret" for a badge everyone can see.'),
+            'next', gamification._text_field(v_label, v_obj, 'next', false, true,
+                        'Omit "next" or give the code of another badge.'),
+            'definition', v_obj);
+        IF v_item ->> 'next' = v_code THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "next" must not be the badge itself', v_label),
+                'Give the code of another badge, or omit "next".');
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
+    END LOOP;
+
+    -- 2. Every "next" must exist by the end of the call (in this call or already registered).
+    SELECT n.code, n.next INTO r
+      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, next text)
+     WHERE n.next IS NOT NULL
+       AND n.next <> ALL (v_codes)
+       AND NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = n.next)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM gamification._raise('42704',
+            pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
+            pg_catalog.format('Register badge "%s" in the same call or before.', r.next));
+    END IF;
+
+    -- 3. No cycle through "next", over the registered badges as they will be after this call.
+    WITH RECURSIVE
+    input AS (
+        SELECT n.code, n.next FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, next text)
+    ),
+    edges AS (
+        SELECT i.code, i.next FROM input i WHERE i.next IS NOT NULL
+        UNION ALL
+        SELECT b.code, b.next FROM gamification.badge b WHERE b.next IS NOT NULL AND b.code <> ALL (v_codes)
+    ),
+    walk (start, cur, path) AS (
+        SELECT e.code, e.next, ARRAY[e.code] FROM edges e WHERE e.code = ANY (v_codes)
+        UNION ALL
+        SELECT w.start, e.next, w.path || w.cur
+          FROM walk w JOIN edges e ON e.code = w.cur
+         WHERE w.cur <> w.start AND w.cur <> ALL (w.path)
+    )
+    SELECT w.path || w.cur INTO v_cycle FROM walk w WHERE w.cur = w.start ORDER BY w.start LIMIT 1;
+    IF v_cycle IS NOT NULL THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
+                              pg_catalog.array_to_string(v_cycle, ' -> ')),
+            'Badges chained by "next" must not lead back to themselves.');
+    END IF;
+
+    -- 4. Write: categories first, then badges (locked in code order).
+    INSERT INTO gamification.category (code, name)
+    SELECT DISTINCT n.category, n.category
+      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(category text)
+     WHERE n.category IS NOT NULL
+     ORDER BY 1
+    ON CONFLICT (code) DO NOTHING;
+
+    SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
+      FROM (SELECT b.code, b.target FROM gamification.badge b
+             WHERE b.code = ANY (v_codes) ORDER BY b.code FOR UPDATE) b;
+
+    INSERT INTO gamification.badge AS b
+           (code, name, description, points, category, target, secret, next, definition)
+    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.definition
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, name text, description text, points bigint, category text,
+                target bigint, secret boolean, next text, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
+           category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
+           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
+           retired_at = NULL;
+
+    -- 5. A new or changed target awards at once the users whose stored progress
+    --    already reaches it, unless they hold the badge or it was revoked from
+    --    them by hand (their last history action for it is 'revoke').
+    FOR r IN
+        SELECT n.code, n.target
+          FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, target bigint)
+         WHERE n.target IS NOT NULL
+           AND (v_old IS NULL OR (v_old -> n.code) IS NULL OR (v_old ->> n.code)::bigint IS DISTINCT FROM n.target)
+         ORDER BY n.code
+    LOOP
+        PERFORM gamification._grant(r.code, ARRAY(
+            SELECT p.user_id
+              FROM gamification.progress p
+             WHERE p.badge_code = r.code
+               AND p.progress >= r.target
+               AND NOT EXISTS (SELECT 1 FROM gamification.award a
+                                WHERE a.user_id = p.user_id AND a.badge_code = r.code)
+               AND coalesce((SELECT h.action FROM gamification.award_history h
+                              WHERE h.user_id = p.user_id AND h.badge_code = r.code
+                              ORDER BY h.id DESC LIMIT 1), '') <> 'revoke'
+             ORDER BY p.user_id), 'target');
+    END LOOP;
+
+    -- 6. Trigger badges: rules, triggers on their tables, backfills.
+    PERFORM gamification._rules_apply(v_defs, p_search_path, v_registrant);
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
+    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with.';
+
+CREATE FUNCTION gamification.badge_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE sql
+-- No SET clause on purpose: a trigger badge's table and condition resolve with the
+-- caller's search_path (see _caller_search_path), and its rights are the caller's.
+AS $$
+    SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user)
+$$;
+COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
+    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+
 CREATE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text, p_registrant name)
 RETURNS TABLE (code text, action text)
 LANGUAGE plpgsql
@@ -3405,33 +3431,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
     'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
-
-
--- ---------------------------------------------------------------------------
--- sql/triggers/status.sql
--- ---------------------------------------------------------------------------
--- Health of the trigger badges, for DBAs and monitoring.
-
-CREATE VIEW gamification.badge_status AS
-SELECT r.badge_code AS code,
-       r.kind,
-       coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
-       r.event,
-       t.oid IS NOT NULL AS installed,
-       t.oid IS NOT NULL AND pg_catalog.obj_description(t.tgfoid, 'pg_proc')
-           = gamification._trigger_function_comment(r.table_name, r.event, r.update_of IS NOT NULL) AS up_to_date,
-       coalesce(gamification._rule_problem(r),
-                CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
-                                             || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
-       e.message AS last_error,
-       e.at AS last_error_at
-  FROM gamification.badge_rule r
-  LEFT JOIN pg_catalog.pg_trigger t
-         ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
-  LEFT JOIN LATERAL (SELECT x.message, x.at FROM gamification.badge_error x
-                      WHERE x.badge_code = r.badge_code ORDER BY x.id DESC LIMIT 1) e ON true;
-COMMENT ON VIEW gamification.badge_status IS
-    'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write.';
 
 
 -- ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -205,3 +206,32 @@ def test_release_refuses_a_tree_that_does_not_check(project: Project) -> None:
     result = cli(project, "release")
     assert result.returncode == 2 and "neither generated" in result.stderr
     assert "gamification--0.0.1.sql" not in project.released_manifest.read_text()
+
+
+# --------------------------------------------------------------------------- dependency order
+
+PARTS = re.compile(r'"([a-z_/]+\.sql)"')
+DEFINES = re.compile(r"CREATE (?:\{\{ or_replace \}\})?(?:OR REPLACE )?FUNCTION gamification\.([a-z_0-9]+)\(")
+CALLS = re.compile(r"gamification\.([a-z_0-9]+)\s*\(")
+
+
+def _code_only(text: str) -> str:
+    """SQL without comments and string literals (hints and comments name functions too)."""
+    return re.sub(r"'(?:[^']|'')*'", "''", re.sub(r"--[^\n]*", "", text))
+
+
+def test_parts_call_only_their_own_or_earlier_parts() -> None:
+    """The order of sql/gamification.sql.j2 is the dependency order: no part calls a function
+    that a later part defines (PL/pgSQL would accept it, its bodies are bound late; a reader
+    following the file order would not)."""
+    parts = PARTS.findall((REPO.sql_dir / "gamification.sql.j2").read_text())
+    defined_in: dict[str, int] = {}
+    for index, part in enumerate(parts):
+        for name in DEFINES.findall((REPO.sql_dir / part).read_text()):
+            defined_in.setdefault(name, index)
+    forward = sorted({(part, name, parts[defined_in[name]])
+                      for index, part in enumerate(parts)
+                      for name in CALLS.findall(_code_only((REPO.sql_dir / part).read_text()))
+                      if defined_in.get(name, index) > index})
+    assert not forward, "parts calling a later part (move the function, or the call): " + ", ".join(
+        f"{part} calls {name}() of {later}" for part, name, later in forward)

@@ -12,19 +12,6 @@
 -- a superuser controls.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE {{ or_replace }}FUNCTION gamification._qualified(p_table regclass)
-RETURNS text
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = p_table
-$$;
-COMMENT ON FUNCTION gamification._qualified(regclass) IS
-    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
-
 CREATE {{ or_replace }}FUNCTION gamification._rule_alias(r gamification.badge_rule)
 RETURNS text
 LANGUAGE sql
@@ -219,20 +206,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._predicate_comment(gamification.badge_rule) IS
     'Internal: the comment a predicate carries when it is exactly what its rule generates (hash of its CREATE statement).';
-
-CREATE {{ or_replace }}FUNCTION gamification._role_is_trusted(p_role oid)
-RETURNS boolean
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
-    -- where the trusted administrative role that installed it is not).
-    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
-        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
-$$;
-COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
-    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
 
 CREATE {{ or_replace }}FUNCTION gamification._function_problem(p_function oid)
 RETURNS text

@@ -4,6 +4,20 @@
 -- registration and never in somebody's write.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
+CREATE {{ or_replace }}FUNCTION gamification._qualified(p_table regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = p_table
+$$;
+COMMENT ON FUNCTION gamification._qualified(regclass) IS
+    'Internal: schema-qualified, quoted name of a table, whatever the search_path.';
+
+
 CREATE {{ or_replace }}FUNCTION gamification._trigger_keys()
 RETURNS text[]
 LANGUAGE sql
@@ -223,6 +237,72 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._uses_old(text) IS
     'Internal: whether a condition refers to OLD (the row before an update), which needs old and new rows paired by primary key.';
+
+CREATE {{ or_replace }}FUNCTION gamification._require_trigger_privilege(p_label text, r gamification.badge_rule, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
+                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._qualified(r.table_name)),
+            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_trigger_privilege(text, gamification.badge_rule, name) IS
+    'Internal: 42501 unless the registrant may change the triggers of a rule''s table (the TRIGGER privilege).';
+
+
+CREATE {{ or_replace }}FUNCTION gamification._role_is_trusted(p_role oid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A superuser, or the extension's owner (a superuser too, but for pg_tle installs,
+    -- where the trusted administrative role that installed it is not).
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = p_role), false)
+        OR p_role = (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+$$;
+COMMENT ON FUNCTION gamification._role_is_trusted(oid) IS
+    'Internal: whether code owned by a role may run inside other roles'' writes as a badge condition: superusers and the extension''s owner.';
+
+
+CREATE {{ or_replace }}FUNCTION gamification._require_plain_type(p_label text, p_field text, p_table regclass, p_column name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_owner oid;
+BEGIN
+    -- The machinery compares and converts these columns itself: their type's casts and
+    -- operators must be a superuser's, never those of the table's owner.
+    SELECT a.atttypid::regtype, t.typowner INTO v_type, v_owner
+      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RETURN;  -- a column that is gone: _rule_problem says so
+    END IF;
+    IF NOT gamification._role_is_trusted(v_owner) THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+                              p_label, p_field, p_column, gamification._qualified(p_table), v_type,
+                              pg_catalog.pg_get_userbyid(v_owner)),
+            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name) IS
+    'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
+
 
 CREATE {{ or_replace }}FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
 RETURNS gamification.badge_rule

@@ -1,6 +1,43 @@
 -- Health of the trigger badges, for DBAs and monitoring.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE VIEW gamification.badge_status AS
+CREATE {{ or_replace }}FUNCTION gamification._rule_problem(r gamification.badge_rule)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table text := gamification._qualified(r.table_name);
+    v_column name;
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN pg_catalog.format('table with OID %s no longer exists', r.table_name::oid);
+    END IF;
+    FOREACH v_column IN ARRAY r.user_field || coalesce(r.update_of, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.table_name
+                          AND a.attname = v_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RETURN pg_catalog.format('column %I no longer exists in table %s', v_column, v_table);
+        END IF;
+    END LOOP;
+    -- A trigger function generated before 0.2.0 evaluates conditions itself (no
+    -- predicate) until triggers_sync() regenerates it: out of date, not broken.
+    IF gamification._predicate_of(r) IS NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
+              AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
+        RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
+                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                                 pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_problem(gamification.badge_rule) IS
+    'Internal: why a rule cannot be evaluated (its table, a column or its predicate is gone), or NULL if it can. Reads the catalog only.';
+
+
+CREATE {{ or_replace }}VIEW gamification.badge_status AS
 SELECT r.badge_code AS code,
        r.kind,
        coalesce(gamification._qualified(r.table_name), r.table_name::oid::text) AS table_name,
