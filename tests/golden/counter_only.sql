@@ -1,0 +1,109 @@
+CREATE FUNCTION gamification.cond_plays_ed401819(new public.play)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (true)
+
+-- ----
+
+CREATE FUNCTION gamification.cond_wins_82f040d6(new public.play)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (new.kind = 'win')
+
+-- ----
+
+CREATE OR REPLACE FUNCTION gamification.trg_play_insert_ad5f17ab() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS '#variable_conflict use_column
+DECLARE
+    v_single boolean;
+    v_user text;
+    v_codes text[];
+    v_users text[];
+    v_steps bigint[];
+    v_grant_codes text[];
+    v_grant_users text[];
+    v_code text;
+    v_crossed boolean;
+BEGIN
+    BEGIN
+        v_single := NOT EXISTS (SELECT FROM new_rows OFFSET 1);
+        -- badges plays, wins
+        IF v_single THEN
+            SELECT pg_catalog.concat(new.player),
+                   pg_catalog.array_remove(ARRAY[CASE WHEN gamification.cond_plays_ed401819(new) IS TRUE THEN ''plays'' END,
+                                                 CASE WHEN gamification.cond_wins_82f040d6(new) IS TRUE THEN ''wins'' END]::text[], NULL),
+                   NULL::text[]
+              INTO v_user, v_codes, v_grant_codes
+              FROM new_rows AS new WHERE new.player IS NOT NULL;
+            IF pg_catalog.cardinality(v_codes) > 0 THEN
+                FOREACH v_code IN ARRAY v_codes LOOP
+                    INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (v_user, v_code, 1)
+                    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+                    RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+                    IF v_crossed THEN
+                        PERFORM gamification._grant_many(ARRAY[v_code], ARRAY[v_user], ''progress'');
+                    END IF;
+                END LOOP;
+            END IF;
+        ELSE
+            SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),
+                   pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),
+                   pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)
+              INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users
+              FROM (SELECT pg_catalog.concat(new.player) AS user_id,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_plays_ed401819(new) IS TRUE) AS n1,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_wins_82f040d6(new) IS TRUE) AS n2
+                      FROM new_rows AS new WHERE new.player IS NOT NULL
+                       AND (gamification.cond_plays_ed401819(new) IS TRUE OR gamification.cond_wins_82f040d6(new) IS TRUE) GROUP BY 1) g
+             CROSS JOIN LATERAL (VALUES (''plays'', g.n1, true), (''wins'', g.n2, true)) AS x(code, n, counts)
+             WHERE x.n > 0
+               AND (x.counts OR NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = g.user_id AND a.badge_code = x.code));
+            IF v_codes IS NOT NULL THEN
+                PERFORM gamification._count_many(v_codes, v_users, v_steps);
+            END IF;
+            IF v_grant_codes IS NOT NULL THEN
+                PERFORM gamification._grant_many(v_grant_codes, v_grant_users, ''trigger'');
+            END IF;
+        END IF;
+        
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+        BEGIN
+            -- badge plays
+            PERFORM gamification._count(''plays'', c.users, c.steps)
+               FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                            pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+                       FROM (SELECT q.user_id, pg_catalog.count(*) AS n FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_plays_ed401819(new) IS TRUE) q GROUP BY q.user_id) g) c
+              WHERE c.users IS NOT NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''plays'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''plays'', SQLERRM;
+            END;
+        END;
+        BEGIN
+            -- badge wins
+            PERFORM gamification._count(''wins'', c.users, c.steps)
+               FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                            pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+                       FROM (SELECT q.user_id, pg_catalog.count(*) AS n FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_wins_82f040d6(new) IS TRUE) q GROUP BY q.user_id) g) c
+              WHERE c.users IS NOT NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''wins'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''wins'', SQLERRM;
+            END;
+        END;
+    END;
+    RETURN NULL;
+END';
+CREATE OR REPLACE TRIGGER gamification_on_insert AFTER INSERT ON public.play REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gamification.trg_play_insert_ad5f17ab();

@@ -1,0 +1,158 @@
+CREATE FUNCTION gamification.cond_any_100b8cad(new public.play)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (new.score > 0)
+
+-- ----
+
+CREATE FUNCTION gamification.cond_highs_84e0af29(new public.play)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (NEW.score >= 50)
+
+-- ----
+
+CREATE FUNCTION gamification.cond_plays_ed401819(new public.play)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (true)
+
+-- ----
+
+CREATE FUNCTION gamification.cond_vip_232059cb(new public.play)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (SELECT EXISTS (SELECT 1 FROM public.vip v WHERE v.player = NEW.player))
+
+-- ----
+
+CREATE OR REPLACE FUNCTION gamification.trg_play_insert_ad5f17ab() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS '#variable_conflict use_column
+DECLARE
+    v_single boolean;
+    v_user text;
+    v_codes text[];
+    v_users text[];
+    v_steps bigint[];
+    v_grant_codes text[];
+    v_grant_users text[];
+    v_code text;
+    v_crossed boolean;
+BEGIN
+    BEGIN
+        v_single := NOT EXISTS (SELECT FROM new_rows OFFSET 1);
+        -- badges any, highs, plays, vip
+        IF v_single THEN
+            SELECT pg_catalog.concat(new.player),
+                   pg_catalog.array_remove(ARRAY[CASE WHEN gamification.cond_highs_84e0af29(new) IS TRUE THEN ''highs'' END,
+                                                 CASE WHEN gamification.cond_plays_ed401819(new) IS TRUE THEN ''plays'' END]::text[], NULL),
+                   pg_catalog.array_remove(ARRAY[CASE WHEN gamification.cond_any_100b8cad(new) IS TRUE THEN ''any'' END,
+                                                 CASE WHEN gamification.cond_vip_232059cb(new) IS TRUE THEN ''vip'' END]::text[], NULL)
+              INTO v_user, v_codes, v_grant_codes
+              FROM new_rows AS new WHERE new.player IS NOT NULL;
+            IF pg_catalog.cardinality(v_codes) > 0 THEN
+                FOREACH v_code IN ARRAY v_codes LOOP
+                    INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (v_user, v_code, 1)
+                    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+                    RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+                    IF v_crossed THEN
+                        PERFORM gamification._grant_many(ARRAY[v_code], ARRAY[v_user], ''progress'');
+                    END IF;
+                END LOOP;
+            END IF;
+            IF pg_catalog.cardinality(v_grant_codes) > 0 THEN
+                SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes
+                  FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = v_user AND a.badge_code = c.code);
+                IF v_grant_codes IS NOT NULL THEN
+                    PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');
+                END IF;
+            END IF;
+        ELSE
+            SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),
+                   pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),
+                   pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)
+              INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users
+              FROM (SELECT pg_catalog.concat(new.player) AS user_id,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_any_100b8cad(new) IS TRUE) AS n1,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_highs_84e0af29(new) IS TRUE) AS n2,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_plays_ed401819(new) IS TRUE) AS n3,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_vip_232059cb(new) IS TRUE) AS n4
+                      FROM new_rows AS new WHERE new.player IS NOT NULL GROUP BY 1) g
+             CROSS JOIN LATERAL (VALUES (''any'', g.n1, false), (''highs'', g.n2, true), (''plays'', g.n3, true), (''vip'', g.n4, false)) AS x(code, n, counts)
+             WHERE x.n > 0
+               AND (x.counts OR NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = g.user_id AND a.badge_code = x.code));
+            IF v_codes IS NOT NULL THEN
+                PERFORM gamification._count_many(v_codes, v_users, v_steps);
+            END IF;
+            IF v_grant_codes IS NOT NULL THEN
+                PERFORM gamification._grant_many(v_grant_codes, v_grant_users, ''trigger'');
+            END IF;
+        END IF;
+        
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+        BEGIN
+            -- badge any
+            PERFORM gamification._grant(''any'', ARRAY(SELECT DISTINCT d.user_id FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_any_100b8cad(new) IS TRUE) d), ''trigger'');
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''any'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''any'', SQLERRM;
+            END;
+        END;
+        BEGIN
+            -- badge highs
+            PERFORM gamification._count(''highs'', c.users, c.steps)
+               FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                            pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+                       FROM (SELECT q.user_id, pg_catalog.count(*) AS n FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_highs_84e0af29(new) IS TRUE) q GROUP BY q.user_id) g) c
+              WHERE c.users IS NOT NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''highs'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''highs'', SQLERRM;
+            END;
+        END;
+        BEGIN
+            -- badge plays
+            PERFORM gamification._count(''plays'', c.users, c.steps)
+               FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                            pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+                       FROM (SELECT q.user_id, pg_catalog.count(*) AS n FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_plays_ed401819(new) IS TRUE) q GROUP BY q.user_id) g) c
+              WHERE c.users IS NOT NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''plays'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''plays'', SQLERRM;
+            END;
+        END;
+        BEGIN
+            -- badge vip
+            PERFORM gamification._grant(''vip'', ARRAY(SELECT DISTINCT d.user_id FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_vip_232059cb(new) IS TRUE) d), ''trigger'');
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''vip'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''vip'', SQLERRM;
+            END;
+        END;
+    END;
+    RETURN NULL;
+END';
+CREATE OR REPLACE TRIGGER gamification_on_insert AFTER INSERT ON public.play REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gamification.trg_play_insert_ad5f17ab();

@@ -1,0 +1,83 @@
+CREATE FUNCTION gamification.cond_logins_5ccae986(new public.event)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (new.kind = 'login')
+
+-- ----
+
+CREATE OR REPLACE FUNCTION gamification.trg_event_insert_6c6ee0d0() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS '#variable_conflict use_column
+DECLARE
+    v_single boolean;
+    v_user text;
+    v_codes text[];
+    v_users text[];
+    v_steps bigint[];
+    v_grant_codes text[];
+    v_grant_users text[];
+    v_code text;
+    v_crossed boolean;
+BEGIN
+    BEGIN
+        v_single := NOT EXISTS (SELECT FROM new_rows OFFSET 1);
+        -- badges logins
+        IF v_single THEN
+            SELECT pg_catalog.concat(new.user_id),
+                   pg_catalog.array_remove(ARRAY[CASE WHEN gamification.cond_logins_5ccae986(new) IS TRUE THEN ''logins'' END]::text[], NULL),
+                   NULL::text[]
+              INTO v_user, v_codes, v_grant_codes
+              FROM new_rows AS new WHERE new.user_id IS NOT NULL;
+            IF pg_catalog.cardinality(v_codes) > 0 THEN
+                FOREACH v_code IN ARRAY v_codes LOOP
+                    INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (v_user, v_code, 1)
+                    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+                    RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+                    IF v_crossed THEN
+                        PERFORM gamification._grant_many(ARRAY[v_code], ARRAY[v_user], ''progress'');
+                    END IF;
+                END LOOP;
+            END IF;
+        ELSE
+            SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),
+                   pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),
+                   pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)
+              INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users
+              FROM (SELECT pg_catalog.concat(new.user_id) AS user_id,
+                           pg_catalog.count(*) FILTER (WHERE gamification.cond_logins_5ccae986(new) IS TRUE) AS n1
+                      FROM new_rows AS new WHERE new.user_id IS NOT NULL
+                       AND (gamification.cond_logins_5ccae986(new) IS TRUE) GROUP BY 1) g
+             CROSS JOIN LATERAL (VALUES (''logins'', g.n1, true)) AS x(code, n, counts)
+             WHERE x.n > 0
+               AND (x.counts OR NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = g.user_id AND a.badge_code = x.code));
+            IF v_codes IS NOT NULL THEN
+                PERFORM gamification._count_many(v_codes, v_users, v_steps);
+            END IF;
+            IF v_grant_codes IS NOT NULL THEN
+                PERFORM gamification._grant_many(v_grant_codes, v_grant_users, ''trigger'');
+            END IF;
+        END IF;
+        
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+        BEGIN
+            -- badge logins
+            PERFORM gamification._count(''logins'', c.users, c.steps)
+               FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                            pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+                       FROM (SELECT q.user_id, pg_catalog.count(*) AS n FROM (SELECT pg_catalog.concat(new.user_id) AS user_id FROM new_rows AS new WHERE new.user_id IS NOT NULL AND gamification.cond_logins_5ccae986(new) IS TRUE) q GROUP BY q.user_id) g) c
+              WHERE c.users IS NOT NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''logins'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''logins'', SQLERRM;
+            END;
+        END;
+    END;
+    RETURN NULL;
+END';
+CREATE OR REPLACE TRIGGER gamification_on_insert AFTER INSERT ON public.event REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gamification.trg_event_insert_6c6ee0d0();

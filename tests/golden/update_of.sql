@@ -1,0 +1,87 @@
+CREATE FUNCTION gamification.cond_level_c9e9a848(new public.profile)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (NEW.level >= 10)
+
+-- ----
+
+CREATE FUNCTION gamification.cond_level_ups_3248e895(new public.profile, old public.profile)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+RETURN (NEW.level > OLD.level)
+
+-- ----
+
+CREATE OR REPLACE FUNCTION gamification.trg_profile_update_of_b67d9745() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS '#variable_conflict use_column
+DECLARE
+    v_crossed boolean;
+BEGIN
+    BEGIN
+        -- badge level
+        IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
+            IF gamification.cond_level_c9e9a848(new) IS TRUE THEN
+                IF NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = pg_catalog.concat(NEW.player) AND a.badge_code = ''level'') THEN
+                    PERFORM gamification._grant(''level'', ARRAY[pg_catalog.concat(NEW.player)], ''trigger'');
+                END IF;
+            END IF;
+        END IF;
+        -- badge level_ups
+        IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
+            IF gamification.cond_level_ups_3248e895(new, old) IS TRUE THEN
+                INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (pg_catalog.concat(NEW.player), ''level_ups'', 1)
+                ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+                RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+                IF v_crossed THEN
+                    PERFORM gamification._grant_many(ARRAY[''level_ups''], ARRAY[pg_catalog.concat(NEW.player)], ''progress'');
+                END IF;
+            END IF;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+        BEGIN
+            -- badge level
+            IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
+                IF gamification.cond_level_c9e9a848(new) IS TRUE THEN
+                    IF NOT EXISTS (SELECT 1 FROM gamification.award a WHERE a.user_id = pg_catalog.concat(NEW.player) AND a.badge_code = ''level'') THEN
+                        PERFORM gamification._grant(''level'', ARRAY[pg_catalog.concat(NEW.player)], ''trigger'');
+                    END IF;
+                END IF;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''level'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''level'', SQLERRM;
+            END;
+        END;
+        BEGIN
+            -- badge level_ups
+            IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
+                IF gamification.cond_level_ups_3248e895(new, old) IS TRUE THEN
+                    INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (pg_catalog.concat(NEW.player), ''level_ups'', 1)
+                    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+                    RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+                    IF v_crossed THEN
+                        PERFORM gamification._grant_many(ARRAY[''level_ups''], ARRAY[pg_catalog.concat(NEW.player)], ''progress'');
+                    END IF;
+                END IF;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed(''level_ups'', SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                RAISE WARNING ''gamification: badge % was not evaluated and the failure could not be recorded: %'', ''level_ups'', SQLERRM;
+            END;
+        END;
+    END;
+    RETURN NULL;
+END';
+CREATE OR REPLACE TRIGGER gamification_on_update_of AFTER UPDATE OF level ON public.profile FOR EACH ROW WHEN (OLD.level IS DISTINCT FROM NEW.level) EXECUTE FUNCTION gamification.trg_profile_update_of_b67d9745();
