@@ -201,8 +201,9 @@ LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('gamification: generated predicate of badge %s; do not edit (hash %s)',
-                             pg_catalog.quote_literal(r.badge_code), pg_catalog.md5(gamification._predicate_sql(r)))
+    SELECT pg_catalog.format('gamification: generated predicate of badge %s; do not edit (generator %s, hash %s)',
+                             pg_catalog.quote_literal(r.badge_code), gamification._generator_version(),
+                             pg_catalog.md5(gamification._predicate_sql(r)))
 $$;
 COMMENT ON FUNCTION gamification._predicate_comment(gamification.badge_rule) IS
     'Internal: the comment a predicate carries when it is exactly what its rule generates (hash of its CREATE statement).';

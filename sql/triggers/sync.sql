@@ -15,8 +15,9 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- The predicates it calls are part of what it is.
-    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (hash %s)',
+    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (generator %s, hash %s)',
                gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
+               gamification._generator_version(),
                pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
                               || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
                                     FROM gamification.badge_rule b
