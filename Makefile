@@ -5,7 +5,7 @@
 #   make install  install into the server of PG_CONFIG (PGXS; DESTDIR works)
 #   make build    render sql/ into extension/ (needs the virtualenv)
 #   make serve    a throwaway PostgreSQL 18 with the extension, until Ctrl-C
-#   make bench    measure what trigger badges cost (BENCH_ARGS="--quick" for a smoke run)
+#   make bench    measure what trigger badges cost: bench/ (BENCH_ARGS="--quick" for a smoke run)
 #   make dist     zip of the committed tree (HEAD): dist/gamification-<version>.zip, for PGXN
 
 EXTENSION = gamification
@@ -46,7 +46,7 @@ serve: venv
 	$(BIN)/gamification serve
 
 bench: venv
-	$(BIN)/gamification bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 test-deps:
 	@missing=""; \

@@ -105,11 +105,6 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench  # imported on demand: only this command needs it
-    return bench.run(bench.Options.from_args(args))
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gamification", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -153,23 +148,6 @@ def parser() -> argparse.ArgumentParser:
         "demo", help="run the scripted demo on a throwaway PostgreSQL 18"
     ).set_defaults(func=cmd_demo)
 
-    p = commands.add_parser(
-        "bench", help="measure what trigger badges cost inside writes (ratios against a baseline)")
-    p.add_argument("--dsn", help="run on this server (scratch database created and dropped there) "
-                                 "instead of a throwaway embedded PostgreSQL 18")
-    p.add_argument("--runs", type=int, metavar="N", help="runs per setting; median, min, max (default 3)")
-    p.add_argument("--rows", type=int, metavar="N", help="rows of the bulk insert and backfill (default 1,000,000)")
-    p.add_argument("--single", type=int, metavar="N", help="single-row inserts per run (default 10,000)")
-    p.add_argument("--history", type=int, metavar="N",
-                   help="a user's history rows for the counter cost scenario (default 100,000; vs 10)")
-    p.add_argument("--users", type=int, metavar="N", help="distinct users (default 10,000)")
-    p.add_argument("--leaderboard-users", type=int, metavar="N",
-                   help="users with points for the leaderboard reads (default 1,000,000)")
-    p.add_argument("--scenarios", metavar="LIST", help="comma-separated scenario numbers 1-7 (default all)")
-    p.add_argument("--json", type=Path, metavar="PATH",
-                   help="where to write the results (default bench-results/latest.json)")
-    p.add_argument("--quick", action="store_true", help="about 100x smaller sizes: a smoke run")
-    p.set_defaults(func=cmd_bench)
     return top
 
 

@@ -1,0 +1,31 @@
+"""Scenario 2: single-row autocommit INSERTs, one connection per setting, taking turns."""
+
+from __future__ import annotations
+
+from ..badges import MIXED20, plain, with_badges
+from ..common import Options, Progress, Target
+from ..measure import (Scenario, award_ms, explain, ratio_figure, run1_awards, single_rows, single_turns,
+                       trigger_ms)
+
+
+def scenario_single(opts: Options, target: Target, progress: Progress) -> Scenario:
+    rows = single_rows(opts.single, opts.users)
+    users = len({r[0] for r in rows})
+    size = f"{opts.single:,} autocommit inserts, {users:,} users"
+    sc = Scenario(2, "Single-row autocommit INSERTs (one connection)", size)
+    settings = [plain(), with_badges("1 counter badge"), with_badges("1 condition badge"),
+                with_badges(MIXED20), with_badges("20 counter badges"), with_badges("20 condition badges")]
+    times = single_turns(opts, progress, "2 (single)", target, settings, rows, sc)
+    base = settings[0].name
+    for s in settings[1:]:
+        sc.figures.append(ratio_figure(f"single: {s.name}", s.name, base, times[s.name], times[base],
+                                       1.5 if s.name == MIXED20 else None, size))
+    trigger, awards = trigger_ms(sc, MIXED20), award_ms(sc, MIXED20)
+    if trigger and awards is not None:
+        plain_us = sc.settings[base]["latency_us"][0]["mean"]
+        per = 1000 / opts.single
+        figure = next(f for f in sc.figures if f["setting"] == MIXED20)
+        explain(figure, f"run 1: a plain insert takes {plain_us:.0f} us (1.5x leaves {plain_us / 2:.0f} us); "
+                        f"the trigger with its callees took {trigger * per:.0f} us per "
+                        f"insert, {awards * per:.0f} us of it writing {run1_awards(sc, MIXED20):,} awards")
+    return sc
