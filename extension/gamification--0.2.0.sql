@@ -2947,53 +2947,43 @@ COMMENT ON VIEW gamification.badge_status IS
 -- updates it in place; a registration is the full definition, so an omitted optional key
 -- goes back to its default. Past ledger rows are never rewritten.
 
-CREATE FUNCTION gamification._rules_apply(p_definitions jsonb, p_search_path text, p_registrant name)
+CREATE FUNCTION gamification._rules_apply(p_codes text[], p_rules gamification.badge_rule[],
+                                                           p_backfill text[], p_registrant name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_def jsonb;
-    v_index integer;
-    v_code text;
-    v_old gamification.badge_rule;
     r gamification.badge_rule;
-    v_tables regclass[] := '{}'::regclass[];
-    v_backfill text[] := '{}'::text[];
-    v_table regclass;
     v_label text;
     v_function regprocedure;
+    v_tables regclass[];
+    v_table regclass;
+    v_code text;
 BEGIN
-    FOR v_def, v_index IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_definitions) WITH ORDINALITY AS t(e, o) LOOP
-        v_code := v_def ->> 'code';
-        v_label := gamification._label('badge', v_def, v_index);
-        SELECT * INTO v_old FROM gamification.badge_rule b WHERE b.badge_code = v_code;
-        IF v_old.badge_code IS NOT NULL THEN  -- changing a badge changes the triggers of its old table
-            PERFORM gamification._require_trigger_privilege(v_label, v_old, p_registrant);
-        END IF;
-        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_def) k WHERE k = ANY (gamification._trigger_keys())) THEN
-            r := gamification._rule_from_json(v_label, v_code, v_def, p_search_path, p_registrant);
-            INSERT INTO gamification.badge_rule AS b
-            SELECT (r).*
-            ON CONFLICT (badge_code) DO UPDATE
-               SET kind = EXCLUDED.kind, table_name = EXCLUDED.table_name, event = EXCLUDED.event,
-                   user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
-                   counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
-                   search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
-            -- The condition is compiled and checked now: a refusal fails the registration.
-            -- (Two statements: the second must see the catalog rows the first wrote.)
-            v_function := gamification._predicate_install(v_label, r);
-            PERFORM gamification._require_reads(v_label, v_function, p_registrant);
-            v_tables := v_tables || r.table_name;
-            IF coalesce((v_def ->> 'backfill')::boolean, false) THEN
-                v_backfill := v_backfill || v_code;
-            END IF;
-        ELSIF v_old.badge_code IS NOT NULL THEN
-            DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code;  -- now a manual badge
-        END IF;
-        IF v_old.badge_code IS NOT NULL THEN
-            v_tables := v_tables || v_old.table_name;
-        END IF;
+    -- The badges registered lose the rules they no longer have (now manual badges) or get
+    -- their new ones; changing a badge changes the triggers of its old table too.
+    FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.badge_code = ANY (p_codes) ORDER BY b.badge_code LOOP
+        PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', r.badge_code), r, p_registrant);
+    END LOOP;
+    SELECT pg_catalog.array_agg(b.table_name) INTO v_tables FROM gamification.badge_rule b WHERE b.badge_code = ANY (p_codes);
+    DELETE FROM gamification.badge_rule b
+     WHERE b.badge_code = ANY (p_codes)
+       AND b.badge_code <> ALL (ARRAY(SELECT x.badge_code FROM pg_catalog.unnest(p_rules) x));
+    FOREACH r IN ARRAY p_rules LOOP
+        v_label := pg_catalog.format('badge "%s"', r.badge_code);
+        INSERT INTO gamification.badge_rule AS b
+        SELECT (r).*
+        ON CONFLICT (badge_code) DO UPDATE
+           SET kind = EXCLUDED.kind, table_name = EXCLUDED.table_name, event = EXCLUDED.event,
+               user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
+               counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
+               search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
+        -- The condition is compiled and checked now: a refusal fails the registration.
+        -- (Two statements: the second must see the catalog rows the first wrote.)
+        v_function := gamification._predicate_install(v_label, r);
+        PERFORM gamification._require_reads(v_label, v_function, p_registrant);
+        v_tables := coalesce(v_tables, '{}') || r.table_name;
     END LOOP;
     -- Triggers first: CREATE TRIGGER locks out writers of the table until commit, so
     -- the backfill below sees every row that will never reach the new trigger.
@@ -3001,14 +2991,13 @@ BEGIN
                     WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t) ORDER BY 1 LOOP
         PERFORM gamification._sync_table(v_table);
     END LOOP;
-    FOREACH v_code IN ARRAY v_backfill LOOP
+    FOREACH v_code IN ARRAY p_backfill LOOP
         PERFORM gamification._backfill(v_code, p_registrant);
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION gamification._rules_apply(jsonb, text, name) IS
-    'Internal, called by badge_register() after the badge rows are written: store or remove each definition''s trigger rule, compile its predicate (checking that the registrant may read what it reads), re-sync the affected tables'' triggers, then run the backfills asked for.';
-
+COMMENT ON FUNCTION gamification._rules_apply(text[], gamification.badge_rule[], text[], name) IS
+    'Internal, called by badge_register() after the badge rows are written: give the badges p_codes exactly the validated rules p_rules (others lose theirs), compile each predicate (checking that the registrant may read what it reads), re-sync the affected tables'' triggers, then run the backfills p_backfill.';
 CREATE FUNCTION gamification._backfill_sql(r gamification.badge_rule)
 RETURNS text
 LANGUAGE sql
@@ -3226,72 +3215,64 @@ $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
 
-CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
-RETURNS SETOF text
+CREATE FUNCTION gamification._badge_from_json(p_label text, p_obj jsonb)
+RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
+STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
-    c_allowed constant text[] := ARRAY['code', 'name', 'description', 'points', 'category',
-                                       'target', 'secret', 'next'] || gamification._trigger_keys();
-    v_registrant name := gamification._registrant(p_registrant);
-    v_defs jsonb := gamification._as_array('badge', $1, 'badge_register');
-    v_obj jsonb;
-    v_idx integer;
-    v_label text;
-    v_code text;
-    v_codes text[] := '{}'::text[];
-    v_norm jsonb := '[]'::jsonb;
     v_item jsonb;
-    v_cycle text[];
-    v_old jsonb;
-    r record;
 BEGIN
-    -- 1. Validate every definition; nothing is written before all are valid.
-    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
-        v_label := gamification._label('badge', v_obj, v_idx);
-        PERFORM gamification._check_object(v_label, v_obj);
-        PERFORM gamification._check_keys(v_label, v_obj, c_allowed);
-        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
-            'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
-        IF v_code = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each badge code once per call.');
-        END IF;
-        v_codes := v_codes || v_code;
-        v_item := pg_catalog.jsonb_build_object(
-            'code', v_code,
-            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
-                        'Give every badge a non-empty "name".'),
-            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
-                        'Omit "description" or give a string.'),
-            'points', gamification._int_field(v_label, v_obj, 'points', 0, 0, 'an integer >= 0',
-                        'Omit "points" for a badge worth nothing; use gamification.award_points() with a negative amount for a penalty.'),
-            'category', gamification._text_field(v_label, v_obj, 'category', false, true,
-                        'Omit "category" or give a category code; unknown categories are created.'),
-            'target', gamification._int_field(v_label, v_obj, 'target', 1, NULL, 'a positive integer',
-                        'Omit "target" for a badge without progression.'),
-            'secret', gamification._bool_field(v_label, v_obj, 'secret', false,
-                        'Omit "secret" for a badge everyone can see.'),
-            'next', gamification._text_field(v_label, v_obj, 'next', false, true,
-                        'Omit "next" or give the code of another badge.'),
-            'definition', v_obj);
-        IF v_item ->> 'next' = v_code THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "next" must not be the badge itself', v_label),
-                'Give the code of another badge, or omit "next".');
-        END IF;
-        v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
-    END LOOP;
+    -- One definition's badge fields, validated and normalised (the trigger keys are the
+    -- rule's: _rule_from_json).
+    PERFORM gamification._check_object(p_label, p_obj);
+    PERFORM gamification._check_keys(p_label, p_obj,
+        ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys());
+    v_item := pg_catalog.jsonb_build_object(
+        'code', gamification._text_field(p_label, p_obj, 'code', true, true,
+                    'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".'),
+        'name', gamification._text_field(p_label, p_obj, 'name', true, false,
+                    'Give every badge a non-empty "name".'),
+        'description', gamification._text_field(p_label, p_obj, 'description', false, false,
+                    'Omit "description" or give a string.'),
+        'points', gamification._int_field(p_label, p_obj, 'points', 0, 0, 'an integer >= 0',
+                    'Omit "points" for a badge worth nothing; use gamification.award_points() with a negative amount for a penalty.'),
+        'category', gamification._text_field(p_label, p_obj, 'category', false, true,
+                    'Omit "category" or give a category code; unknown categories are created.'),
+        'target', gamification._int_field(p_label, p_obj, 'target', 1, NULL, 'a positive integer',
+                    'Omit "target" for a badge without progression.'),
+        'secret', gamification._bool_field(p_label, p_obj, 'secret', false,
+                    'Omit "secret" for a badge everyone can see.'),
+        'next', gamification._text_field(p_label, p_obj, 'next', false, true,
+                    'Omit "next" or give the code of another badge.'),
+        'definition', p_obj);
+    IF v_item ->> 'next' = v_item ->> 'code' THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: field "next" must not be the badge itself', p_label),
+            'Give the code of another badge, or omit "next".');
+    END IF;
+    RETURN v_item;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_from_json(text, jsonb) IS
+    'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
 
-    -- 2. Every "next" must exist by the end of the call (in this call or already registered).
+CREATE FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    v_cycle text[];
+BEGIN
+    -- Every "next" must exist by the end of the call (in this call or already registered).
     SELECT n.code, n.next INTO r
-      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, next text)
+      FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, next text)
      WHERE n.next IS NOT NULL
-       AND n.next <> ALL (v_codes)
+       AND n.next <> ALL (p_codes)
        AND NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = n.next)
      LIMIT 1;
     IF FOUND THEN
@@ -3299,19 +3280,18 @@ BEGIN
             pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
             pg_catalog.format('Register badge "%s" in the same call or before.', r.next));
     END IF;
-
-    -- 3. No cycle through "next", over the registered badges as they will be after this call.
+    -- No cycle through "next", over the registered badges as they will be after this call.
     WITH RECURSIVE
     input AS (
-        SELECT n.code, n.next FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, next text)
+        SELECT n.code, n.next FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, next text)
     ),
     edges AS (
         SELECT i.code, i.next FROM input i WHERE i.next IS NOT NULL
         UNION ALL
-        SELECT b.code, b.next FROM gamification.badge b WHERE b.next IS NOT NULL AND b.code <> ALL (v_codes)
+        SELECT b.code, b.next FROM gamification.badge b WHERE b.next IS NOT NULL AND b.code <> ALL (p_codes)
     ),
     walk (start, cur, path) AS (
-        SELECT e.code, e.next, ARRAY[e.code] FROM edges e WHERE e.code = ANY (v_codes)
+        SELECT e.code, e.next, ARRAY[e.code] FROM edges e WHERE e.code = ANY (p_codes)
         UNION ALL
         SELECT w.start, e.next, w.path || w.cur
           FROM walk w JOIN edges e ON e.code = w.cur
@@ -3324,23 +3304,36 @@ BEGIN
                               pg_catalog.array_to_string(v_cycle, ' -> ')),
             'Badges chained by "next" must not lead back to themselves.');
     END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_next(jsonb, text[]) IS
+    'Internal: 42704 if a "next" of the normalised definitions names no badge (in this call or registered), 22023 if "next" makes a cycle.';
 
-    -- 4. Write: categories first, then badges (locked in code order).
+CREATE FUNCTION gamification._badges_write(p_norm jsonb, p_codes text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_old jsonb;
+    r record;
+BEGIN
+    -- Categories first, then badges (locked in code order).
     INSERT INTO gamification.category (code, name)
     SELECT DISTINCT n.category, n.category
-      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(category text)
+      FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(category text)
      WHERE n.category IS NOT NULL
      ORDER BY 1
     ON CONFLICT (code) DO NOTHING;
 
     SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
       FROM (SELECT b.code, b.target FROM gamification.badge b
-             WHERE b.code = ANY (v_codes) ORDER BY b.code FOR UPDATE) b;
+             WHERE b.code = ANY (p_codes) ORDER BY b.code FOR UPDATE) b;
 
     INSERT INTO gamification.badge AS b
            (code, name, description, points, category, target, secret, next, definition)
     SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.definition
-      FROM pg_catalog.jsonb_to_recordset(v_norm)
+      FROM pg_catalog.jsonb_to_recordset(p_norm)
            AS n(code text, name text, description text, points bigint, category text,
                 target bigint, secret boolean, next text, definition jsonb)
      ORDER BY n.code
@@ -3350,12 +3343,12 @@ BEGIN
            next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
            retired_at = NULL;
 
-    -- 5. A new or changed target awards at once the users whose stored progress
-    --    already reaches it, unless they hold the badge or it was revoked from
-    --    them by hand (their last history action for it is 'revoke').
+    -- A new or changed target awards at once the users whose stored progress already
+    -- reaches it, unless they hold the badge or it was revoked from them by hand (their
+    -- last history action for it is 'revoke').
     FOR r IN
         SELECT n.code, n.target
-          FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, target bigint)
+          FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, target bigint)
          WHERE n.target IS NOT NULL
            AND (v_old IS NULL OR (v_old -> n.code) IS NULL OR (v_old ->> n.code)::bigint IS DISTINCT FROM n.target)
          ORDER BY n.code
@@ -3372,16 +3365,58 @@ BEGIN
                               ORDER BY h.id DESC LIMIT 1), '') <> 'revoke'
              ORDER BY p.user_id), 'target');
     END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badges_write(jsonb, text[]) IS
+    'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order) and award at once the users whose stored progress reaches a new or changed target.';
 
-    -- 6. Trigger badges: rules, triggers on their tables, backfills.
-    PERFORM gamification._rules_apply(v_defs, p_search_path, v_registrant);
-
+CREATE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_defs jsonb := gamification._as_array('badge', definitions, 'badge_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_item jsonb;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_rules gamification.badge_rule[] := '{}'::gamification.badge_rule[];
+    v_backfill text[] := '{}'::text[];
+BEGIN
+    -- 1. Validate every key of every definition, trigger keys included: nothing is
+    --    written before all are valid.
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('badge', v_obj, v_idx);
+        v_item := gamification._badge_from_json(v_label, v_obj);
+        IF v_item ->> 'code' = ANY (v_codes) THEN
+            PERFORM gamification._raise('42710',
+                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
+                'Register each badge code once per call.');
+        END IF;
+        v_codes := v_codes || (v_item ->> 'code');
+        v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
+        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN
+            v_rules := v_rules || gamification._rule_from_json(v_label, v_item ->> 'code', v_obj, p_search_path, v_registrant);
+            IF gamification._bool_field(v_label, v_obj, 'backfill', false, '') THEN
+                v_backfill := v_backfill || (v_item ->> 'code');
+            END IF;
+        END IF;
+    END LOOP;
+    PERFORM gamification._check_next(v_norm, v_codes);
+    -- 2. Write the registry: badges, then rules (their predicates compiled and checked),
+    -- 3. install the generated functions and triggers, 4. run the backfills asked for.
+    PERFORM gamification._badges_write(v_norm, v_codes);
+    PERFORM gamification._rules_apply(v_codes, v_rules, v_backfill, v_registrant);
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 END;
 $$;
 COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
-    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with.';
-
+    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with. Validates everything, then writes badges, rules, generated code and backfills, in that order.';
 CREATE FUNCTION gamification.badge_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE sql
