@@ -73,6 +73,20 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_keys() IS
     'Internal: the keys that make a badge definition a trigger badge.';
 
+CREATE OR REPLACE FUNCTION gamification._rule_field(p_kind text, p_what text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- How errors name a rule's key: a counter badge's keys live under "counter".
+    SELECT CASE WHEN p_kind = 'counter'
+                THEN 'counter.' || CASE p_what WHEN 'condition' THEN 'where' WHEN 'trigger_table' THEN 'table' ELSE p_what END
+                ELSE p_what END
+$$;
+COMMENT ON FUNCTION gamification._rule_field(text, text) IS
+    'Internal: the field name errors use for a rule''s key (condition, trigger_table, user_field) by kind: counter.where, counter.table, counter.user_field for counter badges.';
+
 CREATE OR REPLACE FUNCTION gamification._caller_search_path()
 RETURNS text
 LANGUAGE sql
@@ -291,7 +305,7 @@ BEGIN
     IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
-                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._rule_field(r.kind, 'trigger_table'),
                               gamification._qualified(r.table_name)),
             'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
     END IF;
@@ -460,7 +474,7 @@ BEGIN
     END IF;
 
     PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
-    PERFORM gamification._require_plain_type(p_label, CASE r.kind WHEN 'counter' THEN 'counter.user_field' ELSE 'user_field' END,
+    PERFORM gamification._require_plain_type(p_label, gamification._rule_field(r.kind, 'user_field'),
                                              r.table_name, r.user_field);
     PERFORM gamification._require_plain_type(p_label, 'update_of', r.table_name, c)
        FROM pg_catalog.unnest(r.update_of) c;
@@ -837,7 +851,7 @@ AS $$
 DECLARE
     v_name name := gamification._predicate_name(r.badge_code);
     v_sql text := gamification._predicate_sql(r);
-    v_field text := CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END;
+    v_field text := gamification._rule_field(r.kind, 'condition');
     v_function regprocedure;
     v_old regprocedure;
     v_problem text;
@@ -935,6 +949,21 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._user_key_sql(text, name) IS
     'Internal: generated SQL for the user key of a row (the row''s alias and the user column) as text, without any cast.';
+
+CREATE OR REPLACE FUNCTION gamification._rules_of(p_table regclass, p_event text, p_row boolean)
+RETURNS SETOF gamification.badge_rule
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The rules one generated function evaluates: a table's, for an event, row-level
+    -- (update_of) or not, in code order.
+    SELECT * FROM gamification.badge_rule b
+     WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+     ORDER BY b.badge_code
+$$;
+COMMENT ON FUNCTION gamification._rules_of(regclass, text, boolean) IS
+    'Internal: the rules of a table for an event, row-level (update_of) or statement-level, in code order.';
 
 CREATE OR REPLACE FUNCTION gamification._rule_from_sql(r gamification.badge_rule, p_new text, p_old text)
 RETURNS text
@@ -1233,6 +1262,19 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._indent(text, integer) IS 'Internal: indent every line of generated code.';
 
+CREATE OR REPLACE FUNCTION gamification._trigger_events()
+RETURNS TABLE (event text, row_level boolean)
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The triggers the extension may put on a table: one per statement event, and one
+    -- row-level trigger for update_of badges.
+    VALUES ('insert', false), ('update', false), ('delete', false), ('update', true)
+$$;
+COMMENT ON FUNCTION gamification._trigger_events() IS
+    'Internal: every (event, row-level) pair the extension generates a trigger for.';
+
 CREATE OR REPLACE FUNCTION gamification._trigger_name(p_event text, p_row boolean)
 RETURNS name
 LANGUAGE sql
@@ -1278,18 +1320,15 @@ DECLARE
     r gamification.badge_rule;
 BEGIN
     -- Rules whose condition was refused (no predicate) are left out.
-    IF NOT EXISTS (SELECT 1 FROM gamification.badge_rule b
-                    WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-                      AND gamification._predicate_of(b) IS NOT NULL) THEN
+    IF NOT EXISTS (SELECT 1 FROM gamification._rules_of(p_table, p_event, p_row) b
+                    WHERE gamification._predicate_of(b) IS NOT NULL) THEN
         RETURN NULL;
     END IF;
     IF NOT p_row THEN
         v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 8) || E'\n';
     END IF;
-    FOR r IN SELECT * FROM gamification.badge_rule b
-              WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-                AND gamification._predicate_of(b) IS NOT NULL
-              ORDER BY b.badge_code LOOP
+    FOR r IN SELECT * FROM gamification._rules_of(p_table, p_event, p_row) b
+              WHERE gamification._predicate_of(b) IS NOT NULL LOOP
         v_count := v_count + 1;
         v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code) || gamification._rule_statement_sql(r);
         IF p_row THEN
@@ -1652,8 +1691,7 @@ AS $$
                gamification._generator_version(),
                pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
                               || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
-                                    FROM gamification.badge_rule b
-                                   WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row)))
+                                    FROM gamification._rules_of(p_table, p_event, p_row) b)))
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
@@ -1755,7 +1793,7 @@ BEGIN
             RETURN NEXT pg_catalog.format('skipped badge %s: %s', r.badge_code, SQLERRM);
         END;
     END LOOP;
-    FOR v_event, v_row IN VALUES ('insert', false), ('update', false), ('delete', false), ('update', true) LOOP
+    FOR v_event, v_row IN SELECT e.event, e.row_level FROM gamification._trigger_events() e LOOP
         v_name := gamification._trigger_name(v_event, v_row);
         v_trigger := gamification._our_trigger(p_table, v_name);
         v_function := gamification._trigger_function_name(p_table, v_event, v_row);
@@ -1792,8 +1830,7 @@ BEGIN
         END IF;
         -- Replicas and logical-replication apply skip ordinary triggers; ENABLE ALWAYS
         -- makes them fire there too, for tables whose badges ask for it.
-        SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification.badge_rule b
-         WHERE b.table_name = p_table AND b.event = v_event AND (b.update_of IS NOT NULL) = v_row;
+        SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification._rules_of(p_table, v_event, v_row) b;
         IF (SELECT t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = v_name)
            <> (CASE WHEN v_replica THEN 'A' ELSE 'O' END)::"char" THEN
             EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', gamification._qualified(p_table),
@@ -1826,8 +1863,7 @@ BEGIN
     -- The extension's triggers on tables where no badge is registered any more.
     FOR v_trigger IN
         SELECT t.tgname, t.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger t
-         WHERE t.tgname IN ('gamification_on_insert', 'gamification_on_update', 'gamification_on_delete',
-                            'gamification_on_update_of')
+         WHERE t.tgname IN (SELECT gamification._trigger_name(e.event, e.row_level) FROM gamification._trigger_events() e)
            AND gamification._is_generated(t.tgfoid)
            AND NOT EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = t.tgrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.tgrelid
@@ -1871,7 +1907,7 @@ BEGIN
             WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
               AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
         RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
-                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                                 gamification._rule_field(r.kind, 'condition'),
                                  pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
     END IF;
     RETURN NULL;
@@ -1997,7 +2033,7 @@ BEGIN
     -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
     PERFORM gamification._raise(p_sqlstate,
         pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
-                          CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                          gamification._rule_field(r.kind, 'condition'),
                           gamification._qualified(r.table_name), p_what, p_message),
         CASE WHEN p_sqlstate = '42501'
              THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'

@@ -94,7 +94,7 @@ BEGIN
     -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
     PERFORM gamification._raise(p_sqlstate,
         pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
-                          CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                          gamification._rule_field(r.kind, 'condition'),
                           gamification._qualified(r.table_name), p_what, p_message),
         CASE WHEN p_sqlstate = '42501'
              THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'

@@ -21,6 +21,21 @@ $$;
 COMMENT ON FUNCTION gamification._user_key_sql(text, name) IS
     'Internal: generated SQL for the user key of a row (the row''s alias and the user column) as text, without any cast.';
 
+CREATE {{ or_replace }}FUNCTION gamification._rules_of(p_table regclass, p_event text, p_row boolean)
+RETURNS SETOF gamification.badge_rule
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The rules one generated function evaluates: a table's, for an event, row-level
+    -- (update_of) or not, in code order.
+    SELECT * FROM gamification.badge_rule b
+     WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
+     ORDER BY b.badge_code
+$$;
+COMMENT ON FUNCTION gamification._rules_of(regclass, text, boolean) IS
+    'Internal: the rules of a table for an event, row-level (update_of) or statement-level, in code order.';
+
 CREATE {{ or_replace }}FUNCTION gamification._rule_from_sql(r gamification.badge_rule, p_new text, p_old text)
 RETURNS text
 LANGUAGE sql
@@ -318,6 +333,19 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification._indent(text, integer) IS 'Internal: indent every line of generated code.';
 
+CREATE {{ or_replace }}FUNCTION gamification._trigger_events()
+RETURNS TABLE (event text, row_level boolean)
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The triggers the extension may put on a table: one per statement event, and one
+    -- row-level trigger for update_of badges.
+    VALUES ('insert', false), ('update', false), ('delete', false), ('update', true)
+$$;
+COMMENT ON FUNCTION gamification._trigger_events() IS
+    'Internal: every (event, row-level) pair the extension generates a trigger for.';
+
 CREATE {{ or_replace }}FUNCTION gamification._trigger_name(p_event text, p_row boolean)
 RETURNS name
 LANGUAGE sql
@@ -363,18 +391,15 @@ DECLARE
     r gamification.badge_rule;
 BEGIN
     -- Rules whose condition was refused (no predicate) are left out.
-    IF NOT EXISTS (SELECT 1 FROM gamification.badge_rule b
-                    WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-                      AND gamification._predicate_of(b) IS NOT NULL) THEN
+    IF NOT EXISTS (SELECT 1 FROM gamification._rules_of(p_table, p_event, p_row) b
+                    WHERE gamification._predicate_of(b) IS NOT NULL) THEN
         RETURN NULL;
     END IF;
     IF NOT p_row THEN
         v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 8) || E'\n';
     END IF;
-    FOR r IN SELECT * FROM gamification.badge_rule b
-              WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row
-                AND gamification._predicate_of(b) IS NOT NULL
-              ORDER BY b.badge_code LOOP
+    FOR r IN SELECT * FROM gamification._rules_of(p_table, p_event, p_row) b
+              WHERE gamification._predicate_of(b) IS NOT NULL LOOP
         v_count := v_count + 1;
         v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code) || gamification._rule_statement_sql(r);
         IF p_row THEN

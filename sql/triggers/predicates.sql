@@ -359,7 +359,7 @@ AS $$
 DECLARE
     v_name name := gamification._predicate_name(r.badge_code);
     v_sql text := gamification._predicate_sql(r);
-    v_field text := CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END;
+    v_field text := gamification._rule_field(r.kind, 'condition');
     v_function regprocedure;
     v_old regprocedure;
     v_problem text;

@@ -43,6 +43,20 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_keys() IS
     'Internal: the keys that make a badge definition a trigger badge.';
 
+CREATE {{ or_replace }}FUNCTION gamification._rule_field(p_kind text, p_what text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- How errors name a rule's key: a counter badge's keys live under "counter".
+    SELECT CASE WHEN p_kind = 'counter'
+                THEN 'counter.' || CASE p_what WHEN 'condition' THEN 'where' WHEN 'trigger_table' THEN 'table' ELSE p_what END
+                ELSE p_what END
+$$;
+COMMENT ON FUNCTION gamification._rule_field(text, text) IS
+    'Internal: the field name errors use for a rule''s key (condition, trigger_table, user_field) by kind: counter.where, counter.table, counter.user_field for counter badges.';
+
 CREATE {{ or_replace }}FUNCTION gamification._caller_search_path()
 RETURNS text
 LANGUAGE sql
@@ -261,7 +275,7 @@ BEGIN
     IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
         PERFORM gamification._raise('42501',
             pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
-                              CASE r.kind WHEN 'counter' THEN 'counter.table' ELSE 'trigger_table' END,
+                              gamification._rule_field(r.kind, 'trigger_table'),
                               gamification._qualified(r.table_name)),
             'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
     END IF;
@@ -430,7 +444,7 @@ BEGIN
     END IF;
 
     PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
-    PERFORM gamification._require_plain_type(p_label, CASE r.kind WHEN 'counter' THEN 'counter.user_field' ELSE 'user_field' END,
+    PERFORM gamification._require_plain_type(p_label, gamification._rule_field(r.kind, 'user_field'),
                                              r.table_name, r.user_field);
     PERFORM gamification._require_plain_type(p_label, 'update_of', r.table_name, c)
        FROM pg_catalog.unnest(r.update_of) c;

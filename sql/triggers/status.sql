@@ -27,7 +27,7 @@ BEGIN
             WHERE t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
               AND pg_catalog.strpos(p.prosrc, 'gamification.cond_') = 0) THEN
         RETURN pg_catalog.format('%s %s cannot be evaluated: its function is gone (dropped with something it read, or refused by triggers_sync()); register the badge again',
-                                 CASE r.kind WHEN 'counter' THEN 'counter.where' ELSE 'condition' END,
+                                 gamification._rule_field(r.kind, 'condition'),
                                  pg_catalog.quote_literal(coalesce(r.condition, r.counter_where, 'true')));
     END IF;
     RETURN NULL;

@@ -20,8 +20,7 @@ AS $$
                gamification._generator_version(),
                pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
                               || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
-                                    FROM gamification.badge_rule b
-                                   WHERE b.table_name = p_table AND b.event = p_event AND (b.update_of IS NOT NULL) = p_row)))
+                                    FROM gamification._rules_of(p_table, p_event, p_row) b)))
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
@@ -123,7 +122,7 @@ BEGIN
             RETURN NEXT pg_catalog.format('skipped badge %s: %s', r.badge_code, SQLERRM);
         END;
     END LOOP;
-    FOR v_event, v_row IN VALUES ('insert', false), ('update', false), ('delete', false), ('update', true) LOOP
+    FOR v_event, v_row IN SELECT e.event, e.row_level FROM gamification._trigger_events() e LOOP
         v_name := gamification._trigger_name(v_event, v_row);
         v_trigger := gamification._our_trigger(p_table, v_name);
         v_function := gamification._trigger_function_name(p_table, v_event, v_row);
@@ -160,8 +159,7 @@ BEGIN
         END IF;
         -- Replicas and logical-replication apply skip ordinary triggers; ENABLE ALWAYS
         -- makes them fire there too, for tables whose badges ask for it.
-        SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification.badge_rule b
-         WHERE b.table_name = p_table AND b.event = v_event AND (b.update_of IS NOT NULL) = v_row;
+        SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification._rules_of(p_table, v_event, v_row) b;
         IF (SELECT t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = v_name)
            <> (CASE WHEN v_replica THEN 'A' ELSE 'O' END)::"char" THEN
             EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', gamification._qualified(p_table),
@@ -194,8 +192,7 @@ BEGIN
     -- The extension's triggers on tables where no badge is registered any more.
     FOR v_trigger IN
         SELECT t.tgname, t.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger t
-         WHERE t.tgname IN ('gamification_on_insert', 'gamification_on_update', 'gamification_on_delete',
-                            'gamification_on_update_of')
+         WHERE t.tgname IN (SELECT gamification._trigger_name(e.event, e.row_level) FROM gamification._trigger_events() e)
            AND gamification._is_generated(t.tgfoid)
            AND NOT EXISTS (SELECT 1 FROM gamification.badge_rule b WHERE b.table_name = t.tgrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.tgrelid
