@@ -331,7 +331,7 @@ COMMENT ON FUNCTION gamification._require_plain_type(text, text, regclass, name)
     'Internal: 42501 unless a column the machinery compares or converts itself (user_field, update_of) has a type owned by a superuser.';
 
 
-CREATE {{ or_replace }}FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
+CREATE {{ or_replace }}FUNCTION gamification._counter_rule_from_json(p_label text, p_def jsonb, p_search_path text)
 RETURNS gamification.badge_rule
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -342,102 +342,127 @@ DECLARE
     v_table text;
     v_col text;
 BEGIN
+    SELECT pg_catalog.min(k) INTO v_col FROM pg_catalog.jsonb_object_keys(p_def) k
+     WHERE k IN ('condition', 'trigger_condition', 'trigger_table', 'user_field', 'update_of');
+    IF v_col IS NOT NULL THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
+            'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).');
+    END IF;
+    IF pg_catalog.jsonb_typeof(v_counter) <> 'object' THEN
+        PERFORM gamification._field_error(p_label, 'counter', 'an object', v_counter,
+            'Give {"table": ..., "user_field": ..., "on": "insert" or "delete", "where": ...}.');
+    END IF;
+    PERFORM gamification._check_keys(p_label || ': field "counter"', v_counter,
+                                     ARRAY['table', 'user_field', 'on', 'where']);
+    IF p_def -> 'target' IS NULL OR p_def -> 'target' = 'null' THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
+            'Give "target": the number of rows that earns the badge.');
+    END IF;
+    r.kind := 'counter';
+    v_table := gamification._text_field(p_label, v_counter, 'table', true, false,
+        'Give "counter": {"table": "<table counted>", ...}.');
+    r.table_name := gamification._resolve_table(p_label, 'counter.table', v_table, p_search_path);
+    r.user_field := gamification._resolve_column(p_label, 'counter.user_field', r.table_name,
+        gamification._text_field(p_label, v_counter, 'user_field', true, false,
+            'Give "counter": {"user_field": "<column holding the user key>", ...}.'));
+    r.event := pg_catalog.lower(coalesce(gamification._text_field(p_label, v_counter, 'on', false, false,
+        'Give "on": "insert" or "delete".'), 'insert'));
+    IF r.event NOT IN ('insert', 'delete') THEN
+        PERFORM gamification._field_error(p_label, 'counter.on', '"insert" or "delete"', v_counter -> 'on',
+            'A counter counts inserted rows ("insert", the default) or deleted rows ("delete").');
+    END IF;
+    r.counter_where := gamification._text_field(p_label, v_counter, 'where', false, false,
+        'Give a boolean SQL expression over the row, e.g. "published", or omit it to count every row.');
+    IF r.counter_where IS NOT NULL THEN
+        PERFORM gamification._check_sql_fragment(p_label, 'counter.where', r.counter_where);
+    END IF;
+    RETURN r;
+END;
+$$;
+COMMENT ON FUNCTION gamification._counter_rule_from_json(text, jsonb, text) IS
+    'Internal: the kind, table, user field, event and where of a counter badge''s rule, validated (names resolved with the given search_path).';
+
+CREATE {{ or_replace }}FUNCTION gamification._condition_rule_from_json(p_label text, p_def jsonb, p_search_path text)
+RETURNS gamification.badge_rule
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+    v_col text;
+BEGIN
+    r.kind := 'condition';
+    FOREACH v_col IN ARRAY ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field'] LOOP
+        IF p_def -> v_col IS NULL THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
+                'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.');
+        END IF;
+    END LOOP;
+    r.condition := gamification._text_field(p_label, p_def, 'condition', true, false,
+        'Give the tail of a SELECT, e.g. NEW.hit_views > 1000.');
+    PERFORM gamification._check_sql_fragment(p_label, 'condition', r.condition);
+    r.event := pg_catalog.lower(gamification._text_field(p_label, p_def, 'trigger_condition', true, false,
+        'Give "insert", "update" or "delete".'));
+    IF r.event NOT IN ('insert', 'update', 'delete') THEN
+        PERFORM gamification._field_error(p_label, 'trigger_condition', '"insert", "update" or "delete"',
+            p_def -> 'trigger_condition', 'The event of trigger_table that can award the badge.');
+    END IF;
+    r.table_name := gamification._resolve_table(p_label, 'trigger_table',
+        gamification._text_field(p_label, p_def, 'trigger_table', true, false, 'Give the name of the table to watch.'),
+        p_search_path);
+    r.user_field := gamification._resolve_column(p_label, 'user_field', r.table_name,
+        gamification._text_field(p_label, p_def, 'user_field', true, false,
+            'Give the column of trigger_table that holds the user key.'));
+    IF p_def ? 'update_of' AND p_def -> 'update_of' <> 'null' THEN
+        IF r.event <> 'update' THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
+                'Remove "update_of", or set "trigger_condition": "update".');
+        END IF;
+        IF pg_catalog.jsonb_typeof(p_def -> 'update_of') <> 'array' OR pg_catalog.jsonb_array_length(p_def -> 'update_of') = 0
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(p_def -> 'update_of') e
+                       WHERE pg_catalog.jsonb_typeof(e) <> 'string') THEN
+            PERFORM gamification._field_error(p_label, 'update_of', 'a non-empty array of column names',
+                p_def -> 'update_of', 'Give the columns whose change can award the badge, e.g. ["hit_views"].');
+        END IF;
+        SELECT pg_catalog.array_agg(DISTINCT gamification._resolve_column(p_label, 'update_of', r.table_name, e)
+                                    ORDER BY gamification._resolve_column(p_label, 'update_of', r.table_name, e))
+          INTO r.update_of
+          FROM pg_catalog.jsonb_array_elements_text(p_def -> 'update_of') e;
+    END IF;
+    IF r.event = 'update' AND r.update_of IS NULL AND gamification._uses_old(r.condition)
+       AND gamification._primary_key(r.table_name) IS NULL THEN
+        PERFORM gamification._raise('55000',
+            pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
+                              p_label, r.table_name),
+            'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).');
+    END IF;
+    RETURN r;
+END;
+$$;
+COMMENT ON FUNCTION gamification._condition_rule_from_json(text, jsonb, text) IS
+    'Internal: the kind, condition, event, table, user field and update_of of a condition badge''s rule, validated (names resolved with the given search_path).';
+
+CREATE {{ or_replace }}FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
+RETURNS gamification.badge_rule
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+BEGIN
+    r := CASE WHEN p_def ? 'counter' THEN gamification._counter_rule_from_json(p_label, p_def, p_search_path)
+              ELSE gamification._condition_rule_from_json(p_label, p_def, p_search_path) END;
     r.badge_code := p_code;
     r.search_path := p_search_path;
     r.fire_on_replica := gamification._bool_field(p_label, p_def, 'fire_on_replica', false,
         'Give true to have the triggers fire on replicas too (ENABLE ALWAYS), or omit it.');
-    PERFORM gamification._bool_field(p_label, p_def, 'backfill', false,
-        'Give true to award, at registration, every user who already meets the condition, or omit it.');
-
-    IF v_counter IS NOT NULL THEN
-        SELECT pg_catalog.min(k) INTO v_col FROM pg_catalog.jsonb_object_keys(p_def) k
-         WHERE k IN ('condition', 'trigger_condition', 'trigger_table', 'user_field', 'update_of');
-        IF v_col IS NOT NULL THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
-                'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).');
-        END IF;
-        IF pg_catalog.jsonb_typeof(v_counter) <> 'object' THEN
-            PERFORM gamification._field_error(p_label, 'counter', 'an object', v_counter,
-                'Give {"table": ..., "user_field": ..., "on": "insert" or "delete", "where": ...}.');
-        END IF;
-        PERFORM gamification._check_keys(p_label || ': field "counter"', v_counter,
-                                         ARRAY['table', 'user_field', 'on', 'where']);
-        IF p_def -> 'target' IS NULL OR p_def -> 'target' = 'null' THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
-                'Give "target": the number of rows that earns the badge.');
-        END IF;
-        r.kind := 'counter';
-        v_table := gamification._text_field(p_label, v_counter, 'table', true, false,
-            'Give "counter": {"table": "<table counted>", ...}.');
-        r.table_name := gamification._resolve_table(p_label, 'counter.table', v_table, p_search_path);
-        r.user_field := gamification._resolve_column(p_label, 'counter.user_field', r.table_name,
-            gamification._text_field(p_label, v_counter, 'user_field', true, false,
-                'Give "counter": {"user_field": "<column holding the user key>", ...}.'));
-        r.event := pg_catalog.lower(coalesce(gamification._text_field(p_label, v_counter, 'on', false, false,
-            'Give "on": "insert" or "delete".'), 'insert'));
-        IF r.event NOT IN ('insert', 'delete') THEN
-            PERFORM gamification._field_error(p_label, 'counter.on', '"insert" or "delete"', v_counter -> 'on',
-                'A counter counts inserted rows ("insert", the default) or deleted rows ("delete").');
-        END IF;
-        r.counter_where := gamification._text_field(p_label, v_counter, 'where', false, false,
-            'Give a boolean SQL expression over the row, e.g. "published", or omit it to count every row.');
-        IF r.counter_where IS NOT NULL THEN
-            PERFORM gamification._check_sql_fragment(p_label, 'counter.where', r.counter_where);
-        END IF;
-    ELSE
-        r.kind := 'condition';
-        FOREACH v_col IN ARRAY ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field'] LOOP
-            IF p_def -> v_col IS NULL THEN
-                PERFORM gamification._raise('22023',
-                    pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
-                    'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.');
-            END IF;
-        END LOOP;
-        r.condition := gamification._text_field(p_label, p_def, 'condition', true, false,
-            'Give the tail of a SELECT, e.g. NEW.hit_views > 1000.');
-        PERFORM gamification._check_sql_fragment(p_label, 'condition', r.condition);
-        r.event := pg_catalog.lower(gamification._text_field(p_label, p_def, 'trigger_condition', true, false,
-            'Give "insert", "update" or "delete".'));
-        IF r.event NOT IN ('insert', 'update', 'delete') THEN
-            PERFORM gamification._field_error(p_label, 'trigger_condition', '"insert", "update" or "delete"',
-                p_def -> 'trigger_condition', 'The event of trigger_table that can award the badge.');
-        END IF;
-        r.table_name := gamification._resolve_table(p_label, 'trigger_table',
-            gamification._text_field(p_label, p_def, 'trigger_table', true, false, 'Give the name of the table to watch.'),
-            p_search_path);
-        r.user_field := gamification._resolve_column(p_label, 'user_field', r.table_name,
-            gamification._text_field(p_label, p_def, 'user_field', true, false,
-                'Give the column of trigger_table that holds the user key.'));
-        IF p_def ? 'update_of' AND p_def -> 'update_of' <> 'null' THEN
-            IF r.event <> 'update' THEN
-                PERFORM gamification._raise('22023',
-                    pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
-                    'Remove "update_of", or set "trigger_condition": "update".');
-            END IF;
-            IF pg_catalog.jsonb_typeof(p_def -> 'update_of') <> 'array' OR pg_catalog.jsonb_array_length(p_def -> 'update_of') = 0
-               OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(p_def -> 'update_of') e
-                           WHERE pg_catalog.jsonb_typeof(e) <> 'string') THEN
-                PERFORM gamification._field_error(p_label, 'update_of', 'a non-empty array of column names',
-                    p_def -> 'update_of', 'Give the columns whose change can award the badge, e.g. ["hit_views"].');
-            END IF;
-            SELECT pg_catalog.array_agg(DISTINCT gamification._resolve_column(p_label, 'update_of', r.table_name, e)
-                                        ORDER BY gamification._resolve_column(p_label, 'update_of', r.table_name, e))
-              INTO r.update_of
-              FROM pg_catalog.jsonb_array_elements_text(p_def -> 'update_of') e;
-        END IF;
-        IF r.event = 'update' AND r.update_of IS NULL AND gamification._uses_old(r.condition)
-           AND gamification._primary_key(r.table_name) IS NULL THEN
-            PERFORM gamification._raise('55000',
-                pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
-                                  p_label, r.table_name),
-                'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).');
-        END IF;
-    END IF;
-
-    IF gamification._bool_field(p_label, p_def, 'backfill', false, '') AND
-       (r.event = 'delete' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
+    IF gamification._bool_field(p_label, p_def, 'backfill', false,
+           'Give true to award, at registration, every user who already meets the condition, or omit it.')
+       AND (r.event = 'delete' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
         PERFORM gamification._raise('0A000',
             pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
             'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
