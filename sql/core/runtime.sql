@@ -34,8 +34,10 @@ DECLARE
     v_points bigint[];
     v_one_points bigint;
 BEGIN
+    -- Two paths in one function (73 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
-    -- same writes as below, row by row, without the set-based statement's set-up.
+    -- same writes as below, row by row, without the set-based statement's set-up (about
+    -- 60 us less per award, docs/benchmarks.md); pgTAP 190 proves the two paths equal.
     IF pg_catalog.cardinality(p_users) = 1 THEN
         IF p_users[1] IS NULL THEN
             RETURN 0;

@@ -115,6 +115,7 @@ DECLARE
     v_escapes boolean;
     v_end integer;
 BEGIN
+    -- One lexer loop (76 lines), read top to bottom like PostgreSQL's own scanner.
     -- A fragment is spliced into a generated statement as one expression. Scan it as
     -- PostgreSQL's lexer would, outside string literals and quoted identifiers: it must
     -- not end that statement (";"), start another, hide the rest of it (comments), leave

@@ -89,26 +89,18 @@ $$;
 COMMENT ON FUNCTION gamification._prune_functions() IS
     'Internal: drop generated trigger functions that no trigger uses any more, and predicates whose rule is gone.';
 
-CREATE {{ or_replace }}FUNCTION gamification._sync_table(p_table regclass)
+CREATE {{ or_replace }}FUNCTION gamification._predicates_sync(p_table regclass)
 RETURNS SETOF text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_event text;
-    v_row boolean;
-    v_name name;
-    v_function name;
-    v_function_sql text;
-    v_comment text;
-    v_trigger oid;
-    v_replica boolean;
     r gamification.badge_rule;
 BEGIN
-    -- Conditions first: each is compiled into its predicate and checked (or kept if
-    -- unchanged). One that is refused (a rule edited outside the API, a column dropped
-    -- under it) gets no predicate, so no generated code calls it: it is skipped, with a
-    -- WARNING, and badge_status reports it broken.
+    -- Each condition is compiled into its predicate and checked (or kept if unchanged).
+    -- One that is refused (a rule edited outside the API, a column dropped under it) gets
+    -- no predicate, so no generated code calls it: it is skipped, with a WARNING, and
+    -- badge_status reports it broken.
     FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.table_name = p_table ORDER BY b.badge_code LOOP
         BEGIN
             -- The columns the generated code compares itself, then the condition.
@@ -122,10 +114,32 @@ BEGIN
             RETURN NEXT pg_catalog.format('skipped badge %s: %s', r.badge_code, SQLERRM);
         END;
     END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._predicates_sync(regclass) IS
+    'Internal: compile and check the predicate of every rule on a table (kept when unchanged); a refused one is dropped and reported (one line per skipped badge), never installed.';
+
+CREATE {{ or_replace }}FUNCTION gamification._sync_table(p_table regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_event text;
+    v_row boolean;
+    v_name name;
+    v_function_sql text;
+    v_comment text;
+    v_trigger oid;
+    v_function regprocedure;
+    v_replica boolean;
+BEGIN
+    -- One loop over the four triggers a table may have (64 lines, kept whole: handing the
+    -- generated SQL to a helper through a text parameter is what plpgsql_check flags).
+    RETURN QUERY SELECT gamification._predicates_sync(p_table);  -- conditions first
     FOR v_event, v_row IN SELECT e.event, e.row_level FROM gamification._trigger_events() e LOOP
         v_name := gamification._trigger_name(v_event, v_row);
         v_trigger := gamification._our_trigger(p_table, v_name);
-        v_function := gamification._trigger_function_name(p_table, v_event, v_row);
         v_function_sql := gamification._trigger_function_sql(p_table, v_event, v_row);
         IF v_function_sql IS NULL THEN
             IF v_trigger IS NOT NULL THEN
@@ -137,21 +151,23 @@ BEGIN
         v_comment := gamification._trigger_function_comment(p_table, v_event, v_row);
         IF v_trigger IS NULL
            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-                           WHERE t.oid = v_trigger AND p.proname = v_function
+                           WHERE t.oid = v_trigger
+                             AND p.proname = gamification._trigger_function_name(p_table, v_event, v_row)
                              AND p.pronamespace = 'gamification'::regnamespace
                              AND pg_catalog.obj_description(p.oid, 'pg_proc') = v_comment) THEN
             EXECUTE v_function_sql;
-            EXECUTE pg_catalog.format('ALTER FUNCTION gamification.%I() OWNER TO gamification_runner', v_function);
-            EXECUTE pg_catalog.format('COMMENT ON FUNCTION gamification.%I() IS %L', v_function, v_comment);
-            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION gamification.%I() FROM PUBLIC', v_function);
+            v_function := pg_catalog.format('gamification.%I()',
+                                            gamification._trigger_function_name(p_table, v_event, v_row))::regprocedure;
+            EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO gamification_runner', v_function);
+            EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', v_function, v_comment);
+            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_function);
             -- DROP EXTENSION then refuses while badges are registered (the triggers on
             -- users' tables depend on this function), and with CASCADE removes those
             -- triggers too: users' writes never call a function whose tables are gone.
             IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                            WHERE d.classid = 'pg_catalog.pg_proc'::regclass
-                              AND d.objid = pg_catalog.format('gamification.%I()', v_function)::regprocedure
+                            WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = v_function
                               AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'x') THEN
-                EXECUTE pg_catalog.format('ALTER FUNCTION gamification.%I() DEPENDS ON EXTENSION gamification', v_function);
+                EXECUTE pg_catalog.format('ALTER FUNCTION %s DEPENDS ON EXTENSION gamification', v_function);
             END IF;
             EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
             RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
