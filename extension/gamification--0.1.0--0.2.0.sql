@@ -954,6 +954,89 @@ $$;
 COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
     'Internal: 42501 unless the registrant may SELECT every relation and EXECUTE every function a predicate depends on.';
 
+-- The shapes of generated trigger functions, as templates with named slots (a name in
+-- double braces),
+-- filled by _trigger_function_sql (triggers/generate.sql) and rendered once. Read them
+-- to know what runs inside the application's writes:
+--   trigger_function  the CREATE FUNCTION statement (SECURITY DEFINER, owned and run by
+--                     gamification_runner, every name qualified, search_path pg_catalog);
+--   body              every badge of a table and event on one fast path, in one
+--                     subtransaction; if anything fails, the badges one by one, so that
+--                     the healthy ones still award and the broken one is logged;
+--   body_one_badge    a row-level function with a single badge: just that badge;
+--   one_badge         one badge, isolated: its failure is recorded (or, if even that
+--                     fails, warned about) and the write goes on. Serialization failures
+--                     and deadlocks are re-raised: they end the transaction whatever we do.
+
+CREATE OR REPLACE FUNCTION gamification._render(p_template text, p_slots jsonb)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_out text := '';
+    v_rest text := p_template;
+    v_at integer;
+    v_end integer;
+    v_slot text;
+BEGIN
+    -- One pass, left to right: a value is never searched for slots itself.
+    LOOP
+        v_at := pg_catalog.strpos(v_rest, '{' || '{');
+        EXIT WHEN v_at = 0;
+        v_end := pg_catalog.strpos(pg_catalog.substr(v_rest, v_at + 2), '}' || '}');
+        v_slot := pg_catalog.substr(v_rest, v_at + 2, v_end - 1);
+        IF NOT p_slots ? v_slot THEN
+            PERFORM gamification._raise('XX000', pg_catalog.format('template slot %s has no value', v_slot),
+                                        'A bug in the generator: every slot of a template must be filled.');
+        END IF;
+        v_out := v_out || pg_catalog.left(v_rest, v_at - 1) || (p_slots ->> v_slot);
+        v_rest := pg_catalog.substr(v_rest, v_at + v_end + 3);
+    END LOOP;
+    RETURN v_out || v_rest;
+END;
+$$;
+COMMENT ON FUNCTION gamification._render(text, jsonb) IS
+    'Internal: fill the named slots (a name in double braces) of a template with the values of p_slots, in one pass; a slot without a value is an error.';
+
+CREATE OR REPLACE FUNCTION gamification._template(p_name text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT CASE p_name
+    WHEN 'trigger_function' THEN $t$CREATE OR REPLACE FUNCTION gamification.{{function}}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS {{body}}$t$
+    WHEN 'body' THEN $t${{declare}}BEGIN
+    BEGIN
+{{fast_path}}    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+{{one_by_one}}    END;
+    RETURN NULL;
+END$t$
+    WHEN 'body_one_badge' THEN $t${{declare}}BEGIN
+{{one_by_one}}    RETURN NULL;
+END$t$
+    WHEN 'one_badge' THEN $t$        BEGIN
+{{statement}}
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+            BEGIN
+                PERFORM gamification._badge_failed({{code}}, SQLSTATE, SQLERRM);
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+                RAISE WARNING 'gamification: badge % was not evaluated and the failure could not be recorded: %', {{code}}, SQLERRM;
+            END;
+        END;
+$t$
+    END
+$fn$;
+COMMENT ON FUNCTION gamification._template(text) IS
+    'Internal: a template of generated code by name (trigger_function, body, body_one_badge, one_badge), with named slots that _render fills.';
+
 -- Generating the trigger machinery from gamification.badge_rule.
 --
 -- One statement-level trigger per (table, event) evaluates every badge registered
@@ -1364,30 +1447,10 @@ BEGIN
         v_steps_inline := v_steps_inline OR gamification._rule_counts(r);
         -- Recording the failure must not fail the write either (the runner may have lost
         -- a grant, badge_error may be full): then only a WARNING remains.
-        v_isolated := v_isolated || pg_catalog.format(
-            E'        BEGIN\n%s\n'
-             '        EXCEPTION WHEN OTHERS THEN\n'
-             '            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-             '            BEGIN\n'
-             '                PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
-             '            EXCEPTION WHEN OTHERS THEN\n'
-             '                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-             '                RAISE WARNING ''gamification: badge %% was not evaluated and the failure could not be recorded: %%'', %L, SQLERRM;\n'
-             '            END;\n'
-             '        END;\n',
-            gamification._indent(v_stmt, 12), r.badge_code, r.badge_code);
+        v_isolated := v_isolated || gamification._render(gamification._template('one_badge'),
+            pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
+                                          'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
-    -- Fast path: every badge together, in one subtransaction. If anything fails,
-    -- evaluate the badges one by one so the healthy ones still award and the broken one
-    -- is logged: the writer's statement never fails because of a badge (serialization
-    -- failures and deadlocks excepted: those end the transaction whatever we do).
-    v_body := E'BEGIN\n'
-        || CASE WHEN p_row AND v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
-                ELSE E'    BEGIN\n' || v_fast
-                     || E'    EXCEPTION WHEN OTHERS THEN\n'
-                     || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-                     || v_isolated || E'    END;\n' END
-        || E'    RETURN NULL;\nEND';
     -- The variables of the code generated above, and only those: the combined path's
     -- (statement-level functions) and the inline counter steps'. Decided by structure,
     -- not by searching the text, which holds the registered conditions too.
@@ -1397,15 +1460,18 @@ BEGIN
                            || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
                       WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
                       ELSE '' END;
-    -- use_column: a column wins over a variable of the same name. Every name in the
-    -- body is qualified (conditions live in their predicates), so the function runs
-    -- under pg_catalog alone.
-    RETURN pg_catalog.format(
-        E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
-         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n'
-         'AS %L',
-        gamification._trigger_function_name(p_table, p_event, p_row),
-        CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare || v_body);
+    -- use_column: a column wins over a variable of the same name.
+    v_declare := CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare;
+    -- The shapes are the templates of triggers/templates.sql: a row-level function with
+    -- a single badge is that badge alone (one subtransaction, not two).
+    v_body := CASE WHEN p_row AND v_count = 1
+                   THEN gamification._render(gamification._template('body_one_badge'), pg_catalog.jsonb_build_object(
+                            'declare', v_declare, 'one_by_one', pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')))
+                   ELSE gamification._render(gamification._template('body'), pg_catalog.jsonb_build_object(
+                            'declare', v_declare, 'fast_path', v_fast, 'one_by_one', v_isolated)) END;
+    RETURN gamification._render(gamification._template('trigger_function'), pg_catalog.jsonb_build_object(
+        'function', pg_catalog.quote_ident(gamification._trigger_function_name(p_table, p_event, p_row)),
+        'body', pg_catalog.quote_literal(v_body)));
 END;
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_sql(regclass, text, boolean) IS

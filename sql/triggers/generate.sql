@@ -409,30 +409,10 @@ BEGIN
         v_steps_inline := v_steps_inline OR gamification._rule_counts(r);
         -- Recording the failure must not fail the write either (the runner may have lost
         -- a grant, badge_error may be full): then only a WARNING remains.
-        v_isolated := v_isolated || pg_catalog.format(
-            E'        BEGIN\n%s\n'
-             '        EXCEPTION WHEN OTHERS THEN\n'
-             '            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-             '            BEGIN\n'
-             '                PERFORM gamification._badge_failed(%L, SQLSTATE, SQLERRM);\n'
-             '            EXCEPTION WHEN OTHERS THEN\n'
-             '                IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-             '                RAISE WARNING ''gamification: badge %% was not evaluated and the failure could not be recorded: %%'', %L, SQLERRM;\n'
-             '            END;\n'
-             '        END;\n',
-            gamification._indent(v_stmt, 12), r.badge_code, r.badge_code);
+        v_isolated := v_isolated || gamification._render(gamification._template('one_badge'),
+            pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
+                                          'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
-    -- Fast path: every badge together, in one subtransaction. If anything fails,
-    -- evaluate the badges one by one so the healthy ones still award and the broken one
-    -- is logged: the writer's statement never fails because of a badge (serialization
-    -- failures and deadlocks excepted: those end the transaction whatever we do).
-    v_body := E'BEGIN\n'
-        || CASE WHEN p_row AND v_count = 1 THEN pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')
-                ELSE E'    BEGIN\n' || v_fast
-                     || E'    EXCEPTION WHEN OTHERS THEN\n'
-                     || E'        IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;\n'
-                     || v_isolated || E'    END;\n' END
-        || E'    RETURN NULL;\nEND';
     -- The variables of the code generated above, and only those: the combined path's
     -- (statement-level functions) and the inline counter steps'. Decided by structure,
     -- not by searching the text, which holds the registered conditions too.
@@ -442,15 +422,18 @@ BEGIN
                            || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
                       WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
                       ELSE '' END;
-    -- use_column: a column wins over a variable of the same name. Every name in the
-    -- body is qualified (conditions live in their predicates), so the function runs
-    -- under pg_catalog alone.
-    RETURN pg_catalog.format(
-        E'CREATE OR REPLACE FUNCTION gamification.%I() RETURNS trigger\n'
-         'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n'
-         'AS %L',
-        gamification._trigger_function_name(p_table, p_event, p_row),
-        CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare || v_body);
+    -- use_column: a column wins over a variable of the same name.
+    v_declare := CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare;
+    -- The shapes are the templates of triggers/templates.sql: a row-level function with
+    -- a single badge is that badge alone (one subtransaction, not two).
+    v_body := CASE WHEN p_row AND v_count = 1
+                   THEN gamification._render(gamification._template('body_one_badge'), pg_catalog.jsonb_build_object(
+                            'declare', v_declare, 'one_by_one', pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')))
+                   ELSE gamification._render(gamification._template('body'), pg_catalog.jsonb_build_object(
+                            'declare', v_declare, 'fast_path', v_fast, 'one_by_one', v_isolated)) END;
+    RETURN gamification._render(gamification._template('trigger_function'), pg_catalog.jsonb_build_object(
+        'function', pg_catalog.quote_ident(gamification._trigger_function_name(p_table, p_event, p_row)),
+        'body', pg_catalog.quote_literal(v_body)));
 END;
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_sql(regclass, text, boolean) IS
