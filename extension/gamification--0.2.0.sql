@@ -2237,6 +2237,18 @@ COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
 --   one_badge         one badge, isolated: its failure is recorded (or, if even that
 --                     fails, warned about) and the write goes on. Serialization failures
 --                     and deadlocks are re-raised: they end the transaction whatever we do.
+-- The fast path of a statement-level function, per user column:
+--   many_rows         any number of rows: one grouped pass with a count(*) FILTER per badge,
+--                     counters to _count_many(), other badges to _grant_many() for the users
+--                     who do not hold them yet;
+--   one_row (+ one_row_counters, one_row_conditions)  a statement of one row, without
+--                     aggregates: a CASE per badge lists the badges the row meets, each
+--                     counter met is one count_step, held badges are skipped;
+--   count_step        one upsert of a user's progress towards a badge, awarding it when it
+--                     crosses the target (_crosses).
+-- One badge on its own (the fallback, and row-level update_of functions):
+--   row_badge (+ row_award)  an update_of badge on NEW and OLD;
+--   rows_count, rows_grant   a statement-level badge over the transition table.
 
 CREATE FUNCTION gamification._render(p_template text, p_slots jsonb)
 RETURNS text
@@ -2302,6 +2314,59 @@ END$t$
             END;
         END;
 $t$
+    WHEN 'many_rows' THEN $t$SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),
+       pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),
+       pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)
+  INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users
+  FROM (SELECT {{user_key}} AS user_id,
+               {{counts}}
+          FROM {{rows}} WHERE {{user}} IS NOT NULL{{prefilter}} GROUP BY 1) g
+ CROSS JOIN LATERAL (VALUES {{badges}}) AS x(code, n, counts)
+ WHERE x.n > 0
+   AND (x.counts OR {{not_held}});
+IF v_codes IS NOT NULL THEN
+    PERFORM gamification._count_many(v_codes, v_users, v_steps);
+END IF;
+IF v_grant_codes IS NOT NULL THEN
+    PERFORM gamification._grant_many(v_grant_codes, v_grant_users, 'trigger');
+END IF;$t$
+    WHEN 'one_row' THEN $t$SELECT {{user_key}},
+       {{counters}},
+       {{conditions}}
+  INTO v_user, v_codes, v_grant_codes
+  FROM {{rows}} WHERE {{user}} IS NOT NULL;$t$
+    WHEN 'one_row_counters' THEN $t$IF pg_catalog.cardinality(v_codes) > 0 THEN
+    FOREACH v_code IN ARRAY v_codes LOOP
+{{count_step}}
+    END LOOP;
+END IF;$t$
+    WHEN 'one_row_conditions' THEN $t$IF pg_catalog.cardinality(v_grant_codes) > 0 THEN
+    SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes
+      FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE {{not_held}};
+    IF v_grant_codes IS NOT NULL THEN
+        PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), 'trigger');
+    END IF;
+END IF;$t$
+    WHEN 'count_step' THEN $t$INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES ({{user}}, {{code}}, 1)
+ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+IF v_crossed THEN
+    PERFORM gamification._grant_many(ARRAY[{{code}}], ARRAY[{{user}}], 'progress');
+END IF;$t$
+    WHEN 'row_badge' THEN $t$IF ({{changed}}) AND {{user}} IS NOT NULL THEN
+    IF {{predicate}} THEN
+{{award}}
+    END IF;
+END IF;$t$
+    WHEN 'row_award' THEN $t$        IF {{not_held}} THEN
+            PERFORM gamification._grant({{code}}, ARRAY[{{user_key}}], 'trigger');
+        END IF;$t$
+    WHEN 'rows_count' THEN $t$PERFORM gamification._count({{code}}, c.users, c.steps)
+   FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+           FROM ({{counts}}) g) c
+  WHERE c.users IS NOT NULL;$t$
+    WHEN 'rows_grant' THEN $t$PERFORM gamification._grant({{code}}, ARRAY(SELECT DISTINCT d.user_id FROM ({{users}}) d), 'trigger');$t$
     END
 $fn$;
 COMMENT ON FUNCTION gamification._template(text) IS
@@ -2434,14 +2499,8 @@ AS $$
     -- upsert that reads the badge's target in its RETURNING, and the award when the step
     -- reaches it. Inline because a call to _count_many() for a pair or two cost more than
     -- the upserts themselves (its executor set-up, its SET search_path).
-    SELECT pg_catalog.format(
-        E'INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (%1$s, %2$s, 1)\n'
-         'ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()\n'
-         'RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;\n'
-         'IF v_crossed THEN\n'
-         '    PERFORM gamification._grant_many(ARRAY[%2$s], ARRAY[%1$s], ''progress'');\n'
-         'END IF;',
-        p_user, p_code)
+    SELECT gamification._render(gamification._template('count_step'),
+                                pg_catalog.jsonb_build_object('user', p_user, 'code', p_code))
 $$;
 COMMENT ON FUNCTION gamification._count_step_sql(text, text) IS
     'Internal: generated PL/pgSQL adding one to the progress of a user (a non-null text SQL expression) towards a badge (an SQL expression) and awarding the badge when the progress reaches its target. Assigns the boolean variable v_crossed.';
@@ -2459,36 +2518,28 @@ BEGIN
         -- Row-level: NEW and OLD are the row; only a change of an update_of column counts.
         -- The condition comes first on its own: a plain one is a PL/pgSQL simple
         -- expression, evaluated without starting a query.
-        RETURN pg_catalog.format(
-            E'IF (%s) AND NEW.%I IS NOT NULL THEN\n'
-             '    IF %s THEN\n'
-             '%s\n'
-             '    END IF;\n'
-             'END IF;',
-            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
-               FROM pg_catalog.unnest(r.update_of) c),
-            r.user_field, gamification._predicate_call_sql(r),
-            CASE WHEN v_counts
-                 THEN gamification._indent(gamification._count_step_sql(gamification._user_key_sql('NEW', r.user_field),
-                                                                        pg_catalog.quote_literal(r.badge_code)), 8)
-                 -- A user who holds the badge already skips the award path altogether.
-                 ELSE pg_catalog.format(E'        IF %s THEN\n'
-                                         '            PERFORM gamification._grant(%L, ARRAY[%s], %L);\n'
-                                         '        END IF;',
-                                        gamification._not_held_sql(gamification._user_key_sql('NEW', r.user_field),
-                                                                   pg_catalog.quote_literal(r.badge_code)),
-                                        r.badge_code, gamification._user_key_sql('NEW', r.user_field), 'trigger') END);
+        RETURN gamification._render(gamification._template('row_badge'), pg_catalog.jsonb_build_object(
+            'changed', (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
+                          FROM pg_catalog.unnest(r.update_of) c),
+            'user', pg_catalog.format('NEW.%I', r.user_field),
+            'predicate', gamification._predicate_call_sql(r),
+            'award', CASE WHEN v_counts
+                          THEN gamification._indent(gamification._count_step_sql(gamification._user_key_sql('NEW', r.user_field),
+                                                                                 pg_catalog.quote_literal(r.badge_code)), 8)
+                          -- A user who holds the badge already skips the award path altogether.
+                          ELSE gamification._render(gamification._template('row_award'), pg_catalog.jsonb_build_object(
+                                   'not_held', gamification._not_held_sql(gamification._user_key_sql('NEW', r.user_field),
+                                                                          pg_catalog.quote_literal(r.badge_code)),
+                                   'code', pg_catalog.quote_literal(r.badge_code),
+                                   'user_key', gamification._user_key_sql('NEW', r.user_field))) END));
     ELSIF v_counts THEN
-        RETURN pg_catalog.format(
-            E'PERFORM gamification._count(%L, c.users, c.steps)\n'
-             '   FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,\n'
-             '                pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps\n'
-             '           FROM (%s) g) c\n'
-             '  WHERE c.users IS NOT NULL;',
-            r.badge_code, gamification._rule_counts_sql(r, 'new_rows', 'old_rows'));
+        RETURN gamification._render(gamification._template('rows_count'), pg_catalog.jsonb_build_object(
+            'code', pg_catalog.quote_literal(r.badge_code),
+            'counts', gamification._rule_counts_sql(r, 'new_rows', 'old_rows')));
     END IF;
-    RETURN pg_catalog.format(E'PERFORM gamification._grant(%L, ARRAY(SELECT DISTINCT d.user_id FROM (%s) d), %L);',
-                             r.badge_code, gamification._rule_users_sql(r, 'new_rows', 'old_rows'), 'trigger');
+    RETURN gamification._render(gamification._template('rows_grant'), pg_catalog.jsonb_build_object(
+        'code', pg_catalog.quote_literal(r.badge_code),
+        'users', gamification._rule_users_sql(r, 'new_rows', 'old_rows')));
 END;
 $$;
 COMMENT ON FUNCTION gamification._rule_statement_sql(gamification.badge_rule) IS
@@ -2506,33 +2557,19 @@ AS $$
     -- (badge, user, n); counting badges go to _count_many(), the others to _grant_many()
     -- for the users not holding them yet. Rows that meet no predicate are dropped before
     -- grouping when every predicate is a plain expression (cheap to evaluate twice).
-    SELECT pg_catalog.format(
-        E'SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),\n'
-         '       pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),\n'
-         '       pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)\n'
-         '  INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users\n'
-         '  FROM (SELECT %8$s AS user_id,\n'
-         '               %3$s\n'
-         '          FROM %4$s WHERE %1$s.%2$I IS NOT NULL%6$s GROUP BY 1) g\n'
-         ' CROSS JOIN LATERAL (VALUES %5$s) AS x(code, n, counts)\n'
-         ' WHERE x.n > 0\n'
-         '   AND (x.counts OR %7$s);\n'
-         'IF v_codes IS NOT NULL THEN\n'
-         '    PERFORM gamification._count_many(v_codes, v_users, v_steps);\n'
-         'END IF;\n'
-         'IF v_grant_codes IS NOT NULL THEN\n'
-         '    PERFORM gamification._grant_many(v_grant_codes, v_grant_users, ''trigger'');\n'
-         'END IF;',
-        p_alias, p_user_field,
-        (SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.count(*) FILTER (WHERE %s) AS n%s', p, i), E',\n               ' ORDER BY i)
-           FROM pg_catalog.unnest(p_predicates) WITH ORDINALITY AS u(p, i)),
-        p_from,
-        (SELECT pg_catalog.string_agg(pg_catalog.format('(%L, g.n%s, %s)', c, i, CASE WHEN p_counts[i] THEN 'true' ELSE 'false' END),
-                                      ', ' ORDER BY i)
-           FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)),
-        CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR ')) ELSE '' END,
-        gamification._not_held_sql('g.user_id', 'x.code'),
-        gamification._user_key_sql(p_alias, p_user_field))
+    SELECT gamification._render(gamification._template('many_rows'), pg_catalog.jsonb_build_object(
+        'user_key', gamification._user_key_sql(p_alias, p_user_field),
+        'counts', (SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.count(*) FILTER (WHERE %s) AS n%s', p, i),
+                                                E',\n               ' ORDER BY i)
+                     FROM pg_catalog.unnest(p_predicates) WITH ORDINALITY AS u(p, i)),
+        'rows', p_from,
+        'user', pg_catalog.format('%s.%I', p_alias, p_user_field),
+        'prefilter', CASE WHEN p_prefilter THEN pg_catalog.format(E'\n           AND (%s)', pg_catalog.array_to_string(p_predicates, ' OR '))
+                          ELSE '' END,
+        'badges', (SELECT pg_catalog.string_agg(pg_catalog.format('(%L, g.n%s, %s)', c, i, CASE WHEN p_counts[i] THEN 'true' ELSE 'false' END),
+                                                ', ' ORDER BY i)
+                     FROM pg_catalog.unnest(p_codes) WITH ORDINALITY AS u(c, i)),
+        'not_held', gamification._not_held_sql('g.user_id', 'x.code')))
 $$;
 COMMENT ON FUNCTION gamification._combined_bulk_sql(text, name, text, text[], text[], boolean[], boolean) IS
     'Internal: generated code evaluating badges over a statement''s rows, any number of them: one grouped pass with a count(*) FILTER per badge (p_prefilter: first drop the rows meeting no predicate).';
@@ -2558,33 +2595,17 @@ AS $$
           FROM ROWS FROM (pg_catalog.unnest(p_codes), pg_catalog.unnest(p_predicates)) WITH ORDINALITY AS u(c, p, i)
     )
     SELECT pg_catalog.concat_ws(E'\n',
-        pg_catalog.format(
-            E'SELECT %6$s,\n'
-             '       %3$s,\n'
-             '       %4$s\n'
-             '  INTO v_user, v_codes, v_grant_codes\n'
-             '  FROM %5$s WHERE %1$s.%2$I IS NOT NULL;',
-            p_alias, p_user_field,
-            -- || keeps a missing list NULL (format() would render it as an empty ARRAY[]).
-            coalesce('pg_catalog.array_remove(ARRAY[' || l.counters || ']::text[], NULL)', 'NULL::text[]'),
-            coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
-            p_from, gamification._user_key_sql(p_alias, p_user_field)),
-        CASE WHEN l.counters IS NOT NULL THEN pg_catalog.format(
-            E'IF pg_catalog.cardinality(v_codes) > 0 THEN\n'
-             '    FOREACH v_code IN ARRAY v_codes LOOP\n'
-             '%s\n'
-             '    END LOOP;\n'
-             'END IF;',
-            gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8)) END,
-        CASE WHEN l.conditions IS NOT NULL THEN pg_catalog.format(
-            E'IF pg_catalog.cardinality(v_grant_codes) > 0 THEN\n'
-             '    SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes\n'
-             '      FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE %s;\n'
-             '    IF v_grant_codes IS NOT NULL THEN\n'
-             '        PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), ''trigger'');\n'
-             '    END IF;\n'
-             'END IF;',
-            gamification._not_held_sql('v_user', 'c.code')) END)
+        gamification._render(gamification._template('one_row'), pg_catalog.jsonb_build_object(
+            'user_key', gamification._user_key_sql(p_alias, p_user_field),
+            -- || keeps a missing list NULL, so the list is NULL::text[] (not an empty ARRAY[]).
+            'counters', coalesce('pg_catalog.array_remove(ARRAY[' || l.counters || ']::text[], NULL)', 'NULL::text[]'),
+            'conditions', coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
+            'rows', p_from,
+            'user', pg_catalog.format('%s.%I', p_alias, p_user_field))),
+        CASE WHEN l.counters IS NOT NULL THEN gamification._render(gamification._template('one_row_counters'),
+            pg_catalog.jsonb_build_object('count_step', gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8))) END,
+        CASE WHEN l.conditions IS NOT NULL THEN gamification._render(gamification._template('one_row_conditions'),
+            pg_catalog.jsonb_build_object('not_held', gamification._not_held_sql('v_user', 'c.code'))) END)
       FROM lists l
 $$;
 COMMENT ON FUNCTION gamification._combined_single_sql(text, name, text, text[], text[], boolean[]) IS

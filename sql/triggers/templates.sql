@@ -11,6 +11,18 @@
 --   one_badge         one badge, isolated: its failure is recorded (or, if even that
 --                     fails, warned about) and the write goes on. Serialization failures
 --                     and deadlocks are re-raised: they end the transaction whatever we do.
+-- The fast path of a statement-level function, per user column:
+--   many_rows         any number of rows: one grouped pass with a count(*) FILTER per badge,
+--                     counters to _count_many(), other badges to _grant_many() for the users
+--                     who do not hold them yet;
+--   one_row (+ one_row_counters, one_row_conditions)  a statement of one row, without
+--                     aggregates: a CASE per badge lists the badges the row meets, each
+--                     counter met is one count_step, held badges are skipped;
+--   count_step        one upsert of a user's progress towards a badge, awarding it when it
+--                     crosses the target (_crosses).
+-- One badge on its own (the fallback, and row-level update_of functions):
+--   row_badge (+ row_award)  an update_of badge on NEW and OLD;
+--   rows_count, rows_grant   a statement-level badge over the transition table.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification._render(p_template text, p_slots jsonb)
@@ -78,6 +90,59 @@ END$t$
             END;
         END;
 $t$
+    WHEN 'many_rows' THEN $t$SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),
+       pg_catalog.array_agg(x.n) FILTER (WHERE x.counts),
+       pg_catalog.array_agg(x.code) FILTER (WHERE NOT x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE NOT x.counts)
+  INTO v_codes, v_users, v_steps, v_grant_codes, v_grant_users
+  FROM (SELECT {{user_key}} AS user_id,
+               {{counts}}
+          FROM {{rows}} WHERE {{user}} IS NOT NULL{{prefilter}} GROUP BY 1) g
+ CROSS JOIN LATERAL (VALUES {{badges}}) AS x(code, n, counts)
+ WHERE x.n > 0
+   AND (x.counts OR {{not_held}});
+IF v_codes IS NOT NULL THEN
+    PERFORM gamification._count_many(v_codes, v_users, v_steps);
+END IF;
+IF v_grant_codes IS NOT NULL THEN
+    PERFORM gamification._grant_many(v_grant_codes, v_grant_users, 'trigger');
+END IF;$t$
+    WHEN 'one_row' THEN $t$SELECT {{user_key}},
+       {{counters}},
+       {{conditions}}
+  INTO v_user, v_codes, v_grant_codes
+  FROM {{rows}} WHERE {{user}} IS NOT NULL;$t$
+    WHEN 'one_row_counters' THEN $t$IF pg_catalog.cardinality(v_codes) > 0 THEN
+    FOREACH v_code IN ARRAY v_codes LOOP
+{{count_step}}
+    END LOOP;
+END IF;$t$
+    WHEN 'one_row_conditions' THEN $t$IF pg_catalog.cardinality(v_grant_codes) > 0 THEN
+    SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes
+      FROM pg_catalog.unnest(v_grant_codes) AS c(code) WHERE {{not_held}};
+    IF v_grant_codes IS NOT NULL THEN
+        PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), 'trigger');
+    END IF;
+END IF;$t$
+    WHEN 'count_step' THEN $t$INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES ({{user}}, {{code}}, 1)
+ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
+RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
+IF v_crossed THEN
+    PERFORM gamification._grant_many(ARRAY[{{code}}], ARRAY[{{user}}], 'progress');
+END IF;$t$
+    WHEN 'row_badge' THEN $t$IF ({{changed}}) AND {{user}} IS NOT NULL THEN
+    IF {{predicate}} THEN
+{{award}}
+    END IF;
+END IF;$t$
+    WHEN 'row_award' THEN $t$        IF {{not_held}} THEN
+            PERFORM gamification._grant({{code}}, ARRAY[{{user_key}}], 'trigger');
+        END IF;$t$
+    WHEN 'rows_count' THEN $t$PERFORM gamification._count({{code}}, c.users, c.steps)
+   FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+           FROM ({{counts}}) g) c
+  WHERE c.users IS NOT NULL;$t$
+    WHEN 'rows_grant' THEN $t$PERFORM gamification._grant({{code}}, ARRAY(SELECT DISTINCT d.user_id FROM ({{users}}) d), 'trigger');$t$
     END
 {%- endraw %}
 $fn$;
