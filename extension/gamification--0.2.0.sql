@@ -1172,6 +1172,48 @@ COMMENT ON FUNCTION gamification.reset(anyelement) IS
 
 
 -- ---------------------------------------------------------------------------
+-- sql/core/names.sql
+-- ---------------------------------------------------------------------------
+-- Public names follow one rule: <object>_<verb> (badge_register, badge_award,
+-- category_delete, triggers_sync, ...). Two names released in 0.1.0 break it; they stay,
+-- as documented aliases (released API never breaks), and the names below follow the rule:
+--   points_award(user, amount, reason)   = award_points(user, amount, reason)
+--   user_reset(user)                     = reset(user)
+
+CREATE FUNCTION gamification.points_award(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1, $2, $3) $$;
+COMMENT ON FUNCTION gamification.points_award(text, bigint, text) IS
+    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. The same as award_points(), its 0.1.0 name.';
+
+CREATE FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
+COMMENT ON FUNCTION gamification.points_award(anyelement, bigint, text) IS
+    'Same as gamification.points_award(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE FUNCTION gamification.user_reset(user_id text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1) $$;
+COMMENT ON FUNCTION gamification.user_reset(text) IS
+    'Return one user to zero, keeping the history: the same as reset(), its 0.1.0 name.';
+
+CREATE FUNCTION gamification.user_reset(user_id anyelement)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1::text) $$;
+COMMENT ON FUNCTION gamification.user_reset(anyelement) IS
+    'Same as gamification.user_reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+
+-- ---------------------------------------------------------------------------
 -- sql/core/views.sql
 -- ---------------------------------------------------------------------------
 -- Read side: views with fixed column names (a public contract) and
@@ -2819,19 +2861,32 @@ COMMENT ON FUNCTION gamification._trigger_sql(regclass, text, boolean) IS
 -- gamification_runner; it regenerates from the registry only, re-checking every
 -- condition (_predicate_install) before anything is generated.
 
+CREATE FUNCTION gamification._generated_comment(p_table regclass, p_event text, p_row boolean,
+                                                                 p_function_sql text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The hash of what was rendered (once, by the caller), its trigger and the predicates
+    -- it calls, which are part of what it is.
+    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (generator %s, hash %s)',
+               gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
+               gamification._generator_version(),
+               pg_catalog.md5(p_function_sql || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
+                              || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
+                                    FROM gamification._rules_of(p_table, p_event, p_row) b)))
+$$;
+COMMENT ON FUNCTION gamification._generated_comment(regclass, text, boolean, text) IS
+    'Internal: the comment a generated trigger function carries, from its rendered SQL: what it is for, the generator version and the hash of it, its trigger and its predicates.';
+
 CREATE FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- The predicates it calls are part of what it is.
-    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (generator %s, hash %s)',
-               gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
-               gamification._generator_version(),
-               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
-                              || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
-                                    FROM gamification._rules_of(p_table, p_event, p_row) b)))
+    SELECT gamification._generated_comment(p_table, p_event, p_row, f)
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
@@ -2959,7 +3014,7 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        v_comment := gamification._trigger_function_comment(p_table, v_event, v_row);
+        v_comment := gamification._generated_comment(p_table, v_event, v_row, v_function_sql);  -- rendered once
         IF v_trigger IS NULL
            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
                            WHERE t.oid = v_trigger
@@ -3750,7 +3805,9 @@ GRANT EXECUTE ON FUNCTION
     gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),
     gamification.badge_progress(text, text, bigint), gamification.badge_progress(anyelement, text, bigint),
     gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
-    gamification.reset(text), gamification.reset(anyelement)
+    gamification.reset(text), gamification.reset(anyelement),
+    gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
+    gamification.user_reset(text), gamification.user_reset(anyelement)
 TO gamification_operator;
 
 -- Admins: definitions, through the API only. The public functions are SECURITY INVOKER

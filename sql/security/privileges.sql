@@ -91,7 +91,9 @@ GRANT EXECUTE ON FUNCTION
     gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),
     gamification.badge_progress(text, text, bigint), gamification.badge_progress(anyelement, text, bigint),
     gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
-    gamification.reset(text), gamification.reset(anyelement)
+    gamification.reset(text), gamification.reset(anyelement),
+    gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
+    gamification.user_reset(text), gamification.user_reset(anyelement)
 TO gamification_operator;
 
 -- Admins: definitions, through the API only. The public functions are SECURITY INVOKER

@@ -8,19 +8,32 @@
 -- condition (_predicate_install) before anything is generated.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
+CREATE {{ or_replace }}FUNCTION gamification._generated_comment(p_table regclass, p_event text, p_row boolean,
+                                                                 p_function_sql text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The hash of what was rendered (once, by the caller), its trigger and the predicates
+    -- it calls, which are part of what it is.
+    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (generator %s, hash %s)',
+               gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
+               gamification._generator_version(),
+               pg_catalog.md5(p_function_sql || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
+                              || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
+                                    FROM gamification._rules_of(p_table, p_event, p_row) b)))
+$$;
+COMMENT ON FUNCTION gamification._generated_comment(regclass, text, boolean, text) IS
+    'Internal: the comment a generated trigger function carries, from its rendered SQL: what it is for, the generator version and the hash of it, its trigger and its predicates.';
+
 CREATE {{ or_replace }}FUNCTION gamification._trigger_function_comment(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- The predicates it calls are part of what it is.
-    SELECT pg_catalog.format('gamification: generated trigger function for %s %s%s; do not edit (generator %s, hash %s)',
-               gamification._qualified(p_table), pg_catalog.upper(p_event), CASE WHEN p_row THEN ' OF' ELSE '' END,
-               gamification._generator_version(),
-               pg_catalog.md5(f || E'\n' || gamification._trigger_sql(p_table, p_event, p_row)
-                              || (SELECT pg_catalog.string_agg(gamification._predicate_sql(b), E'\n' ORDER BY b.badge_code)
-                                    FROM gamification._rules_of(p_table, p_event, p_row) b)))
+    SELECT gamification._generated_comment(p_table, p_event, p_row, f)
       FROM gamification._trigger_function_sql(p_table, p_event, p_row) f
 $$;
 COMMENT ON FUNCTION gamification._trigger_function_comment(regclass, text, boolean) IS
@@ -148,7 +161,7 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        v_comment := gamification._trigger_function_comment(p_table, v_event, v_row);
+        v_comment := gamification._generated_comment(p_table, v_event, v_row, v_function_sql);  -- rendered once
         IF v_trigger IS NULL
            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
                            WHERE t.oid = v_trigger

@@ -1,6 +1,6 @@
 -- award_points(), the append-only ledger and the total == sum(ledger) invariant.
 BEGIN;
-SELECT plan(17);
+SELECT plan(21);
 
 SELECT is(gamification.award_points('u1', 10, 'daily_login'), 10::bigint, 'award_points returns the new total');
 SELECT is(gamification.award_points('u1', 5, 'comment'), 15::bigint, 'totals add up');
@@ -39,6 +39,12 @@ SELECT throws_ok($$ SELECT gamification.award_points('u1', 5, NULL) $$, '22004',
 SELECT throws_ok($$ SELECT gamification.award_points(NULL, 5, 'x') $$, '22004',
     'gamification.award_points(): user_id must not be null', 'null user');
 SELECT is((SELECT points FROM gamification.user_points WHERE user_id = 'u1'), -5::bigint, 'failed calls changed nothing');
+
+-- The names that follow the <object>_<verb> rule: points_award is award_points, user_reset is reset.
+SELECT is(gamification.points_award('u1', 15, 'renamed'), 10::bigint, 'points_award appends to the ledger like award_points');
+SELECT is(gamification.points_award(4242, 3, 'typed key'), 3::bigint, 'points_award takes any key type');
+SELECT lives_ok($$ SELECT gamification.user_reset('u1') $$, 'user_reset resets like reset');
+SELECT is((SELECT points FROM gamification.user_points WHERE user_id = 'u1'), 0::bigint, 'to zero');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,38 @@
+-- Public names follow one rule: <object>_<verb> (badge_register, badge_award,
+-- category_delete, triggers_sync, ...). Two names released in 0.1.0 break it; they stay,
+-- as documented aliases (released API never breaks), and the names below follow the rule:
+--   points_award(user, amount, reason)   = award_points(user, amount, reason)
+--   user_reset(user)                     = reset(user)
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
+
+CREATE {{ or_replace }}FUNCTION gamification.points_award(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1, $2, $3) $$;
+COMMENT ON FUNCTION gamification.points_award(text, bigint, text) IS
+    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. The same as award_points(), its 0.1.0 name.';
+
+CREATE {{ or_replace }}FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
+COMMENT ON FUNCTION gamification.points_award(anyelement, bigint, text) IS
+    'Same as gamification.points_award(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE {{ or_replace }}FUNCTION gamification.user_reset(user_id text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1) $$;
+COMMENT ON FUNCTION gamification.user_reset(text) IS
+    'Return one user to zero, keeping the history: the same as reset(), its 0.1.0 name.';
+
+CREATE {{ or_replace }}FUNCTION gamification.user_reset(user_id anyelement)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1::text) $$;
+COMMENT ON FUNCTION gamification.user_reset(anyelement) IS
+    'Same as gamification.user_reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
