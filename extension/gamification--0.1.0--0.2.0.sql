@@ -2407,7 +2407,7 @@ $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
 
-CREATE OR REPLACE FUNCTION gamification._badge_from_json(p_label text, p_obj jsonb)
+CREATE OR REPLACE FUNCTION gamification._badge_from_json(p_label text, p_code text, p_obj jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
@@ -2416,14 +2416,10 @@ AS $$
 DECLARE
     v_item jsonb;
 BEGIN
-    -- One definition's badge fields, validated and normalised (the trigger keys are the
-    -- rule's: _rule_from_json).
-    PERFORM gamification._check_object(p_label, p_obj);
-    PERFORM gamification._check_keys(p_label, p_obj,
-        ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys());
+    -- One definition's badge fields (its code checked by _definition_code), validated and
+    -- normalised; the trigger keys are the rule's: _rule_from_json.
     v_item := pg_catalog.jsonb_build_object(
-        'code', gamification._text_field(p_label, p_obj, 'code', true, true,
-                    'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".'),
+        'code', p_code,
         'name', gamification._text_field(p_label, p_obj, 'name', true, false,
                     'Give every badge a non-empty "name".'),
         'description', gamification._text_field(p_label, p_obj, 'description', false, false,
@@ -2447,7 +2443,7 @@ BEGIN
     RETURN v_item;
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_from_json(text, jsonb) IS
+COMMENT ON FUNCTION gamification._badge_from_json(text, text, jsonb) IS
     'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
 
 CREATE OR REPLACE FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
@@ -2584,12 +2580,10 @@ BEGIN
     --    written before all are valid.
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('badge', v_obj, v_idx);
-        v_item := gamification._badge_from_json(v_label, v_obj);
-        IF v_item ->> 'code' = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each badge code once per call.');
-        END IF;
+        v_item := gamification._badge_from_json(v_label,
+            gamification._definition_code('badge', v_label, v_obj,
+                ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys(),
+                v_idx, v_codes), v_obj);
         v_codes := v_codes || (v_item ->> 'code');
         v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
         IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN
@@ -2675,10 +2669,437 @@ COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
     'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
 
 
--- Definitions are written only through the API; badges_for() runs with the caller's rights.
-ALTER FUNCTION gamification.category_register(jsonb) SECURITY DEFINER;
-ALTER FUNCTION gamification.category_delete(text) SECURITY DEFINER;
-ALTER FUNCTION gamification.unlockable_register(jsonb) SECURITY DEFINER;
+-- Definitions are written only through the API (SECURITY DEFINER writers, one opening of
+-- every registration loop); badges_for() runs with the caller's rights.
+-- Validation of JSON definitions (badges, categories, unlockables). Each helper
+-- reads one field of one definition object and raises a documented error
+-- naming the object and the field when the value is not acceptable.
+
+CREATE OR REPLACE FUNCTION gamification._code_pattern()
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
+COMMENT ON FUNCTION gamification._code_pattern() IS
+    'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
+
+CREATE OR REPLACE FUNCTION gamification._levenshtein(a text, b text)
+RETURNS integer
+LANGUAGE plpgsql
+IMMUTABLE
+STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    la integer := pg_catalog.length(a);
+    lb integer := pg_catalog.length(b);
+    prev integer[];
+    cur integer[];
+BEGIN
+    IF la = 0 THEN RETURN lb; END IF;
+    IF lb = 0 THEN RETURN la; END IF;
+    prev := ARRAY(SELECT g FROM pg_catalog.generate_series(0, lb) g);
+    FOR i IN 1 .. la LOOP
+        cur := ARRAY[i];
+        FOR j IN 1 .. lb LOOP
+            cur := cur || LEAST(prev[j + 1] + 1, cur[j] + 1,
+                                prev[j] + CASE WHEN pg_catalog.substr(a, i, 1) = pg_catalog.substr(b, j, 1) THEN 0 ELSE 1 END);
+        END LOOP;
+        prev := cur;
+    END LOOP;
+    RETURN prev[lb + 1];
+END;
+$$;
+COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
+    'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
+
+CREATE OR REPLACE FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_definitions IS NULL THEN
+        PERFORM gamification._raise('22004',
+            pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
+            pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+    END IF;
+    CASE pg_catalog.jsonb_typeof(p_definitions)
+        WHEN 'object' THEN RETURN pg_catalog.jsonb_build_array(p_definitions);
+        WHEN 'array' THEN RETURN p_definitions;
+        ELSE
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
+                                  p_function, p_definitions::text),
+                pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+    END CASE;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._as_array(text, jsonb, text) IS
+    'Internal: one definition object or an array of them, returned as an array; 22004 if null, 22023 for any other JSON type.';
+
+CREATE OR REPLACE FUNCTION gamification._label(p_kind text, p_object jsonb, p_index integer)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN pg_catalog.jsonb_typeof(p_object) = 'object'
+             AND pg_catalog.jsonb_typeof(p_object -> 'code') = 'string'
+             AND (p_object ->> 'code') <> ''
+        THEN pg_catalog.format('%s "%s"', p_kind, p_object ->> 'code')
+        ELSE pg_catalog.format('%s #%s', p_kind, p_index)
+    END
+$$;
+COMMENT ON FUNCTION gamification._label(text, jsonb, integer) IS
+    'Internal: how errors name a definition: kind "code", or kind #n (1-based position) when it has no usable code.';
+
+CREATE OR REPLACE FUNCTION gamification._check_object(p_label text, p_object jsonb)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_object IS NULL OR pg_catalog.jsonb_typeof(p_object) <> 'object' THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
+            'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.');
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_object(text, jsonb) IS
+    'Internal: 22023 unless the definition is a JSON object.';
+
+CREATE OR REPLACE FUNCTION gamification._check_keys(p_label text, p_object jsonb, p_allowed text[])
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key text;
+    v_best text;
+    v_hint text;
+BEGIN
+    SELECT k INTO v_key
+      FROM pg_catalog.jsonb_object_keys(p_object) k
+     WHERE k <> ALL (p_allowed)
+     ORDER BY k
+     LIMIT 1;
+    IF v_key IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT a INTO v_best
+      FROM pg_catalog.unnest(p_allowed) a
+     WHERE gamification._levenshtein(pg_catalog.lower(v_key), a) <= GREATEST(2, pg_catalog.length(a) / 3)
+     ORDER BY gamification._levenshtein(pg_catalog.lower(v_key), a), a
+     LIMIT 1;
+    v_hint := pg_catalog.format('Allowed fields: %s.', pg_catalog.array_to_string(p_allowed, ', '));
+    IF v_best IS NOT NULL THEN
+        v_hint := pg_catalog.format('Did you mean "%s"? %s', v_best, v_hint);
+    END IF;
+    PERFORM gamification._raise('22023',
+        pg_catalog.format('%s: unknown field "%s"', p_label, v_key), v_hint);
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
+    'Internal: 22023 naming the first unknown field of a definition, with a close match and the allowed fields in the hint.';
+
+CREATE OR REPLACE FUNCTION gamification._max_length(p_field text)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN p_field = 'name' THEN 200 ELSE 4000 END
+$$;
+COMMENT ON FUNCTION gamification._max_length(text) IS
+    'Internal: the longest string a definition field takes: 200 characters for a name, 4000 for anything else (descriptions, conditions, table and column names).';
+
+CREATE OR REPLACE FUNCTION gamification._max_integer()
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 1000000000000::bigint
+$$;
+COMMENT ON FUNCTION gamification._max_integer() IS
+    'Internal: the largest number a definition field takes (points, targets, thresholds): 10^12, far below where sums of points could overflow bigint.';
+
+CREATE OR REPLACE FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
+                                         p_required boolean, p_is_code boolean, p_hint text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        IF p_required THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "%s" is required', p_label, p_field), p_hint);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF p_is_code THEN
+        IF pg_catalog.jsonb_typeof(v) <> 'string' OR (v #>> '{}') !~ gamification._code_pattern() THEN
+            PERFORM gamification._field_error(p_label, p_field,
+                'a code of 1 to 63 letters, digits, "_", ".", ":" or "-"', v, p_hint);
+        END IF;
+    ELSIF pg_catalog.jsonb_typeof(v) <> 'string' OR (p_required AND pg_catalog.btrim(v #>> '{}') = '') THEN
+        PERFORM gamification._field_error(p_label, p_field,
+            CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
+    ELSIF pg_catalog.length(v #>> '{}') > gamification._max_length(p_field) THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
+                              gamification._max_length(p_field), pg_catalog.length(v #>> '{}')),
+            p_hint);
+    END IF;
+    RETURN v #>> '{}';
+END;
+$$;
+COMMENT ON FUNCTION gamification._text_field(text, jsonb, text, boolean, boolean, text) IS
+    'Internal: read a string field (or a code field checked against gamification._code_pattern()); 22023 if missing when required or of the wrong type.';
+
+CREATE OR REPLACE FUNCTION gamification._int_field(p_label text, p_object jsonb, p_field text, p_min bigint,
+                                        p_default bigint, p_expected text, p_hint text)
+RETURNS bigint
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+    n numeric;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN p_default;
+    END IF;
+    IF pg_catalog.jsonb_typeof(v) = 'number' THEN
+        n := (v #>> '{}')::numeric;
+        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= gamification._max_integer() THEN
+            RETURN n::bigint;
+        END IF;
+    END IF;
+    PERFORM gamification._field_error(p_label, p_field,
+        CASE WHEN n IS NOT NULL AND n = pg_catalog.trunc(n) AND n > gamification._max_integer()
+             THEN pg_catalog.format('at most %s', gamification._max_integer()) ELSE p_expected END,
+        v, p_hint);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._int_field(text, jsonb, text, bigint, bigint, text, text) IS
+    'Internal: read an integer field >= p_min (absent or null gives p_default); 22023 otherwise.';
+
+CREATE OR REPLACE FUNCTION gamification._bool_field(p_label text, p_object jsonb, p_field text, p_default boolean, p_hint text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN p_default;
+    END IF;
+    IF pg_catalog.jsonb_typeof(v) <> 'boolean' THEN
+        PERFORM gamification._field_error(p_label, p_field, 'true or false', v, p_hint);
+    END IF;
+    RETURN (v #>> '{}')::boolean;
+END;
+$$;
+COMMENT ON FUNCTION gamification._bool_field(text, jsonb, text, boolean, text) IS
+    'Internal: read a boolean field (absent or null gives p_default); 22023 otherwise.';
+
+CREATE OR REPLACE FUNCTION gamification._definition_code(p_kind text, p_label text, p_obj jsonb, p_allowed text[],
+                                              p_index integer, p_seen text[])
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text;
+BEGIN
+    -- The opening of every registration loop (badges, categories, unlockables): the item
+    -- is an object with known keys, and a code not seen before in this call.
+    PERFORM gamification._check_object(p_label, p_obj);
+    PERFORM gamification._check_keys(p_label, p_obj, p_allowed);
+    v_code := gamification._text_field(p_label, p_obj, 'code', true, true,
+        pg_catalog.format('Give every %s a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".', p_kind));
+    IF v_code = ANY (p_seen) THEN
+        PERFORM gamification._raise('42710',
+            pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
+            pg_catalog.format('Register each %s code once per call.', p_kind));
+    END IF;
+    RETURN v_code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._definition_code(text, text, jsonb, text[], integer, text[]) IS
+    'Internal: check that a definition is an object with allowed keys only and return its code; 42710 if the code is already in p_seen (earlier in the same call).';
+
+-- Categories: register (insert or update in place) and delete. Deleting a
+-- category never deletes badges or awards: their category becomes NULL.
+
+CREATE OR REPLACE FUNCTION gamification.category_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb := gamification._as_array('category', $1, 'category_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+BEGIN
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('category', v_obj, v_idx);
+        v_code := gamification._definition_code('category', v_label, v_obj, ARRAY['code', 'name', 'description'],
+                                                v_idx, v_codes);
+        v_codes := v_codes || v_code;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', coalesce(gamification._text_field(v_label, v_obj, 'name', false, false,
+                                 'Omit "name" to use the code as the name.'), v_code),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                                 'Omit "description" or give a string.')));
+    END LOOP;
+
+    INSERT INTO gamification.category AS c (code, name, description)
+    SELECT n.code, n.name, n.description
+      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, name text, description text)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification.category_register(jsonb) IS
+    'Register one category (JSON object) or several (JSON array of objects) with keys code (required), name (defaults to code), description. An existing code is updated in place. Returns the codes registered. Idempotent.';
+
+CREATE OR REPLACE FUNCTION gamification.category_delete(code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM gamification._require_code('category', $1, 'category_delete');
+    DELETE FROM gamification.category c WHERE c.code = $1;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.category_delete(text) IS
+    'Delete a category. Its badges stay (their category becomes NULL) and so do their awards. Returns true if the category existed, false otherwise. Idempotent.';
+
+-- Unlockables. Holding one is derived (points >= points_required), so it
+-- re-locks exactly when points drop; gamification.unlock only keeps the first
+-- unlock time. Registering a new unlockable or changing a threshold records the
+-- first unlock of every user already at or above it, set-based.
+
+CREATE OR REPLACE FUNCTION gamification.unlockable_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb := gamification._as_array('unlockable', $1, 'unlockable_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+BEGIN
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('unlockable', v_obj, v_idx);
+        v_code := gamification._definition_code('unlockable', v_label, v_obj,
+                                                ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
+        v_codes := v_codes || v_code;
+        IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
+            PERFORM gamification._raise('22023',
+                pg_catalog.format('%s: field "points_required" is required', v_label),
+                'Give the number of points (>= 0) a user needs to hold it.');
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
+                        'Give every unlockable a non-empty "name".'),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                        'Omit "description" or give a string.'),
+            'points_required', gamification._int_field(v_label, v_obj, 'points_required', 0, NULL,
+                        'an integer >= 0', 'Give the number of points (>= 0) a user needs to hold it.'),
+            'definition', v_obj));
+    END LOOP;
+
+    INSERT INTO gamification.unlockable AS u (code, name, description, points_required, definition)
+    SELECT n.code, n.name, n.description, n.points_required, n.definition
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, name text, description text, points_required bigint, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description,
+           points_required = EXCLUDED.points_required, definition = EXCLUDED.definition,
+           updated_at = pg_catalog.now();
+
+    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+    SELECT t.user_id, u.code, pg_catalog.now()
+      FROM gamification.points_total t
+      JOIN gamification.unlockable u ON t.points >= u.points_required
+     WHERE u.code = ANY (v_codes)
+       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x
+                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
+     ORDER BY t.user_id, u.code
+    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
+    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';
+
+CREATE OR REPLACE FUNCTION gamification._unlock_keep_first()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A restore (pg_restore -j above all) may load points_ledger, whose trigger records
+    -- unlocks, before the dumped unlock rows: keep the earliest first-unlock time
+    -- instead of failing on the duplicate. Normal writes only insert new unlocks.
+    UPDATE gamification.unlock u
+       SET first_unlocked_at = LEAST(u.first_unlocked_at, NEW.first_unlocked_at)
+     WHERE u.user_id = NEW.user_id AND u.unlockable_code = NEW.unlockable_code;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION gamification._unlock_keep_first() IS
+    'Internal trigger (BEFORE INSERT ... FOR EACH ROW on unlock): an unlock already recorded keeps the earliest first-unlock time and the insert is skipped, so restoring a dump in any table order works.';
+
+CREATE OR REPLACE TRIGGER unlock_keep_first
+    BEFORE INSERT ON gamification.unlock
+    FOR EACH ROW EXECUTE FUNCTION gamification._unlock_keep_first();
+
 ALTER FUNCTION gamification.badges_for(text) SECURITY INVOKER;
 ALTER FUNCTION gamification.badges_for(anyelement) SECURITY INVOKER;
 COMMENT ON FUNCTION gamification.badges_for(text) IS

@@ -466,6 +466,33 @@ $$;
 COMMENT ON FUNCTION gamification._bool_field(text, jsonb, text, boolean, text) IS
     'Internal: read a boolean field (absent or null gives p_default); 22023 otherwise.';
 
+CREATE FUNCTION gamification._definition_code(p_kind text, p_label text, p_obj jsonb, p_allowed text[],
+                                              p_index integer, p_seen text[])
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text;
+BEGIN
+    -- The opening of every registration loop (badges, categories, unlockables): the item
+    -- is an object with known keys, and a code not seen before in this call.
+    PERFORM gamification._check_object(p_label, p_obj);
+    PERFORM gamification._check_keys(p_label, p_obj, p_allowed);
+    v_code := gamification._text_field(p_label, p_obj, 'code', true, true,
+        pg_catalog.format('Give every %s a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".', p_kind));
+    IF v_code = ANY (p_seen) THEN
+        PERFORM gamification._raise('42710',
+            pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
+            pg_catalog.format('Register each %s code once per call.', p_kind));
+    END IF;
+    RETURN v_code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._definition_code(text, text, jsonb, text[], integer, text[]) IS
+    'Internal: check that a definition is an object with allowed keys only and return its code; 42710 if the code is already in p_seen (earlier in the same call).';
+
 
 -- ---------------------------------------------------------------------------
 -- sql/core/runtime.sql
@@ -690,15 +717,8 @@ DECLARE
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('category', v_obj, v_idx);
-        PERFORM gamification._check_object(v_label, v_obj);
-        PERFORM gamification._check_keys(v_label, v_obj, ARRAY['code', 'name', 'description']);
-        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
-            'Give every category a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
-        IF v_code = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each category code once per call.');
-        END IF;
+        v_code := gamification._definition_code('category', v_label, v_obj, ARRAY['code', 'name', 'description'],
+                                                v_idx, v_codes);
         v_codes := v_codes || v_code;
         v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
             'code', v_code,
@@ -1046,15 +1066,8 @@ DECLARE
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('unlockable', v_obj, v_idx);
-        PERFORM gamification._check_object(v_label, v_obj);
-        PERFORM gamification._check_keys(v_label, v_obj, ARRAY['code', 'name', 'description', 'points_required']);
-        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
-            'Give every unlockable a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
-        IF v_code = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each unlockable code once per call.');
-        END IF;
+        v_code := gamification._definition_code('unlockable', v_label, v_obj,
+                                                ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
         v_codes := v_codes || v_code;
         IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
             PERFORM gamification._raise('22023',
@@ -3441,7 +3454,7 @@ $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
 
-CREATE FUNCTION gamification._badge_from_json(p_label text, p_obj jsonb)
+CREATE FUNCTION gamification._badge_from_json(p_label text, p_code text, p_obj jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
@@ -3450,14 +3463,10 @@ AS $$
 DECLARE
     v_item jsonb;
 BEGIN
-    -- One definition's badge fields, validated and normalised (the trigger keys are the
-    -- rule's: _rule_from_json).
-    PERFORM gamification._check_object(p_label, p_obj);
-    PERFORM gamification._check_keys(p_label, p_obj,
-        ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys());
+    -- One definition's badge fields (its code checked by _definition_code), validated and
+    -- normalised; the trigger keys are the rule's: _rule_from_json.
     v_item := pg_catalog.jsonb_build_object(
-        'code', gamification._text_field(p_label, p_obj, 'code', true, true,
-                    'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".'),
+        'code', p_code,
         'name', gamification._text_field(p_label, p_obj, 'name', true, false,
                     'Give every badge a non-empty "name".'),
         'description', gamification._text_field(p_label, p_obj, 'description', false, false,
@@ -3481,7 +3490,7 @@ BEGIN
     RETURN v_item;
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_from_json(text, jsonb) IS
+COMMENT ON FUNCTION gamification._badge_from_json(text, text, jsonb) IS
     'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
 
 CREATE FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
@@ -3618,12 +3627,10 @@ BEGIN
     --    written before all are valid.
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('badge', v_obj, v_idx);
-        v_item := gamification._badge_from_json(v_label, v_obj);
-        IF v_item ->> 'code' = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each badge code once per call.');
-        END IF;
+        v_item := gamification._badge_from_json(v_label,
+            gamification._definition_code('badge', v_label, v_obj,
+                ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys(),
+                v_idx, v_codes), v_obj);
         v_codes := v_codes || (v_item ->> 'code');
         v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
         IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN

@@ -283,7 +283,7 @@ $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
 
-CREATE {{ or_replace }}FUNCTION gamification._badge_from_json(p_label text, p_obj jsonb)
+CREATE {{ or_replace }}FUNCTION gamification._badge_from_json(p_label text, p_code text, p_obj jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
@@ -292,14 +292,10 @@ AS $$
 DECLARE
     v_item jsonb;
 BEGIN
-    -- One definition's badge fields, validated and normalised (the trigger keys are the
-    -- rule's: _rule_from_json).
-    PERFORM gamification._check_object(p_label, p_obj);
-    PERFORM gamification._check_keys(p_label, p_obj,
-        ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys());
+    -- One definition's badge fields (its code checked by _definition_code), validated and
+    -- normalised; the trigger keys are the rule's: _rule_from_json.
     v_item := pg_catalog.jsonb_build_object(
-        'code', gamification._text_field(p_label, p_obj, 'code', true, true,
-                    'Give every badge a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".'),
+        'code', p_code,
         'name', gamification._text_field(p_label, p_obj, 'name', true, false,
                     'Give every badge a non-empty "name".'),
         'description', gamification._text_field(p_label, p_obj, 'description', false, false,
@@ -323,7 +319,7 @@ BEGIN
     RETURN v_item;
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_from_json(text, jsonb) IS
+COMMENT ON FUNCTION gamification._badge_from_json(text, text, jsonb) IS
     'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
 
 CREATE {{ or_replace }}FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
@@ -460,12 +456,10 @@ BEGIN
     --    written before all are valid.
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('badge', v_obj, v_idx);
-        v_item := gamification._badge_from_json(v_label, v_obj);
-        IF v_item ->> 'code' = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each badge code once per call.');
-        END IF;
+        v_item := gamification._badge_from_json(v_label,
+            gamification._definition_code('badge', v_label, v_obj,
+                ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys(),
+                v_idx, v_codes), v_obj);
         v_codes := v_codes || (v_item ->> 'code');
         v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
         IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN

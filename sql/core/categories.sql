@@ -1,7 +1,8 @@
 -- Categories: register (insert or update in place) and delete. Deleting a
 -- category never deletes badges or awards: their category becomes NULL.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification.category_register(definitions jsonb)
+CREATE {{ or_replace }}FUNCTION gamification.category_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE plpgsql
 SECURITY DEFINER  -- admins write definitions only through the API
@@ -19,15 +20,8 @@ DECLARE
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('category', v_obj, v_idx);
-        PERFORM gamification._check_object(v_label, v_obj);
-        PERFORM gamification._check_keys(v_label, v_obj, ARRAY['code', 'name', 'description']);
-        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
-            'Give every category a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
-        IF v_code = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each category code once per call.');
-        END IF;
+        v_code := gamification._definition_code('category', v_label, v_obj, ARRAY['code', 'name', 'description'],
+                                                v_idx, v_codes);
         v_codes := v_codes || v_code;
         v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
             'code', v_code,
@@ -49,7 +43,7 @@ $$;
 COMMENT ON FUNCTION gamification.category_register(jsonb) IS
     'Register one category (JSON object) or several (JSON array of objects) with keys code (required), name (defaults to code), description. An existing code is updated in place. Returns the codes registered. Idempotent.';
 
-CREATE FUNCTION gamification.category_delete(code text)
+CREATE {{ or_replace }}FUNCTION gamification.category_delete(code text)
 RETURNS boolean
 LANGUAGE plpgsql
 SECURITY DEFINER  -- admins write definitions only through the API

@@ -2,8 +2,9 @@
 -- re-locks exactly when points drop; gamification.unlock only keeps the first
 -- unlock time. Registering a new unlockable or changing a threshold records the
 -- first unlock of every user already at or above it, set-based.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification.unlockable_register(definitions jsonb)
+CREATE {{ or_replace }}FUNCTION gamification.unlockable_register(definitions jsonb)
 RETURNS SETOF text
 LANGUAGE plpgsql
 SECURITY DEFINER  -- admins write definitions only through the API
@@ -21,15 +22,8 @@ DECLARE
 BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('unlockable', v_obj, v_idx);
-        PERFORM gamification._check_object(v_label, v_obj);
-        PERFORM gamification._check_keys(v_label, v_obj, ARRAY['code', 'name', 'description', 'points_required']);
-        v_code := gamification._text_field(v_label, v_obj, 'code', true, true,
-            'Give every unlockable a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".');
-        IF v_code = ANY (v_codes) THEN
-            PERFORM gamification._raise('42710',
-                pg_catalog.format('%s: code appears more than once in this call (item #%s)', v_label, v_idx),
-                'Register each unlockable code once per call.');
-        END IF;
+        v_code := gamification._definition_code('unlockable', v_label, v_obj,
+                                                ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
         v_codes := v_codes || v_code;
         IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
             PERFORM gamification._raise('22023',
@@ -73,7 +67,7 @@ $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
     'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';
 
-CREATE FUNCTION gamification._unlock_keep_first()
+CREATE {{ or_replace }}FUNCTION gamification._unlock_keep_first()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -94,6 +88,6 @@ $$;
 COMMENT ON FUNCTION gamification._unlock_keep_first() IS
     'Internal trigger (BEFORE INSERT ... FOR EACH ROW on unlock): an unlock already recorded keeps the earliest first-unlock time and the insert is skipped, so restoring a dump in any table order works.';
 
-CREATE TRIGGER unlock_keep_first
+CREATE {{ or_replace }}TRIGGER unlock_keep_first
     BEFORE INSERT ON gamification.unlock
     FOR EACH ROW EXECUTE FUNCTION gamification._unlock_keep_first();

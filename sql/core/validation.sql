@@ -1,8 +1,9 @@
 -- Validation of JSON definitions (badges, categories, unlockables). Each helper
 -- reads one field of one definition object and raises a documented error
 -- naming the object and the field when the value is not acceptable.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._code_pattern()
+CREATE {{ or_replace }}FUNCTION gamification._code_pattern()
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -11,7 +12,7 @@ AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
 COMMENT ON FUNCTION gamification._code_pattern() IS
     'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
 
-CREATE FUNCTION gamification._levenshtein(a text, b text)
+CREATE {{ or_replace }}FUNCTION gamification._levenshtein(a text, b text)
 RETURNS integer
 LANGUAGE plpgsql
 IMMUTABLE
@@ -41,7 +42,7 @@ $$;
 COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
     'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
 
-CREATE FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
+CREATE {{ or_replace }}FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
 RETURNS jsonb
 LANGUAGE plpgsql
 IMMUTABLE
@@ -68,7 +69,7 @@ $$;
 COMMENT ON FUNCTION gamification._as_array(text, jsonb, text) IS
     'Internal: one definition object or an array of them, returned as an array; 22004 if null, 22023 for any other JSON type.';
 
-CREATE FUNCTION gamification._label(p_kind text, p_object jsonb, p_index integer)
+CREATE {{ or_replace }}FUNCTION gamification._label(p_kind text, p_object jsonb, p_index integer)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -85,7 +86,7 @@ $$;
 COMMENT ON FUNCTION gamification._label(text, jsonb, integer) IS
     'Internal: how errors name a definition: kind "code", or kind #n (1-based position) when it has no usable code.';
 
-CREATE FUNCTION gamification._check_object(p_label text, p_object jsonb)
+CREATE {{ or_replace }}FUNCTION gamification._check_object(p_label text, p_object jsonb)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
@@ -102,7 +103,7 @@ $$;
 COMMENT ON FUNCTION gamification._check_object(text, jsonb) IS
     'Internal: 22023 unless the definition is a JSON object.';
 
-CREATE FUNCTION gamification._check_keys(p_label text, p_object jsonb, p_allowed text[])
+CREATE {{ or_replace }}FUNCTION gamification._check_keys(p_label text, p_object jsonb, p_allowed text[])
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
@@ -137,7 +138,7 @@ $$;
 COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
     'Internal: 22023 naming the first unknown field of a definition, with a close match and the allowed fields in the hint.';
 
-CREATE FUNCTION gamification._max_length(p_field text)
+CREATE {{ or_replace }}FUNCTION gamification._max_length(p_field text)
 RETURNS integer
 LANGUAGE sql
 IMMUTABLE
@@ -148,7 +149,7 @@ $$;
 COMMENT ON FUNCTION gamification._max_length(text) IS
     'Internal: the longest string a definition field takes: 200 characters for a name, 4000 for anything else (descriptions, conditions, table and column names).';
 
-CREATE FUNCTION gamification._max_integer()
+CREATE {{ or_replace }}FUNCTION gamification._max_integer()
 RETURNS bigint
 LANGUAGE sql
 IMMUTABLE
@@ -159,7 +160,7 @@ $$;
 COMMENT ON FUNCTION gamification._max_integer() IS
     'Internal: the largest number a definition field takes (points, targets, thresholds): 10^12, far below where sums of points could overflow bigint.';
 
-CREATE FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
+CREATE {{ or_replace }}FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
                                          p_required boolean, p_is_code boolean, p_hint text)
 RETURNS text
 LANGUAGE plpgsql
@@ -196,7 +197,7 @@ $$;
 COMMENT ON FUNCTION gamification._text_field(text, jsonb, text, boolean, boolean, text) IS
     'Internal: read a string field (or a code field checked against gamification._code_pattern()); 22023 if missing when required or of the wrong type.';
 
-CREATE FUNCTION gamification._int_field(p_label text, p_object jsonb, p_field text, p_min bigint,
+CREATE {{ or_replace }}FUNCTION gamification._int_field(p_label text, p_object jsonb, p_field text, p_min bigint,
                                         p_default bigint, p_expected text, p_hint text)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -226,7 +227,7 @@ $$;
 COMMENT ON FUNCTION gamification._int_field(text, jsonb, text, bigint, bigint, text, text) IS
     'Internal: read an integer field >= p_min (absent or null gives p_default); 22023 otherwise.';
 
-CREATE FUNCTION gamification._bool_field(p_label text, p_object jsonb, p_field text, p_default boolean, p_hint text)
+CREATE {{ or_replace }}FUNCTION gamification._bool_field(p_label text, p_object jsonb, p_field text, p_default boolean, p_hint text)
 RETURNS boolean
 LANGUAGE plpgsql
 IMMUTABLE
@@ -246,3 +247,30 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._bool_field(text, jsonb, text, boolean, text) IS
     'Internal: read a boolean field (absent or null gives p_default); 22023 otherwise.';
+
+CREATE {{ or_replace }}FUNCTION gamification._definition_code(p_kind text, p_label text, p_obj jsonb, p_allowed text[],
+                                              p_index integer, p_seen text[])
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text;
+BEGIN
+    -- The opening of every registration loop (badges, categories, unlockables): the item
+    -- is an object with known keys, and a code not seen before in this call.
+    PERFORM gamification._check_object(p_label, p_obj);
+    PERFORM gamification._check_keys(p_label, p_obj, p_allowed);
+    v_code := gamification._text_field(p_label, p_obj, 'code', true, true,
+        pg_catalog.format('Give every %s a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".', p_kind));
+    IF v_code = ANY (p_seen) THEN
+        PERFORM gamification._raise('42710',
+            pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
+            pg_catalog.format('Register each %s code once per call.', p_kind));
+    END IF;
+    RETURN v_code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._definition_code(text, text, jsonb, text[], integer, text[]) IS
+    'Internal: check that a definition is an object with allowed keys only and return its code; 42710 if the code is already in p_seen (earlier in the same call).';
