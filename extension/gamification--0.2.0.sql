@@ -2343,6 +2343,7 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+    -- The templates themselves (89 lines of data, kept together so they read as one page).
     SELECT CASE p_name
     WHEN 'trigger_function' THEN $t$CREATE OR REPLACE FUNCTION gamification.{{function}}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -2762,6 +2763,26 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
+CREATE FUNCTION gamification._declarations(p_row boolean, p_steps_inline boolean)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The variables of the generated code, and only those: the combined path's
+    -- (statement-level functions) and the inline counter steps'. Decided by structure,
+    -- not by searching the text. use_column: a column wins over a variable of the same name.
+    SELECT CASE WHEN d <> '' THEN E'#variable_conflict use_column\n' || d ELSE '' END
+      FROM (SELECT CASE WHEN NOT p_row
+                        THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
+                             '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
+                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
+                        WHEN p_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
+                        ELSE '' END AS d) x
+$$;
+COMMENT ON FUNCTION gamification._declarations(boolean, boolean) IS
+    'Internal: the DECLARE section of a generated trigger function (statement-level or row-level, with inline counter steps or not).';
+
 CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -2801,17 +2822,7 @@ BEGIN
             pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
-    -- The variables of the code generated above, and only those: the combined path's
-    -- (statement-level functions) and the inline counter steps'. Decided by structure,
-    -- not by searching the text, which holds the registered conditions too.
-    v_declare := CASE WHEN NOT p_row
-                      THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
-                           '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                           || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
-                      WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
-                      ELSE '' END;
-    -- use_column: a column wins over a variable of the same name.
-    v_declare := CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare;
+    v_declare := gamification._declarations(p_row, v_steps_inline);
     -- The shapes are the templates of triggers/templates.sql: a row-level function with
     -- a single badge is that badge alone (one subtransaction, not two).
     v_body := CASE WHEN p_row AND v_count = 1
@@ -3330,6 +3341,27 @@ $$;
 COMMENT ON FUNCTION gamification._backfill(text, name) IS
     'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted), once the registrant may read them. Returns the number awarded.';
 
+CREATE FUNCTION gamification._preview_sql(r gamification.badge_rule, p_target bigint)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The users who already meet a rule over its table as it is now (reaching its target,
+    -- for a counting one).
+    SELECT CASE WHEN r.kind = 'counter' OR p_target IS NOT NULL
+                THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                       gamification._rule_counts_sql(r, gamification._qualified(r.table_name),
+                                                                     gamification._qualified(r.table_name)),
+                                       coalesce(p_target, 1))
+                ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                       gamification._rule_users_sql(r, gamification._qualified(r.table_name),
+                                                                    gamification._qualified(r.table_name)))
+           END
+$$;
+COMMENT ON FUNCTION gamification._preview_sql(gamification.badge_rule, bigint) IS
+    'Internal: the query of the users a preview reports: those who already meet a rule (or reach its target) over its table as it is now.';
+
 CREATE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text, p_registrant name)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -3368,13 +3400,7 @@ BEGIN
         v_function := gamification._predicate_install(v_label, r);
         PERFORM gamification._require_reads(v_label, v_function, v_registrant);
         PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
-        v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
-                        THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
-                                               gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
-                                               coalesce(v_target, 1))
-                        ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
-                                               gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
-                   END;
+        v_query := gamification._preview_sql(r, v_target);
         BEGIN
             EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
         EXCEPTION WHEN OTHERS THEN

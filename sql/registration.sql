@@ -159,6 +159,27 @@ $$;
 COMMENT ON FUNCTION gamification._backfill(text, name) IS
     'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted), once the registrant may read them. Returns the number awarded.';
 
+CREATE {{ or_replace }}FUNCTION gamification._preview_sql(r gamification.badge_rule, p_target bigint)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The users who already meet a rule over its table as it is now (reaching its target,
+    -- for a counting one).
+    SELECT CASE WHEN r.kind = 'counter' OR p_target IS NOT NULL
+                THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                       gamification._rule_counts_sql(r, gamification._qualified(r.table_name),
+                                                                     gamification._qualified(r.table_name)),
+                                       coalesce(p_target, 1))
+                ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                       gamification._rule_users_sql(r, gamification._qualified(r.table_name),
+                                                                    gamification._qualified(r.table_name)))
+           END
+$$;
+COMMENT ON FUNCTION gamification._preview_sql(gamification.badge_rule, bigint) IS
+    'Internal: the query of the users a preview reports: those who already meet a rule (or reach its target) over its table as it is now.';
+
 CREATE {{ or_replace }}FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text, p_registrant name)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -197,13 +218,7 @@ BEGIN
         v_function := gamification._predicate_install(v_label, r);
         PERFORM gamification._require_reads(v_label, v_function, v_registrant);
         PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
-        v_query := CASE WHEN r.kind = 'counter' OR v_target IS NOT NULL
-                        THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
-                                               gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)),
-                                               coalesce(v_target, 1))
-                        ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
-                                               gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
-                   END;
+        v_query := gamification._preview_sql(r, v_target);
         BEGIN
             EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
         EXCEPTION WHEN OTHERS THEN

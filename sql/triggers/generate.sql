@@ -330,6 +330,26 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
+CREATE {{ or_replace }}FUNCTION gamification._declarations(p_row boolean, p_steps_inline boolean)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The variables of the generated code, and only those: the combined path's
+    -- (statement-level functions) and the inline counter steps'. Decided by structure,
+    -- not by searching the text. use_column: a column wins over a variable of the same name.
+    SELECT CASE WHEN d <> '' THEN E'#variable_conflict use_column\n' || d ELSE '' END
+      FROM (SELECT CASE WHEN NOT p_row
+                        THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
+                             '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
+                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
+                        WHEN p_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
+                        ELSE '' END AS d) x
+$$;
+COMMENT ON FUNCTION gamification._declarations(boolean, boolean) IS
+    'Internal: the DECLARE section of a generated trigger function (statement-level or row-level, with inline counter steps or not).';
+
 CREATE {{ or_replace }}FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -369,17 +389,7 @@ BEGIN
             pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
-    -- The variables of the code generated above, and only those: the combined path's
-    -- (statement-level functions) and the inline counter steps'. Decided by structure,
-    -- not by searching the text, which holds the registered conditions too.
-    v_declare := CASE WHEN NOT p_row
-                      THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
-                           '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                           || CASE WHEN v_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
-                      WHEN v_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
-                      ELSE '' END;
-    -- use_column: a column wins over a variable of the same name.
-    v_declare := CASE WHEN v_declare <> '' THEN E'#variable_conflict use_column\n' ELSE '' END || v_declare;
+    v_declare := gamification._declarations(p_row, v_steps_inline);
     -- The shapes are the templates of triggers/templates.sql: a row-level function with
     -- a single badge is that badge alone (one subtransaction, not two).
     v_body := CASE WHEN p_row AND v_count = 1

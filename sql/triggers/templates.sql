@@ -64,6 +64,7 @@ IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 {%- raw %}
+    -- The templates themselves (89 lines of data, kept together so they read as one page).
     SELECT CASE p_name
     WHEN 'trigger_function' THEN $t$CREATE OR REPLACE FUNCTION gamification.{{function}}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
