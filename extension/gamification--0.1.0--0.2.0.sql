@@ -2973,6 +2973,128 @@ $$;
 COMMENT ON FUNCTION gamification._definition_code(text, text, jsonb, text[], integer, text[]) IS
     'Internal: check that a definition is an object with allowed keys only and return its code; 42710 if the code is already in p_seen (earlier in the same call).';
 
+-- Points: the append-only ledger, the per-user totals kept by one statement
+-- trigger, and award_points(). Whatever path inserts into the ledger, the
+-- trigger keeps points_total = sum(points_ledger) per user and records first
+-- unlock times of the unlockables reached.
+
+CREATE OR REPLACE FUNCTION gamification._append_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM gamification._raise('55000',
+        pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        'Append a correcting row instead (gamification.award_points() with the opposite amount).');
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._append_only() IS
+    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000).';
+
+CREATE OR REPLACE TRIGGER points_ledger_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.points_ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
+
+CREATE OR REPLACE TRIGGER award_history_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.award_history
+    FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
+
+CREATE OR REPLACE FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
+RETURNS TABLE (user_id text, unlockable_code text)
+LANGUAGE sql
+STABLE
+-- The one definition of an unlock to record: an unlockable (of p_codes, NULL for all) that a
+-- user's points reach and whose first unlock is not recorded yet. A SQL-standard body and
+-- no SET clause, so the planner inlines it into the statements that record unlocks.
+BEGIN ATOMIC
+    SELECT p_user, u.code
+      FROM gamification.unlockable u
+     WHERE p_points >= u.points_required
+       AND (p_codes IS NULL OR u.code = ANY (p_codes))
+       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x WHERE x.user_id = p_user AND x.unlockable_code = u.code);
+END;
+COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
+    'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
+
+CREATE OR REPLACE FUNCTION gamification._ledger_totals()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    WITH delta AS (
+        SELECT n.user_id, pg_catalog.sum(n.amount)::bigint AS amount
+          FROM new_rows n
+         GROUP BY n.user_id
+    ),
+    totals AS (
+        INSERT INTO gamification.points_total AS t (user_id, points)
+        SELECT d.user_id, d.amount FROM delta d ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
+        RETURNING t.user_id, t.points
+    )
+    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+      FROM totals t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, NULL) r
+     ORDER BY r.user_id, r.unlockable_code
+    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._ledger_totals() IS
+    'Internal trigger (AFTER INSERT ... FOR EACH STATEMENT on points_ledger): adds the inserted amounts to points_total set-based, in user order, and records the first unlock time of every unlockable now reached.';
+
+CREATE OR REPLACE TRIGGER points_ledger_totals
+    AFTER INSERT ON gamification.points_ledger
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gamification._ledger_totals();
+
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'award_points');
+    v_total bigint;
+BEGIN
+    IF $2 IS NULL THEN
+        PERFORM gamification._raise('22004', 'gamification.award_points(): amount must not be null',
+            'Pass a non-zero number of points; negative amounts are penalties.');
+    END IF;
+    IF $2 = 0 THEN
+        PERFORM gamification._raise('22023', 'gamification.award_points(): amount must not be 0',
+            'Pass a non-zero number of points; negative amounts are penalties.');
+    END IF;
+    IF $3 IS NULL THEN
+        PERFORM gamification._raise('22004', 'gamification.award_points(): reason must not be null',
+            'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.');
+    END IF;
+    IF pg_catalog.btrim($3) = '' THEN
+        PERFORM gamification._raise('22023', 'gamification.award_points(): reason must not be empty',
+            'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.');
+    END IF;
+    INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
+    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
+    RETURN v_total;
+END;
+$$;
+COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
+    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. Not idempotent: each call appends a ledger row.';
+
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
+COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS
+    'Same as gamification.award_points(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
 -- Categories: register (insert or update in place) and delete. Deleting a
 -- category never deletes badges or awards: their category becomes NULL.
 
@@ -3086,13 +3208,9 @@ BEGIN
            updated_at = pg_catalog.now();
 
     INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT t.user_id, u.code, pg_catalog.now()
-      FROM gamification.points_total t
-      JOIN gamification.unlockable u ON t.points >= u.points_required
-     WHERE u.code = ANY (v_codes)
-       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x
-                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
-     ORDER BY t.user_id, u.code
+    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+      FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+     ORDER BY r.user_id, r.unlockable_code
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
@@ -3252,6 +3370,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
+    gamification._unlocks_reached(text, bigint, text[]),
     gamification._badge_must_exist(text),
     gamification._raise(text, text, text)
 TO gamification_runner;

@@ -788,6 +788,23 @@ CREATE TRIGGER award_history_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.award_history
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
+CREATE FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
+RETURNS TABLE (user_id text, unlockable_code text)
+LANGUAGE sql
+STABLE
+-- The one definition of an unlock to record: an unlockable (of p_codes, NULL for all) that a
+-- user's points reach and whose first unlock is not recorded yet. A SQL-standard body and
+-- no SET clause, so the planner inlines it into the statements that record unlocks.
+BEGIN ATOMIC
+    SELECT p_user, u.code
+      FROM gamification.unlockable u
+     WHERE p_points >= u.points_required
+       AND (p_codes IS NULL OR u.code = ANY (p_codes))
+       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x WHERE x.user_id = p_user AND x.unlockable_code = u.code);
+END;
+COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
+    'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
+
 CREATE FUNCTION gamification._ledger_totals()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -806,12 +823,9 @@ BEGIN
         RETURNING t.user_id, t.points
     )
     INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT t.user_id, u.code, pg_catalog.now()
-      FROM totals t
-      JOIN gamification.unlockable u ON t.points >= u.points_required
-     WHERE NOT EXISTS (SELECT 1 FROM gamification.unlock x
-                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
-     ORDER BY t.user_id, u.code
+    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+      FROM totals t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, NULL) r
+     ORDER BY r.user_id, r.unlockable_code
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
     RETURN NULL;
 END;
@@ -1096,13 +1110,9 @@ BEGIN
            updated_at = pg_catalog.now();
 
     INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT t.user_id, u.code, pg_catalog.now()
-      FROM gamification.points_total t
-      JOIN gamification.unlockable u ON t.points >= u.points_required
-     WHERE u.code = ANY (v_codes)
-       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x
-                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
-     ORDER BY t.user_id, u.code
+    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+      FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+     ORDER BY r.user_id, r.unlockable_code
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
@@ -3865,6 +3875,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
+    gamification._unlocks_reached(text, bigint, text[]),
     gamification._badge_must_exist(text),
     gamification._raise(text, text, text)
 TO gamification_runner;

@@ -2,8 +2,9 @@
 -- trigger, and award_points(). Whatever path inserts into the ledger, the
 -- trigger keeps points_total = sum(points_ledger) per user and records first
 -- unlock times of the unlockables reached.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._append_only()
+CREATE {{ or_replace }}FUNCTION gamification._append_only()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -18,15 +19,32 @@ $$;
 COMMENT ON FUNCTION gamification._append_only() IS
     'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000).';
 
-CREATE TRIGGER points_ledger_append_only
+CREATE {{ or_replace }}TRIGGER points_ledger_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.points_ledger
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
-CREATE TRIGGER award_history_append_only
+CREATE {{ or_replace }}TRIGGER award_history_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.award_history
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
-CREATE FUNCTION gamification._ledger_totals()
+CREATE {{ or_replace }}FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
+RETURNS TABLE (user_id text, unlockable_code text)
+LANGUAGE sql
+STABLE
+-- The one definition of an unlock to record: an unlockable (of p_codes, NULL for all) that a
+-- user's points reach and whose first unlock is not recorded yet. A SQL-standard body and
+-- no SET clause, so the planner inlines it into the statements that record unlocks.
+BEGIN ATOMIC
+    SELECT p_user, u.code
+      FROM gamification.unlockable u
+     WHERE p_points >= u.points_required
+       AND (p_codes IS NULL OR u.code = ANY (p_codes))
+       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x WHERE x.user_id = p_user AND x.unlockable_code = u.code);
+END;
+COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
+    'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
+
+CREATE {{ or_replace }}FUNCTION gamification._ledger_totals()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -44,12 +62,9 @@ BEGIN
         RETURNING t.user_id, t.points
     )
     INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT t.user_id, u.code, pg_catalog.now()
-      FROM totals t
-      JOIN gamification.unlockable u ON t.points >= u.points_required
-     WHERE NOT EXISTS (SELECT 1 FROM gamification.unlock x
-                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
-     ORDER BY t.user_id, u.code
+    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+      FROM totals t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, NULL) r
+     ORDER BY r.user_id, r.unlockable_code
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
     RETURN NULL;
 END;
@@ -57,12 +72,12 @@ $$;
 COMMENT ON FUNCTION gamification._ledger_totals() IS
     'Internal trigger (AFTER INSERT ... FOR EACH STATEMENT on points_ledger): adds the inserted amounts to points_total set-based, in user order, and records the first unlock time of every unlockable now reached.';
 
-CREATE TRIGGER points_ledger_totals
+CREATE {{ or_replace }}TRIGGER points_ledger_totals
     AFTER INSERT ON gamification.points_ledger
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._ledger_totals();
 
-CREATE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -97,7 +112,7 @@ $$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
     'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. Not idempotent: each call appends a ledger row.';
 
-CREATE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
+CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
 LANGUAGE sql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables

@@ -52,13 +52,9 @@ BEGIN
            updated_at = pg_catalog.now();
 
     INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT t.user_id, u.code, pg_catalog.now()
-      FROM gamification.points_total t
-      JOIN gamification.unlockable u ON t.points >= u.points_required
-     WHERE u.code = ANY (v_codes)
-       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x
-                        WHERE x.user_id = t.user_id AND x.unlockable_code = u.code)
-     ORDER BY t.user_id, u.code
+    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+      FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+     ORDER BY r.user_id, r.unlockable_code
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);

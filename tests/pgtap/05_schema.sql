@@ -73,6 +73,7 @@ SELECT is(
         -- These read the caller's search_path on purpose: it is pinned into trigger badges.
         -- _crosses() has a SQL-standard body (resolved when created) and no SET clause, so it is inlined.
         AND p.oid::regprocedure::text NOT IN ('gamification._crosses(bigint,bigint,bigint)',
+                                              'gamification._unlocks_reached(text,bigint,text[])',
                                               'gamification._caller_search_path()', 'gamification.badge_register(jsonb)',
                                               'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean)')),
     NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp (but the caller-path wrappers)');
