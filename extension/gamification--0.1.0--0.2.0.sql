@@ -9,6 +9,45 @@
 \echo Use "ALTER EXTENSION gamification UPDATE TO '0.2.0'" to load this file. \quit
 
 
+-- Until 0.2.0, admins could create objects in schema gamification, and an overload planted
+-- there would win over the extension's own functions inside this script, run as a
+-- superuser. Refuse to go on while anything there is neither the extension's nor a trigger
+-- function it generated.
+DO $foreign$
+DECLARE
+    v_foreign text;
+BEGIN
+    SELECT pg_catalog.string_agg(o.what, ', ' ORDER BY o.what) INTO v_foreign
+      FROM (SELECT pg_catalog.format('function %s (owner %s)', p.oid::regprocedure, pg_catalog.pg_get_userbyid(p.proowner)) AS what
+              FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'gamification'::regnamespace
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+                                  AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype IN ('e', 'x'))
+            UNION ALL
+            SELECT pg_catalog.format('relation %s (owner %s)', c.oid::regclass, pg_catalog.pg_get_userbyid(c.relowner))
+              FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'gamification'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                  AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e')
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d  -- a sequence owned by an extension table
+                                WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+            UNION ALL
+            SELECT pg_catalog.format('operator %s (owner %s)', o.oid::regoperator, pg_catalog.pg_get_userbyid(o.oprowner))
+              FROM pg_catalog.pg_operator o
+             WHERE o.oprnamespace = 'gamification'::regnamespace
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                WHERE d.classid = 'pg_catalog.pg_operator'::regclass AND d.objid = o.oid
+                                  AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e')) o;
+    IF v_foreign IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('schema gamification holds objects that are not the extension''s: %s', v_foreign),
+            HINT = 'Before 0.2.0 admins could create objects there. Check and drop them (as a superuser), then run ALTER EXTENSION gamification UPDATE again.';
+    END IF;
+END
+$foreign$;
+
 -- Security (see CHANGELOG): conditions become predicates resolved at registration and run
 -- by gamification_runner; registration writes the registry through SECURITY DEFINER
 -- internals that know their caller; admins lose direct writes and CREATE on the schema.

@@ -154,3 +154,31 @@ def test_a_downgrade_gets_postgresqls_error(server, version: str) -> None:
             conn.execute(sql.SQL("ALTER EXTENSION gamification UPDATE TO {}").format(sql.Literal(version)))
         assert (f'extension "gamification" has no update path from version "{PROJECT.version}" '
                 f'to version "{version}"') in str(refused.value)
+
+
+@pytest.mark.parametrize("version", OLD_VERSIONS)
+def test_upgrade_refuses_objects_planted_in_the_schema(server, version: str) -> None:
+    """Before 0.2.0 admins could create objects in schema gamification; an overload planted
+    there (a better match for the literals of the extension's own calls) would run as the
+    superuser upgrading. The upgrade refuses, naming it, until it is dropped."""
+    dsn = database(server, "planted", version)
+    planter = f"planter_{server.dbname}"[:60]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(planter)))
+        try:
+            conn.execute(sql.SQL("GRANT gamification_admin TO {}").format(sql.Identifier(planter)))
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(planter)))
+            conn.execute("""CREATE FUNCTION gamification._int_field(p_label text, p_object jsonb, p_field text,
+                                p_min integer, p_default integer, p_expected text, p_hint text)
+                            RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint'""")
+            conn.execute("RESET ROLE")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+                conn.execute("ALTER EXTENSION gamification UPDATE")
+            assert "_int_field" in str(refused.value) and planter in str(refused.value)
+            assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'gamification'"
+                                ).fetchone() == (version,)
+            conn.execute("DROP FUNCTION gamification._int_field(text, jsonb, text, integer, integer, text, text)")
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(planter)))
+    update(dsn)
