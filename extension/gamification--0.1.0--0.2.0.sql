@@ -3332,6 +3332,16 @@ BEGIN
                 HINT = 'As a superuser: ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS. Until then row-security policies on the tables conditions read run as that role.';
         END;
     END IF;
+    -- A member of the runner could act as it (read what conditions read, award): the
+    -- role is cluster-wide and may predate this install, so say so if anyone is.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                WHERE m.roleid = 'gamification_runner'::regrole AND m.member <> current_user::regrole) THEN
+        RAISE WARNING USING
+            MESSAGE = pg_catalog.format('gamification: roles are members of gamification_runner: %s',
+                (SELECT pg_catalog.string_agg(m.member::regrole::text, ', ') FROM pg_catalog.pg_auth_members m
+                  WHERE m.roleid = 'gamification_runner'::regrole)),
+            HINT = 'Nobody should be able to act as the role that runs badge conditions: REVOKE gamification_runner FROM them.';
+    END IF;
     IF NOT pg_catalog.pg_has_role('gamification_operator', 'gamification_reader', 'MEMBER') THEN
         GRANT gamification_reader TO gamification_operator;
     END IF;
