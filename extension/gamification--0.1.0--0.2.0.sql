@@ -2736,18 +2736,63 @@ COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
 
 -- Definitions are written only through the API (SECURITY DEFINER writers, one opening of
 -- every registration loop); badges_for() runs with the caller's rights.
--- Validation of JSON definitions (badges, categories, unlockables). Each helper
--- reads one field of one definition object and raises a documented error
--- naming the object and the field when the value is not acceptable.
+-- Error helpers. Every error raised by the extension goes through
+-- gamification._raise(), so each one has a documented SQLSTATE, a message that
+-- names the object (badge "code", or badge #n when there is no code) and the
+-- field, and a HINT. The SQLSTATEs are listed in docs/reference.md.
 
-CREATE OR REPLACE FUNCTION gamification._code_pattern()
+CREATE OR REPLACE FUNCTION gamification._raise(p_sqlstate text, p_message text, p_hint text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = p_sqlstate, MESSAGE = p_message, HINT = coalesce(p_hint, '');
+END;
+$$;
+COMMENT ON FUNCTION gamification._raise(text, text, text) IS
+    'Internal: raise an error with the given SQLSTATE, message and hint.';
+
+CREATE OR REPLACE FUNCTION gamification._require_user(p_user text, p_function text)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
-COMMENT ON FUNCTION gamification._code_pattern() IS
-    'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
+AS $$
+BEGIN
+    IF p_user IS NULL THEN
+        PERFORM gamification._raise('22004',
+            pg_catalog.format('gamification.%s(): user_id must not be null', p_function),
+            'Pass the application''s user key (integer, bigint, uuid or text).');
+    END IF;
+    IF p_user = '' THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('gamification.%s(): user_id must not be empty', p_function),
+            'Pass the application''s user key (integer, bigint, uuid or text).');
+    END IF;
+    RETURN p_user;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_user(text, text) IS
+    'Internal: return the user key as text; 22004 if it is null, 22023 if it is empty.';
+
+CREATE OR REPLACE FUNCTION gamification._require_code(p_kind text, p_code text, p_function text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_code IS NULL THEN
+        PERFORM gamification._raise('22004',
+            pg_catalog.format('gamification.%s(): %s code must not be null', p_function, p_kind),
+            pg_catalog.format('Pass the code of a registered %s.', p_kind));
+    END IF;
+    RETURN p_code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_code(text, text, text) IS
+    'Internal: return the code; 22004 if it is null.';
 
 CREATE OR REPLACE FUNCTION gamification._levenshtein(a text, b text)
 RETURNS integer
@@ -2778,6 +2823,65 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
     'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
+
+
+CREATE OR REPLACE FUNCTION gamification._badge_must_exist(p_code text)
+RETURNS gamification.badge
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_badge gamification.badge;
+    v_close text;
+BEGIN
+    SELECT * INTO v_badge FROM gamification.badge b WHERE b.code = p_code;
+    IF NOT FOUND THEN
+        -- A typo gets a did-you-mean, like an unknown field does (only on this error path).
+        SELECT b.code INTO v_close FROM gamification.badge b
+         WHERE b.retired_at IS NULL
+           AND gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code))
+               <= GREATEST(2, pg_catalog.length(b.code) / 3)
+         ORDER BY gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code)), b.code
+         LIMIT 1;
+        PERFORM gamification._raise('42704',
+            pg_catalog.format('badge "%s" does not exist', p_code),
+            CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
+            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
+    END IF;
+    RETURN v_badge;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_must_exist(text) IS
+    'Internal: return the badge row; 42704 undefined_object if there is no badge with this code.';
+
+CREATE OR REPLACE FUNCTION gamification._field_error(p_label text, p_field text, p_expected text, p_got jsonb, p_hint text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM gamification._raise('22023',
+        pg_catalog.format('%s: field "%s" must be %s, got %s', p_label, p_field, p_expected,
+                          coalesce(p_got::text, 'nothing')),
+        p_hint);
+END;
+$$;
+COMMENT ON FUNCTION gamification._field_error(text, text, text, jsonb, text) IS
+    'Internal: raise 22023 invalid_parameter_value as "<label>: field "<field>" must be <expected>, got <json>".';
+
+-- Validation of JSON definitions (badges, categories, unlockables). Each helper
+-- reads one field of one definition object and raises a documented error
+-- naming the object and the field when the value is not acceptable.
+
+CREATE OR REPLACE FUNCTION gamification._code_pattern()
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
+COMMENT ON FUNCTION gamification._code_pattern() IS
+    'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
 
 CREATE OR REPLACE FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
 RETURNS jsonb
@@ -3420,7 +3524,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, bigint, text[]),
-    gamification._badge_must_exist(text),
+    gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text)
 TO gamification_runner;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;

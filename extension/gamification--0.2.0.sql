@@ -177,6 +177,37 @@ $$;
 COMMENT ON FUNCTION gamification._require_code(text, text, text) IS
     'Internal: return the code; 22004 if it is null.';
 
+CREATE FUNCTION gamification._levenshtein(a text, b text)
+RETURNS integer
+LANGUAGE plpgsql
+IMMUTABLE
+STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    la integer := pg_catalog.length(a);
+    lb integer := pg_catalog.length(b);
+    prev integer[];
+    cur integer[];
+BEGIN
+    IF la = 0 THEN RETURN lb; END IF;
+    IF lb = 0 THEN RETURN la; END IF;
+    prev := ARRAY(SELECT g FROM pg_catalog.generate_series(0, lb) g);
+    FOR i IN 1 .. la LOOP
+        cur := ARRAY[i];
+        FOR j IN 1 .. lb LOOP
+            cur := cur || LEAST(prev[j + 1] + 1, cur[j] + 1,
+                                prev[j] + CASE WHEN pg_catalog.substr(a, i, 1) = pg_catalog.substr(b, j, 1) THEN 0 ELSE 1 END);
+        END LOOP;
+        prev := cur;
+    END LOOP;
+    RETURN prev[lb + 1];
+END;
+$$;
+COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
+    'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
+
+
 CREATE FUNCTION gamification._badge_must_exist(p_code text)
 RETURNS gamification.badge
 LANGUAGE plpgsql
@@ -185,12 +216,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_badge gamification.badge;
+    v_close text;
 BEGIN
     SELECT * INTO v_badge FROM gamification.badge b WHERE b.code = p_code;
     IF NOT FOUND THEN
+        -- A typo gets a did-you-mean, like an unknown field does (only on this error path).
+        SELECT b.code INTO v_close FROM gamification.badge b
+         WHERE b.retired_at IS NULL
+           AND gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code))
+               <= GREATEST(2, pg_catalog.length(b.code) / 3)
+         ORDER BY gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code)), b.code
+         LIMIT 1;
         PERFORM gamification._raise('42704',
             pg_catalog.format('badge "%s" does not exist', p_code),
-            'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
+            CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
+            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
     END IF;
     RETURN v_badge;
 END;
@@ -229,36 +269,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
 COMMENT ON FUNCTION gamification._code_pattern() IS
     'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
-
-CREATE FUNCTION gamification._levenshtein(a text, b text)
-RETURNS integer
-LANGUAGE plpgsql
-IMMUTABLE
-STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    la integer := pg_catalog.length(a);
-    lb integer := pg_catalog.length(b);
-    prev integer[];
-    cur integer[];
-BEGIN
-    IF la = 0 THEN RETURN lb; END IF;
-    IF lb = 0 THEN RETURN la; END IF;
-    prev := ARRAY(SELECT g FROM pg_catalog.generate_series(0, lb) g);
-    FOR i IN 1 .. la LOOP
-        cur := ARRAY[i];
-        FOR j IN 1 .. lb LOOP
-            cur := cur || LEAST(prev[j + 1] + 1, cur[j] + 1,
-                                prev[j] + CASE WHEN pg_catalog.substr(a, i, 1) = pg_catalog.substr(b, j, 1) THEN 0 ELSE 1 END);
-        END LOOP;
-        prev := cur;
-    END LOOP;
-    RETURN prev[lb + 1];
-END;
-$$;
-COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
-    'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
 
 CREATE FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
 RETURNS jsonb
@@ -3886,7 +3896,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, bigint, text[]),
-    gamification._badge_must_exist(text),
+    gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text)
 TO gamification_runner;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;

@@ -65,3 +65,10 @@ def test_serve_prints_a_working_connection_string_and_stops_on_ctrl_c() -> None:
         raise AssertionError(f"the server on port {port} is still running")
     except psycopg.OperationalError:
         pass
+
+
+def test_help_is_plain_text() -> None:
+    """--help is read in a terminal: no reStructuredText markup from docstrings."""
+    result = subprocess.run([sys.executable, "-m", "gamification", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "``" not in result.stdout and "release" in result.stdout, result.stdout

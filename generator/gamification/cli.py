@@ -106,7 +106,10 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="gamification", description=__doc__)
+    top = argparse.ArgumentParser(
+        prog="gamification",
+        description="Build, check, release and install the gamification PostgreSQL extension; "
+                    "register badge files; run its demo or a throwaway server.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("build", help="render sql/ into extension/")

@@ -2,8 +2,9 @@
 -- gamification._raise(), so each one has a documented SQLSTATE, a message that
 -- names the object (badge "code", or badge #n when there is no code) and the
 -- field, and a HINT. The SQLSTATEs are listed in docs/reference.md.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._raise(p_sqlstate text, p_message text, p_hint text)
+CREATE {{ or_replace }}FUNCTION gamification._raise(p_sqlstate text, p_message text, p_hint text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -15,7 +16,7 @@ $$;
 COMMENT ON FUNCTION gamification._raise(text, text, text) IS
     'Internal: raise an error with the given SQLSTATE, message and hint.';
 
-CREATE FUNCTION gamification._require_user(p_user text, p_function text)
+CREATE {{ or_replace }}FUNCTION gamification._require_user(p_user text, p_function text)
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
@@ -38,7 +39,7 @@ $$;
 COMMENT ON FUNCTION gamification._require_user(text, text) IS
     'Internal: return the user key as text; 22004 if it is null, 22023 if it is empty.';
 
-CREATE FUNCTION gamification._require_code(p_kind text, p_code text, p_function text)
+CREATE {{ or_replace }}FUNCTION gamification._require_code(p_kind text, p_code text, p_function text)
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
@@ -56,7 +57,38 @@ $$;
 COMMENT ON FUNCTION gamification._require_code(text, text, text) IS
     'Internal: return the code; 22004 if it is null.';
 
-CREATE FUNCTION gamification._badge_must_exist(p_code text)
+CREATE {{ or_replace }}FUNCTION gamification._levenshtein(a text, b text)
+RETURNS integer
+LANGUAGE plpgsql
+IMMUTABLE
+STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    la integer := pg_catalog.length(a);
+    lb integer := pg_catalog.length(b);
+    prev integer[];
+    cur integer[];
+BEGIN
+    IF la = 0 THEN RETURN lb; END IF;
+    IF lb = 0 THEN RETURN la; END IF;
+    prev := ARRAY(SELECT g FROM pg_catalog.generate_series(0, lb) g);
+    FOR i IN 1 .. la LOOP
+        cur := ARRAY[i];
+        FOR j IN 1 .. lb LOOP
+            cur := cur || LEAST(prev[j + 1] + 1, cur[j] + 1,
+                                prev[j] + CASE WHEN pg_catalog.substr(a, i, 1) = pg_catalog.substr(b, j, 1) THEN 0 ELSE 1 END);
+        END LOOP;
+        prev := cur;
+    END LOOP;
+    RETURN prev[lb + 1];
+END;
+$$;
+COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
+    'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
+
+
+CREATE {{ or_replace }}FUNCTION gamification._badge_must_exist(p_code text)
 RETURNS gamification.badge
 LANGUAGE plpgsql
 STABLE
@@ -64,12 +96,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_badge gamification.badge;
+    v_close text;
 BEGIN
     SELECT * INTO v_badge FROM gamification.badge b WHERE b.code = p_code;
     IF NOT FOUND THEN
+        -- A typo gets a did-you-mean, like an unknown field does (only on this error path).
+        SELECT b.code INTO v_close FROM gamification.badge b
+         WHERE b.retired_at IS NULL
+           AND gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code))
+               <= GREATEST(2, pg_catalog.length(b.code) / 3)
+         ORDER BY gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code)), b.code
+         LIMIT 1;
         PERFORM gamification._raise('42704',
             pg_catalog.format('badge "%s" does not exist', p_code),
-            'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
+            CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
+            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
     END IF;
     RETURN v_badge;
 END;
@@ -77,7 +118,7 @@ $$;
 COMMENT ON FUNCTION gamification._badge_must_exist(text) IS
     'Internal: return the badge row; 42704 undefined_object if there is no badge with this code.';
 
-CREATE FUNCTION gamification._field_error(p_label text, p_field text, p_expected text, p_got jsonb, p_hint text)
+CREATE {{ or_replace }}FUNCTION gamification._field_error(p_label text, p_field text, p_expected text, p_got jsonb, p_hint text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

@@ -12,36 +12,6 @@ AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
 COMMENT ON FUNCTION gamification._code_pattern() IS
     'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
 
-CREATE {{ or_replace }}FUNCTION gamification._levenshtein(a text, b text)
-RETURNS integer
-LANGUAGE plpgsql
-IMMUTABLE
-STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    la integer := pg_catalog.length(a);
-    lb integer := pg_catalog.length(b);
-    prev integer[];
-    cur integer[];
-BEGIN
-    IF la = 0 THEN RETURN lb; END IF;
-    IF lb = 0 THEN RETURN la; END IF;
-    prev := ARRAY(SELECT g FROM pg_catalog.generate_series(0, lb) g);
-    FOR i IN 1 .. la LOOP
-        cur := ARRAY[i];
-        FOR j IN 1 .. lb LOOP
-            cur := cur || LEAST(prev[j + 1] + 1, cur[j] + 1,
-                                prev[j] + CASE WHEN pg_catalog.substr(a, i, 1) = pg_catalog.substr(b, j, 1) THEN 0 ELSE 1 END);
-        END LOOP;
-        prev := cur;
-    END LOOP;
-    RETURN prev[lb + 1];
-END;
-$$;
-COMMENT ON FUNCTION gamification._levenshtein(text, text) IS
-    'Internal: edit distance between two short strings, used to suggest a close match for an unknown field.';
-
 CREATE {{ or_replace }}FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
 RETURNS jsonb
 LANGUAGE plpgsql

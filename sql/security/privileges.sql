@@ -129,7 +129,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, bigint, text[]),
-    gamification._badge_must_exist(text),
+    gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text)
 TO gamification_runner;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;

@@ -1,7 +1,7 @@
 -- badge_award / badge_revoke and the set-based _grant / _revoke: idempotency,
 -- points paid once, revoke subtracts what was paid, user key types, errors.
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 SELECT gamification.badge_register('[{"code": "welcome", "name": "Welcome", "points": 10},
                                      {"code": "free", "name": "Free"}]');
@@ -56,6 +56,21 @@ SELECT throws_ok($$ SELECT gamification.badge_revoke('dave', 'nope') $$, '42704'
 SELECT throws_ok($$ SELECT gamification.badge_revoke(NULL, 'welcome') $$, '22004',
     'gamification.badge_revoke(): user_id must not be null', 'revoke with null user');
 SELECT is((SELECT count(*) FROM gamification.points_ledger), (SELECT n FROM before_ledger), 'failed calls wrote nothing');
+
+-- An unknown code that looks like a registered one gets a did-you-mean in its hint.
+CREATE FUNCTION pg_temp.hint_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE v_hint text;
+BEGIN
+    EXECUTE p_sql;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_hint = PG_EXCEPTION_HINT;
+    RETURN v_hint;
+END $$;
+SELECT matches(pg_temp.hint_of($$ SELECT gamification.badge_award('dave', 'welcom') $$), '^Did you mean "welcome"\?',
+    'an unknown code close to a registered one: did you mean');
+SELECT doesnt_match(pg_temp.hint_of($$ SELECT gamification.badge_award('dave', 'zzzzzzzz') $$), 'Did you mean',
+    'an unknown code close to none: no guess');
 
 SELECT * FROM finish();
 ROLLBACK;
