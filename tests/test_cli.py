@@ -72,3 +72,30 @@ def test_help_is_plain_text() -> None:
     result = subprocess.run([sys.executable, "-m", "gamification", "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "``" not in result.stdout and "release" in result.stdout, result.stdout
+
+
+def test_serve_takes_a_port_and_prints_a_url() -> None:
+    """`serve --port N` listens on N (the same DSN every start) and prints a URL for a
+    framework's settings as well as the psql connection string."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    serve = subprocess.Popen([sys.executable, "-m", "gamification", "serve", "--port", str(port)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in serve.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        url = re.search(r"URL:\s+(\S+)", "".join(lines)).group(1)
+        assert url == f"postgresql://postgres@127.0.0.1:{port}/postgres", url
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'gamification'"
+                                ).fetchone() == (VERSION,)
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=60) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()

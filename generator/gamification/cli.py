@@ -61,10 +61,12 @@ def _psql(server, *argv: str, dbname: str = "postgres", **kwargs) -> subprocess.
 
 def cmd_serve(args: argparse.Namespace) -> int:
     installation = embedded_installation()
-    with server_with_extension(find_project(), installation) as server:
+    with server_with_extension(find_project(), installation, port=args.port) as server:
         _psql(server, "-q", "-c", "CREATE EXTENSION gamification", check=True)
         print(f"{installation.describe()} is running with the gamification extension installed.")
         print(f"Connect with:  psql \"{server.dsn()}\"")
+        # The URL form is what frameworks' settings take (Django's dj-database-url, Node's pg).
+        print(f"URL:           postgresql://postgres@127.0.0.1:{server.port}/postgres")
         print("Press Ctrl-C to stop it; its data is thrown away.", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
@@ -144,9 +146,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.set_defaults(func=cmd_register)
 
-    commands.add_parser(
-        "serve", help="run a throwaway PostgreSQL 18 with the extension until Ctrl-C"
-    ).set_defaults(func=cmd_serve)
+    p = commands.add_parser("serve", help="run a throwaway PostgreSQL 18 with the extension until Ctrl-C")
+    p.add_argument("--port", type=int, metavar="N", help="listen on this port (default: a free one)")
+    p.set_defaults(func=cmd_serve)
     commands.add_parser(
         "demo", help="run the scripted demo on a throwaway PostgreSQL 18"
     ).set_defaults(func=cmd_demo)

@@ -217,13 +217,15 @@ class Server:
 
 @contextlib.contextmanager
 def server_with_extension(project: Project, installation: Installation | None = None,
-                          with_pgtap: bool = False) -> Iterator[Server]:
-    """A running throwaway server that can ``CREATE EXTENSION gamification``."""
+                          with_pgtap: bool = False, port: int | None = None) -> Iterator[Server]:
+    """A running throwaway server that can ``CREATE EXTENSION gamification`` (on ``port``,
+    else on a free one)."""
     installation = installation or embedded_installation()
     stage = Path(tempfile.mkdtemp(prefix=f"{EXTENSION}-stage-"))
     try:
         stage_extension(project, installation, stage, with_pgtap=with_pgtap)
-        with Server(installation, settings=extension_settings(installation, stage)) as server:
+        with Server(installation, settings=extension_settings(installation, stage),
+                    **({"port": port} if port else {})) as server:
             yield server
     finally:
         shutil.rmtree(stage, ignore_errors=True)
