@@ -39,6 +39,13 @@ def test_demo_runs_the_scenario_and_leaves_nothing_running() -> None:
     assert " 1       | pioneer   | Pioneer   |      0" in output          # any update of auth_user
     assert "dee_badges_after_rollback \n---------------------------\n                         0" in output
     assert output.count("| t         | t          | ") == 4               # badge_status: all healthy
+    # Three kinds of roles: a writer with no gamification role awards, a reader reads, an
+    # admin (migrations) dry-runs a sync of badges a superuser registered.
+    assert " 4       | collector" in output
+    assert " collector | keep" in output
+    assert " app_writer | f     | f      | f" in output
+    assert " web_app    | t     | f      | f" in output
+    assert " migrations | t     | t      | t" in output
 
 
 def test_serve_prints_a_working_connection_string_and_stops_on_ctrl_c() -> None:

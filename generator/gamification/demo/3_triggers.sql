@@ -33,3 +33,27 @@ SELECT count(*) AS dee_badges_after_rollback FROM gamification.user_badges WHERE
 
 \echo '== 17. Health of every trigger badge'
 SELECT code, kind, table_name, event, installed, up_to_date, broken FROM gamification.badge_status ORDER BY code;
+
+\echo '== 18. Three kinds of roles: the application only writes, a reader reads, an admin manages badges'
+CREATE ROLE app_writer LOGIN;                -- the application: no gamification role at all
+GRANT INSERT, UPDATE ON dummy_sketch TO app_writer;
+GRANT USAGE ON SEQUENCE dummy_sketch_id_seq TO app_writer;
+CREATE ROLE web_app LOGIN;                   -- shows badges
+GRANT gamification_reader TO web_app;
+CREATE ROLE migrations LOGIN;                -- registers badges (and needs TRIGGER on the tables)
+GRANT gamification_admin TO migrations;
+GRANT TRIGGER, SELECT ON dummy_sketch, auth_user TO migrations;
+SET ROLE app_writer;
+INSERT INTO dummy_sketch (user_id) SELECT 4 FROM generate_series(1, 4);   -- dee: Collector, awarded
+RESET ROLE;
+SET ROLE web_app;
+SELECT user_id, code FROM gamification.user_badges WHERE code = 'collector' ORDER BY user_id;
+RESET ROLE;
+SET ROLE migrations;
+SELECT code, action FROM gamification.badge_sync(
+    (SELECT jsonb_agg(definition ORDER BY code) FROM gamification.badge WHERE retired_at IS NULL), dry_run => true);
+RESET ROLE;
+SELECT r AS "role", pg_has_role(r, 'gamification_reader', 'MEMBER') AS reads,
+       has_function_privilege(r, 'gamification.badge_award(text, text)', 'EXECUTE') AS awards,
+       has_function_privilege(r, 'gamification.badge_register(jsonb)', 'EXECUTE') AS registers
+  FROM unnest(ARRAY['app_writer', 'web_app', 'migrations']) AS r;
