@@ -364,6 +364,7 @@ DECLARE
     v_body text;
     v_declare text;
     v_steps_inline boolean := false;
+    v_gate text := '';
     r gamification.badge_rule;
 BEGIN
     -- Rules whose condition was refused (no predicate) are left out.
@@ -390,13 +391,20 @@ BEGIN
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
     v_declare := gamification._declarations(p_row, v_steps_inline);
+    -- A row-level function returns at once when no update_of column changed (its
+    -- trigger has no column list: see _trigger_sql).
+    IF p_row THEN
+        v_gate := gamification._render(gamification._template('gate'), pg_catalog.jsonb_build_object('changed',
+            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ' ORDER BY c)
+               FROM (SELECT DISTINCT c FROM gamification._rules_of(p_table, p_event, p_row) b, pg_catalog.unnest(b.update_of) c) u)));
+    END IF;
     -- The shapes are the templates of triggers/templates.sql: a row-level function with
     -- a single badge is that badge alone (one subtransaction, not two).
     v_body := CASE WHEN p_row AND v_count = 1
                    THEN gamification._render(gamification._template('body_one_badge'), pg_catalog.jsonb_build_object(
-                            'declare', v_declare, 'one_by_one', pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')))
+                            'declare', v_declare, 'gate', v_gate, 'one_by_one', pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')))
                    ELSE gamification._render(gamification._template('body'), pg_catalog.jsonb_build_object(
-                            'declare', v_declare, 'fast_path', v_fast, 'one_by_one', v_isolated)) END;
+                            'declare', v_declare, 'gate', v_gate, 'fast_path', v_fast, 'one_by_one', v_isolated)) END;
     RETURN gamification._render(gamification._template('trigger_function'), pg_catalog.jsonb_build_object(
         'function', pg_catalog.quote_ident(gamification._trigger_function_name(p_table, p_event, p_row)),
         'body', pg_catalog.quote_literal(v_body)));
@@ -411,20 +419,13 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_columns name[];
 BEGIN
     IF p_row THEN
-        SELECT pg_catalog.array_agg(DISTINCT c ORDER BY c) INTO v_columns
-          FROM gamification.badge_rule b CROSS JOIN LATERAL pg_catalog.unnest(b.update_of) c
-         WHERE b.table_name = p_table AND b.update_of IS NOT NULL;
-        RETURN pg_catalog.format(
-            'CREATE OR REPLACE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION gamification.%I()',
-            gamification._trigger_name(p_event, p_row),
-            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(v_columns) c),
-            gamification._qualified(p_table),
-            (SELECT pg_catalog.string_agg(pg_catalog.format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ')
-               FROM pg_catalog.unnest(v_columns) c),
+        -- No UPDATE OF list and no WHEN clause: both would depend on the columns and
+        -- stop ALTER COLUMN TYPE on them. The function compares the update_of columns
+        -- itself, first thing (row_badge template).
+        RETURN pg_catalog.format('CREATE OR REPLACE TRIGGER %I AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION gamification.%I()',
+            gamification._trigger_name(p_event, p_row), gamification._qualified(p_table),
             gamification._trigger_function_name(p_table, p_event, p_row));
     END IF;
     RETURN pg_catalog.format(

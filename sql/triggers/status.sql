@@ -54,6 +54,7 @@ SELECT r.badge_code AS code,
   LEFT JOIN pg_catalog.pg_trigger t
          ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
   LEFT JOIN LATERAL (SELECT x.message, x.at FROM gamification.badge_error x
-                      WHERE x.badge_code = r.badge_code ORDER BY x.id DESC LIMIT 1) e ON true;
+                      WHERE x.badge_code = r.badge_code AND x.at >= coalesce(r.generated_at, '-infinity')
+                      ORDER BY x.id DESC LIMIT 1) e ON true;
 COMMENT ON VIEW gamification.badge_status IS
-    'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write.';
+    'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write since its code was last generated (errors before a fix, a rename followed or a re-registration are history, kept in badge_error).';

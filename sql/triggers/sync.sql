@@ -8,6 +8,20 @@
 -- condition (_predicate_install) before anything is generated.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
+CREATE {{ or_replace }}FUNCTION gamification._ddl_quiet(p_on boolean DEFAULT NULL)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- With p_on: switch the machinery's own DDL on or off (transaction-local). Returns
+    -- whether it is on.
+    SELECT coalesce(CASE WHEN p_on IS NULL THEN pg_catalog.current_setting('gamification.ddl_quiet', true)
+                         ELSE pg_catalog.set_config('gamification.ddl_quiet', CASE WHEN p_on THEN 'on' ELSE '' END, true) END,
+                    '') = 'on'
+$$;
+COMMENT ON FUNCTION gamification._ddl_quiet(boolean) IS
+    'Internal: whether DDL now running is the machinery''s own (the event triggers ignore it); with an argument, say so or stop saying so, until the end of the transaction.';
+
 CREATE {{ or_replace }}FUNCTION gamification._generated_comment(p_table regclass, p_event text, p_row boolean,
                                                                  p_function_sql text)
 RETURNS text
@@ -183,6 +197,9 @@ BEGIN
                 EXECUTE pg_catalog.format('ALTER FUNCTION %s DEPENDS ON EXTENSION gamification', v_function);
             END IF;
             EXECUTE gamification._trigger_sql(p_table, v_event, v_row);
+            -- Errors met before this are history: badge_status shows later ones only.
+            UPDATE gamification.badge_rule b SET generated_at = pg_catalog.now()
+             WHERE b.badge_code IN (SELECT x.badge_code FROM gamification._rules_of(p_table, v_event, v_row) x);
             RETURN NEXT pg_catalog.format('%s trigger %s on %s', CASE WHEN v_trigger IS NULL THEN 'created' ELSE 'updated' END,
                                           v_name, gamification._qualified(p_table));
         END IF;
@@ -191,8 +208,10 @@ BEGIN
         SELECT pg_catalog.bool_or(b.fire_on_replica) INTO v_replica FROM gamification._rules_of(p_table, v_event, v_row) b;
         IF (SELECT t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p_table AND t.tgname = v_name)
            <> (CASE WHEN v_replica THEN 'A' ELSE 'O' END)::"char" THEN
+            PERFORM gamification._ddl_quiet(true);  -- the machinery's own ALTER TABLE (triggers/ddl.sql)
             EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', gamification._qualified(p_table),
                                       CASE WHEN v_replica THEN 'ALWAYS' ELSE '' END, v_name);
+            PERFORM gamification._ddl_quiet(false);
         END IF;
     END LOOP;
     RETURN QUERY SELECT gamification._prune_functions();

@@ -13,6 +13,7 @@ CREATE TABLE gamification.badge_rule (
     update_of     name[],             -- update badges: only these columns' changes are seen
     search_path   text NOT NULL,      -- names in condition/where resolve with this, fixed at registration
     fire_on_replica boolean NOT NULL DEFAULT false,
+    generated_at  timestamptz,        -- when the code evaluating it was last (re)generated
     CHECK ((kind = 'condition') = (condition IS NOT NULL)),
     CHECK (update_of IS NULL OR event = 'update')
 );

@@ -70,15 +70,19 @@ AS $fn$
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS {{body}}$t$
     WHEN 'body' THEN $t${{declare}}BEGIN
-    BEGIN
+{{gate}}    BEGIN
 {{fast_path}}    EXCEPTION WHEN OTHERS THEN
         IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
 {{one_by_one}}    END;
     RETURN NULL;
 END$t$
     WHEN 'body_one_badge' THEN $t${{declare}}BEGIN
-{{one_by_one}}    RETURN NULL;
+{{gate}}{{one_by_one}}    RETURN NULL;
 END$t$
+    WHEN 'gate' THEN $t$    IF NOT ({{changed}}) THEN
+        RETURN NULL;  -- no update_of column changed: nothing to evaluate
+    END IF;
+$t$
     WHEN 'one_badge' THEN $t$        BEGIN
 {{statement}}
         EXCEPTION WHEN OTHERS THEN

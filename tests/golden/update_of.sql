@@ -20,6 +20,9 @@ AS '#variable_conflict use_column
 DECLARE
     v_crossed boolean;
 BEGIN
+    IF NOT (OLD.level IS DISTINCT FROM NEW.level) THEN
+        RETURN NULL;  -- no update_of column changed: nothing to evaluate
+    END IF;
     BEGIN
         -- badge level
         IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
@@ -84,4 +87,4 @@ BEGIN
     END;
     RETURN NULL;
 END';
-CREATE OR REPLACE TRIGGER gamification_on_update_of AFTER UPDATE OF level ON public.profile FOR EACH ROW WHEN (OLD.level IS DISTINCT FROM NEW.level) EXECUTE FUNCTION gamification.trg_profile_update_of_b67d9745();
+CREATE OR REPLACE TRIGGER gamification_on_update_of AFTER UPDATE ON public.profile FOR EACH ROW EXECUTE FUNCTION gamification.trg_profile_update_of_b67d9745();
