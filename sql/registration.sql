@@ -449,6 +449,17 @@ $$;
 COMMENT ON FUNCTION gamification._badges_write(jsonb, text[]) IS
     'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order) and award at once the users whose stored progress reaches a new or changed target.';
 
+CREATE {{ or_replace }}FUNCTION gamification._badge_keys()
+RETURNS text[]
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys()
+$$;
+COMMENT ON FUNCTION gamification._badge_keys() IS
+    'Internal: every key a badge definition may have, trigger keys included.';
+
 CREATE {{ or_replace }}FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -472,9 +483,7 @@ BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('badge', v_obj, v_idx);
         v_item := gamification._badge_from_json(v_label,
-            gamification._definition_code('badge', v_label, v_obj,
-                ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys(),
-                v_idx, v_codes), v_obj);
+            gamification._definition_code('badge', v_label, v_obj, gamification._badge_keys(), v_idx, v_codes), v_obj);
         v_codes := v_codes || (v_item ->> 'code');
         v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
         IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN
@@ -505,7 +514,75 @@ $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
     'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
 
-CREATE {{ or_replace }}FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_search_path text, p_registrant name)
+CREATE {{ or_replace }}FUNCTION gamification._badge_form(p_badge jsonb, r gamification.badge_rule)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- What a badge is, in one comparable form: its badge fields and its rule, the table by
+    -- OID. Built from the registry's columns for a badge in force, and from a validated
+    -- definition for a file's badge, so an edit behind the file's back shows.
+    SELECT pg_catalog.jsonb_build_object(
+        'name', p_badge -> 'name', 'description', p_badge -> 'description', 'points', p_badge -> 'points',
+        'category', p_badge -> 'category', 'target', p_badge -> 'target', 'secret', p_badge -> 'secret',
+        'next', p_badge -> 'next',
+        'rule', CASE WHEN r.badge_code IS NOT NULL THEN pg_catalog.jsonb_build_object(
+            'kind', r.kind, 'table', r.table_name::oid, 'event', r.event, 'user_field', r.user_field,
+            'condition', r.condition, 'counter_where', r.counter_where, 'update_of', pg_catalog.to_jsonb(r.update_of),
+            'search_path', r.search_path, 'fire_on_replica', r.fire_on_replica) END)
+$$;
+COMMENT ON FUNCTION gamification._badge_form(jsonb, gamification.badge_rule) IS
+    'Internal: a badge''s fields (name, description, points, category, target, secret, next) and rule (NULL for a manual badge) as one jsonb, for comparing what is in force with a definition.';
+
+CREATE {{ or_replace }}FUNCTION gamification._sync_plan(p_defs jsonb, p_prune boolean, p_search_path text)
+RETURNS TABLE (code text, action text, definition jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_item jsonb;
+    v_codes text[] := '{}'::text[];
+    r gamification.badge_rule;
+BEGIN
+    -- Each definition validated and resolved as a registration would (but for the caller's
+    -- rights: a kept badge is never registered again), then compared with what is in force:
+    -- the badge's and its rule's columns, and the definition recorded.
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('badge', v_obj, v_idx);
+        v_item := gamification._badge_from_json(v_label,
+            gamification._definition_code('badge', v_label, v_obj, gamification._badge_keys(), v_idx, v_codes), v_obj);
+        v_codes := v_codes || (v_item ->> 'code');
+        r := NULL;
+        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN
+            r := gamification._rule_resolve(v_label, v_item ->> 'code', v_obj, p_search_path);
+        END IF;
+        SELECT v_item ->> 'code',
+               CASE WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                    WHEN b.definition = v_obj
+                         AND gamification._badge_form(pg_catalog.to_jsonb(b), (SELECT x FROM gamification.badge_rule x
+                                                                                WHERE x.badge_code = b.code))
+                             = gamification._badge_form(v_item, r) THEN 'keep'
+                    ELSE 'change' END,
+               v_obj
+          INTO code, action, definition
+          FROM (SELECT 1) one LEFT JOIN gamification.badge b ON b.code = v_item ->> 'code';
+        RETURN NEXT;
+    END LOOP;
+    -- Registered badges the definitions do not list: removed only when asked.
+    RETURN QUERY SELECT b.code, CASE WHEN p_prune THEN 'remove' ELSE 'unlisted' END, NULL::jsonb
+                   FROM gamification.badge b WHERE b.retired_at IS NULL AND b.code <> ALL (v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification._sync_plan(jsonb, boolean, text) IS
+    'Internal: badge_sync()''s plan: each definition (validated, names resolved with the given search_path, the caller''s rights not checked) with add, change (its definition, fields or rule differ from what is in force) or keep, and each registered badge not listed with remove (p_prune) or unlisted.';
+
+CREATE {{ or_replace }}FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_prune boolean,
+                                                         p_search_path text, p_registrant name)
 RETURNS TABLE (code text, action text)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -517,22 +594,22 @@ DECLARE
     v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
     v_codes text[];
     v_actions text[];
+    v_changed jsonb;
     v_code text;
 BEGIN
     -- The plan, taken before anything changes. Kept in variables rather than a temp
     -- table: nothing to create per call, and every statement can be checked statically.
-    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code)
-      INTO v_codes, v_actions
-      FROM (SELECT coalesce(d.code, b.code) AS code,
-                   CASE WHEN d.code IS NULL THEN 'remove'
-                        WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
-                        WHEN b.definition = d.def THEN 'keep'
-                        ELSE 'change' END AS action
-              FROM (SELECT e ->> 'code' AS code, e AS def FROM pg_catalog.jsonb_array_elements(v_defs) e) d
-              FULL JOIN (SELECT * FROM gamification.badge WHERE retired_at IS NULL) b ON b.code = d.code) s;
-    -- Validate everything, even in a dry run: the registration runs, then is undone.
+    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code),
+           coalesce(pg_catalog.jsonb_agg(s.definition ORDER BY s.code) FILTER (WHERE s.action IN ('add', 'change')), '[]')
+      INTO v_codes, v_actions, v_changed
+      FROM gamification._sync_plan(v_defs, coalesce(p_prune, false), p_search_path) s;
+    -- Only what is added or changed is registered, with the caller's rights (checked even
+    -- in a dry run: the registration runs, then is undone); kept badges are left as they
+    -- are, whoever registered them.
     BEGIN
-        PERFORM gamification._badge_register(v_defs, p_search_path, v_registrant);
+        IF pg_catalog.jsonb_array_length(v_changed) > 0 THEN
+            PERFORM gamification._badge_register(v_changed, p_search_path, v_registrant);
+        END IF;
         FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
                        WHERE p.action = 'remove' ORDER BY p.code LOOP
             PERFORM gamification._badge_unregister(v_code, true, v_registrant);
@@ -546,15 +623,16 @@ BEGIN
     RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
 END;
 $$;
-COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, text, name) IS
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, boolean, text, name) IS
     'Internal: badge_sync() for a registrant (checked by _registrant), with the search_path its names resolve with.';
 
-CREATE {{ or_replace }}FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false)
+CREATE {{ or_replace }}FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false,
+                                                        prune boolean DEFAULT false)
 RETURNS TABLE (code text, action text)
 LANGUAGE sql
 -- No SET clause: the definitions' names resolve with the caller's search_path.
 AS $$
-    SELECT * FROM gamification._badge_sync($1, $2, gamification._caller_search_path(), current_user)
+    SELECT * FROM gamification._badge_sync($1, $2, $3, gamification._caller_search_path(), current_user)
 $$;
-COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean) IS
-    'Make the registered badges exactly the given array, in one transaction: add the new codes, change those whose definition differs, unregister (keeping awards) those not listed. Returns each code with add, change, remove or keep. With dry_run, validates everything and returns the plan without changing anything.';
+COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean, boolean) IS
+    'Make the registered badges the given array, in one transaction: add the new codes and change those whose definition, fields or rule differ from what is in force (an edit behind the definitions'' back included), with the caller''s rights; badges that are the same are kept untouched, whoever registered them. Registered badges not listed are kept (action unlisted) unless prune is true, which unregisters them, keeping their awards (action remove). Returns each code with add, change, keep, unlisted or remove. With dry_run, validates everything and returns the plan without changing anything.';

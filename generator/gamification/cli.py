@@ -91,7 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    register(args.file, args.dsn, args.dry_run)
+    register(args.file, args.dsn, args.dry_run, args.prune)
     return 0
 
 
@@ -140,10 +140,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_install)
 
     p = commands.add_parser(
-        "register", help="make a database's registered badges equal to a badge.json file")
+        "register", help="add and change a database's badges to match a badge.json file "
+                         "(badges missing from it are removed only with --prune or when confirmed)")
     p.add_argument("file", type=Path, help="a JSON array of badge definitions (badge.json)")
     p.add_argument("--dsn", required=True, help="libpq connection string of the database")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--prune", action="store_true",
+                   help="also unregister the badges the file does not list (their awards are kept); "
+                        "without it they are kept, or removed after a confirmation on a terminal")
     p.set_defaults(func=cmd_register)
 
     p = commands.add_parser("serve", help="run a throwaway PostgreSQL 18 with the extension until Ctrl-C")

@@ -1,8 +1,13 @@
-"""``gamification register FILE --dsn DSN [--dry-run]``: badge_sync from a badge.json file."""
+"""``gamification register FILE --dsn DSN [--dry-run] [--prune]``: badge_sync from a badge.json file.
+
+Additions and changes are applied; badges registered in the database but missing from the
+file are removed only with ``--prune``, or after a confirmation when stdin is a terminal.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import psycopg
@@ -10,7 +15,8 @@ from psycopg.types.json import Jsonb
 
 from .project import ProjectError
 
-SYMBOLS = {"add": "+", "change": "~", "remove": "-", "keep": "="}
+SYMBOLS = {"add": "+", "change": "~", "remove": "-", "keep": "=", "unlisted": "!"}
+PLAN_SQL = "SELECT code, action FROM gamification.badge_sync(%s, dry_run => %s, prune => %s)"
 
 
 def load_definitions(path: Path) -> object:
@@ -33,24 +39,54 @@ def server_error(exc: psycopg.Error) -> ProjectError:
     return ProjectError(text)
 
 
-def register(path: Path, dsn: str, dry_run: bool) -> list[tuple[str, str]]:
-    """Print the plan, then apply it in one transaction unless ``dry_run``."""
+def print_plan(path: Path, plan: list[tuple[str, str]]) -> None:
+    print(f"Plan for {path} ({len(plan)} badges):")
+    for code, action in plan:
+        if action == "unlisted":
+            print(f"  {SYMBOLS[action]} {code:<30} not in file (kept; --prune removes it)")
+        else:
+            print(f"  {SYMBOLS[action]} {code:<30} {action}")
+
+
+def confirm_removal(codes: list[str]) -> bool:
+    """Ask on the terminal whether the badges missing from the file go; no means keep."""
+    try:
+        answer = input(f"Remove the {len(codes)} badge(s) not in the file ({', '.join(codes)})? "
+                       "Their awards are kept. [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def register(path: Path, dsn: str, dry_run: bool, prune: bool = False) -> list[tuple[str, str]]:
+    """Print the plan, then apply it in one transaction unless ``dry_run``.
+
+    Badges missing from the file are removed with ``prune``, or when the user confirms on a
+    terminal; otherwise they are kept, and the output says so."""
     definitions = Jsonb(load_definitions(path))
     try:
-        with psycopg.connect(dsn) as conn:  # one transaction: committed on success only
-            plan = conn.execute("SELECT code, action FROM gamification.badge_sync(%s, dry_run => true)",
-                                [definitions]).fetchall()
-            print(f"Plan for {path} ({len(plan)} badges):")
-            for code, action in plan:
-                print(f"  {SYMBOLS[action]} {code:<30} {action}")
+        with psycopg.connect(dsn) as conn:
+            plan = conn.execute(PLAN_SQL, [definitions, True, prune]).fetchall()
+            conn.rollback()  # nothing held open while the user reads the plan
+            print_plan(path, plan)
             if dry_run:
-                conn.rollback()
                 print("Dry run: nothing was changed.")
                 return plan
-            conn.execute("SELECT gamification.badge_sync(%s)", [definitions])
+            unlisted = [code for code, action in plan if action == "unlisted"]
+            if unlisted and sys.stdin.isatty() and confirm_removal(unlisted):
+                prune = True
+                plan = [(code, "remove" if action == "unlisted" else action) for code, action in plan]
+            applied = conn.execute(PLAN_SQL, [definitions, False, prune]).fetchall()
+            if applied != plan:
+                conn.rollback()
+                raise ProjectError("the database changed since the plan was printed; nothing was changed, "
+                                   "run the command again")
             conn.commit()
     except psycopg.Error as exc:
         raise server_error(exc) from exc
-    counts = {action: sum(1 for _, a in plan if a == action) for action in SYMBOLS}
-    print("Applied: " + ", ".join(f"{n} {action}" for action, n in counts.items() if n))
+    counts = {action: sum(1 for _, a in plan if a == action) for action in SYMBOLS if action != "unlisted"}
+    print("Applied: " + (", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing"))
+    kept = [code for code, action in plan if action == "unlisted"]
+    if kept:
+        print(f"Kept {len(kept)} badge(s) not in the file: {', '.join(kept)} (--prune removes them).")
     return plan

@@ -278,7 +278,8 @@ BEGIN
             pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
                               gamification._rule_field(r.kind, 'trigger_table'),
                               gamification._qualified(r.table_name)),
-            'The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it).');
+            pg_catalog.format('The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it), and SELECT on what its condition reads: GRANT TRIGGER, SELECT ON %s TO %I.',
+                              gamification._qualified(r.table_name), p_registrant));
     END IF;
 END;
 $$;
@@ -447,7 +448,7 @@ $$;
 COMMENT ON FUNCTION gamification._condition_rule_from_json(text, jsonb, text) IS
     'Internal: the kind, condition, event, table, user field and update_of of a condition badge''s rule, validated (names resolved with the given search_path).';
 
-CREATE {{ or_replace }}FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
+CREATE {{ or_replace }}FUNCTION gamification._rule_resolve(p_label text, p_code text, p_def jsonb, p_search_path text)
 RETURNS gamification.badge_rule
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -455,6 +456,8 @@ AS $$
 DECLARE
     r gamification.badge_rule;
 BEGIN
+    -- Everything about the rule that does not depend on who registers it: a sync compares
+    -- this with the rule in force without checking the caller's rights on badges it keeps.
     r := CASE WHEN p_def ? 'counter' THEN gamification._counter_rule_from_json(p_label, p_def, p_search_path)
               ELSE gamification._condition_rule_from_json(p_label, p_def, p_search_path) END;
     r.badge_code := p_code;
@@ -468,12 +471,25 @@ BEGIN
             pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
             'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
     END IF;
-
-    PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
     PERFORM gamification._require_plain_type(p_label, gamification._rule_field(r.kind, 'user_field'),
                                              r.table_name, r.user_field);
     PERFORM gamification._require_plain_type(p_label, 'update_of', r.table_name, c)
        FROM pg_catalog.unnest(r.update_of) c;
+    RETURN r;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_resolve(text, text, jsonb, text) IS
+    'Internal: validate the trigger keys of one badge definition and return its rule, with names resolved with the given search_path, checking nothing about the registrant''s rights (_rule_from_json does).';
+
+CREATE {{ or_replace }}FUNCTION gamification._rule_from_json(p_label text, p_code text, p_def jsonb, p_search_path text, p_registrant name)
+RETURNS gamification.badge_rule
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule := gamification._rule_resolve(p_label, p_code, p_def, p_search_path);
+BEGIN
+    PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
     IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(p_registrant,
             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
         PERFORM gamification._raise('42501',

@@ -75,13 +75,13 @@ SELECT is(
         AND p.oid::regprocedure::text NOT IN ('gamification._crosses(bigint,bigint,bigint)',
                                               'gamification._unlocks_reached(text,bigint,text[])',
                                               'gamification._caller_search_path()', 'gamification.badge_register(jsonb)',
-                                              'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean)')),
+                                              'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean,boolean)')),
     NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp (but the caller-path wrappers)');
 SELECT is(
     (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
       WHERE p.pronamespace = 'gamification'::regnamespace AND p.prosecdef),
     ARRAY['gamification._badge_preview(jsonb,text,name)', 'gamification._badge_register(jsonb,text,name)',
-          'gamification._badge_sync(jsonb,boolean,text,name)', 'gamification._badge_unregister(text,boolean,name)',
+          'gamification._badge_sync(jsonb,boolean,boolean,text,name)', 'gamification._badge_unregister(text,boolean,name)',
           'gamification._ddl_after()', 'gamification._ddl_before()', 'gamification._ddl_drop()',
           'gamification.award_points(anyelement,bigint,text)', 'gamification.award_points(text,bigint,text)',
           'gamification.badge_award(anyelement,text)', 'gamification.badge_award(text,text)',

@@ -3,7 +3,7 @@
 -- run), triggers_sync (re-creates what a manual DROP TRIGGER removed), and
 -- the user's own triggers on the same table, never touched.
 BEGIN;
-SELECT plan(40);
+SELECT plan(46);
 
 CREATE TABLE public.sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0);
 CREATE TABLE public.audit_log (n int);
@@ -103,14 +103,25 @@ SELECT (SELECT array_agg(code ORDER BY code) FROM gamification.badges) AS codes,
        (SELECT array_agg(tgname ORDER BY tgname) FROM our_triggers) AS trigs;
 
 SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set), dry_run => true) ORDER BY code $$,
+    $$ VALUES ('changeme'::text, 'change'::text), ('dropme', 'unlisted'), ('keepme', 'keep'), ('manual', 'unlisted'), ('newone', 'add') $$,
+    'badge_sync dry run returns the plan: add, change, keep, and unlisted for registered badges not given (kept: prune is false by default)');
+SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set), dry_run => true, prune => true) ORDER BY code $$,
     $$ VALUES ('changeme'::text, 'change'::text), ('dropme', 'remove'), ('keepme', 'keep'), ('manual', 'remove'), ('newone', 'add') $$,
-    'badge_sync dry run returns the plan: add, change, remove (manual badges too), keep');
-SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.badges), (SELECT codes FROM before_sync), 'the dry run changes no badge');
+    'with prune they are removed (manual badges too)');
+SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.badges), (SELECT codes FROM before_sync), 'the dry runs change no badge');
 SELECT is((SELECT array_agg(tgname ORDER BY tgname) FROM our_triggers), (SELECT trigs FROM before_sync), 'nor any trigger');
 
+SAVEPOINT no_prune;
 SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set)) ORDER BY code $$,
+    $$ VALUES ('changeme'::text, 'change'::text), ('dropme', 'unlisted'), ('keepme', 'keep'), ('manual', 'unlisted'), ('newone', 'add') $$,
+    'without prune, badge_sync applies additions and changes');
+SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.badges), ARRAY['changeme', 'dropme', 'keepme', 'manual', 'newone'],
+    'and keeps the badges not given, with their triggers');
+ROLLBACK TO SAVEPOINT no_prune;
+
+SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set), prune => true) ORDER BY code $$,
     $$ VALUES ('changeme'::text, 'change'::text), ('dropme', 'remove'), ('keepme', 'keep'), ('manual', 'remove'), ('newone', 'add') $$,
-    'badge_sync applies the same plan');
+    'badge_sync with prune applies the same plan');
 SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set)) ORDER BY code $$,
     $$ VALUES ('changeme'::text, 'keep'::text), ('keepme', 'keep'), ('newone', 'keep') $$,
     'afterwards the registered set is the given one: a second sync keeps everything');
@@ -121,6 +132,19 @@ INSERT INTO public.sketch (user_id, hit_views) VALUES (8, 50), (8, 60);
 SELECT results_eq($$ SELECT code FROM gamification.user_badges WHERE user_id = '8' ORDER BY code $$,
     $$ VALUES ('keepme'::text), ('newone') $$, 'the synced set awards: kept and added badges, and the changed condition (> 100) applies');
 SELECT ok((SELECT ok FROM user_trigs_intact), 'badge_sync leaves the user''s triggers as they were');
+
+-- 4. Drift: what is in force, not the definition recorded, is compared with the given one.
+UPDATE gamification.badge SET points = 99 WHERE code = 'keepme';          -- as an admin screen would, as a superuser
+UPDATE gamification.badge_rule SET counter_where = 'false' WHERE badge_code = 'newone';
+SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set), dry_run => true) ORDER BY code $$,
+    $$ VALUES ('changeme'::text, 'keep'::text), ('keepme', 'change'), ('newone', 'change') $$,
+    'a badge or rule edited behind the definitions'' back is a change, not a keep');
+SELECT results_eq($$ SELECT code, action FROM gamification.badge_sync((SELECT defs FROM target_set)) ORDER BY code $$,
+    $$ VALUES ('changeme'::text, 'keep'::text), ('keepme', 'change'), ('newone', 'change') $$,
+    'applying it ...');
+SELECT results_eq($$ SELECT b.points, r.counter_where FROM gamification.badge b JOIN gamification.badge_rule r ON r.badge_code = b.code
+                      WHERE b.code IN ('keepme', 'newone') ORDER BY b.code $$,
+    $$ VALUES (0::bigint, NULL::text), (0, NULL) $$, '... puts back what the definitions say');
 
 SELECT * FROM finish();
 ROLLBACK;
