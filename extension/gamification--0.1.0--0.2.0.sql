@@ -3580,6 +3580,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Only user_erase() and data_reset() delete, with this set for their own duration (a
+    -- SET clause); nobody else holds DELETE or TRUNCATE on these tables anyway.
+    IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
+        RETURN NULL;
+    END IF;
     PERFORM gamification._raise('55000',
         pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
         'Append a correcting row instead (gamification.award_points() with the opposite amount).');
@@ -3587,7 +3592,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._append_only() IS
-    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000).';
+    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and the TRUNCATE of data_reset().';
 
 CREATE OR REPLACE TRIGGER points_ledger_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.points_ledger
@@ -3845,6 +3850,118 @@ ALTER FUNCTION gamification.badges_for(anyelement) SECURITY INVOKER;
 COMMENT ON FUNCTION gamification.badges_for(text) IS
     'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only. Runs with the caller''s rights: with row security on, a reader sees awards and progress only for gamification.viewer().';
 
+-- Erasure: user_erase() for one user, data_reset() for test suites (the append-only guard
+-- of _append_only() lets them, and only them, delete).
+-- Erasure: one user's every row (user_erase, for data-protection requests and deleted
+-- accounts), or every user's (data_reset, for test suites), definitions and generated
+-- triggers kept. The append-only tables refuse DELETE and TRUNCATE to everyone else:
+-- these functions alone lift that guard, through their own SET clause
+-- (gamification.erasing = on), which PostgreSQL restores when they return.
+
+CREATE OR REPLACE FUNCTION gamification._user_data_tables()
+RETURNS regclass[]
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
+                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock']::regclass[]
+$$;
+COMMENT ON FUNCTION gamification._user_data_tables() IS
+    'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
+
+CREATE OR REPLACE FUNCTION gamification._key_pattern(p_user text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The key as a whole word: not preceded or followed by a letter, digit or underscore.
+    SELECT '(^|[^[:alnum:]_])' || pg_catalog.regexp_replace(p_user, '([][\\.^$*+?(){}|-])', '\\\1', 'g')
+           || '($|[^[:alnum:]_])'
+$$;
+COMMENT ON FUNCTION gamification._key_pattern(text) IS
+    'Internal: a regular expression matching the user key as a whole word (its special characters escaped), to find the badge errors whose message mentions the user.';
+
+CREATE OR REPLACE FUNCTION gamification.user_erase(user_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators erase through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+SET gamification.erasing = 'on'  -- lets _append_only() allow this function's DELETEs
+AS $$
+DECLARE
+    v_user text := gamification._require_user($1, 'user_erase');
+    v_table regclass;
+    v_rows bigint;
+    v_counts jsonb := '{}'::jsonb;
+BEGIN
+    -- Lock the user's total first, as reset() does: their point changes wait for the erasure.
+    PERFORM 1 FROM gamification.points_total t WHERE t.user_id = v_user FOR UPDATE;
+    FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_counts := v_counts || pg_catalog.jsonb_build_object(
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
+    END LOOP;
+    -- Errors met inside writes may quote the user's key (a value that did not convert).
+    DELETE FROM gamification.badge_error e WHERE e.message OPERATOR(pg_catalog.~) gamification._key_pattern(v_user);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_counts || pg_catalog.jsonb_build_object('badge_error', v_rows);
+END;
+$$;
+COMMENT ON FUNCTION gamification.user_erase(text) IS
+    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, award history, ledger rows, total, progress, unlock times, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals its ledger. Returns the rows removed per table, e.g. {"award": 2, "award_history": 3, ...}. Idempotent; the key may earn again afterwards, from nothing.';
+
+CREATE OR REPLACE FUNCTION gamification.user_erase(user_id anyelement)
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.user_erase($1::text) $$;
+COMMENT ON FUNCTION gamification.user_erase(anyelement) IS
+    'Same as gamification.user_erase(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification._data_reset(p_registrant name)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET gamification.erasing = 'on'  -- lets _append_only() allow this function's TRUNCATE
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_table regclass;
+    v_rows bigint;
+    v_counts jsonb := '{}'::jsonb;
+BEGIN
+    IF NOT pg_catalog.pg_has_role(v_registrant, 'gamification_admin', 'MEMBER') THEN
+        PERFORM gamification._raise('42501',
+            pg_catalog.format('gamification.data_reset(): role %s is not a member of gamification_admin', v_registrant),
+            pg_catalog.format('It deletes every user''s badges, points and history, so only admins may: GRANT gamification_admin TO %I (the role your test suite runs as). To erase one user, call gamification.user_erase().', v_registrant));
+    END IF;
+    FOREACH v_table IN ARRAY gamification._user_data_tables() || 'gamification.badge_error'::regclass LOOP
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', v_table) INTO v_rows;
+        v_counts := v_counts || pg_catalog.jsonb_build_object(
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
+    END LOOP;
+    -- One statement: ACCESS EXCLUSIVE on these seven tables until the transaction ends.
+    TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
+             gamification.points_total, gamification.unlock, gamification.badge_error RESTART IDENTITY;
+    RETURN v_counts;
+END;
+$$;
+COMMENT ON FUNCTION gamification._data_reset(name) IS
+    'Internal: data_reset() for a registrant (checked by _registrant), who must be a member of gamification_admin (42501 otherwise).';
+
+CREATE OR REPLACE FUNCTION gamification.data_reset()
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification._data_reset(current_user) $$;
+COMMENT ON FUNCTION gamification.data_reset() IS
+    'For test suites: delete every user''s data in one call (awards, award history, ledger, totals, progress, unlock times, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+
+
 -- Privileges start again from nothing (the file revokes everything first), then row security.
 -- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
 -- grants to login roles (they are cluster-wide, so they are created only if missing
@@ -3951,8 +4068,12 @@ GRANT EXECUTE ON FUNCTION
     gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
     gamification.reset(text), gamification.reset(anyelement),
     gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
-    gamification.user_reset(text), gamification.user_reset(anyelement)
+    gamification.user_reset(text), gamification.user_reset(anyelement),
+    gamification.user_erase(text), gamification.user_erase(anyelement)
 TO gamification_operator;
+-- data_reset() empties every user's data, so it is for admins; operators may call it only
+-- to be told so (42501 with a hint from _data_reset, rather than PostgreSQL's bare refusal).
+GRANT EXECUTE ON FUNCTION gamification.data_reset(), gamification._data_reset(name) TO gamification_operator;
 
 -- Admins: definitions, through the API only. The public functions are SECURITY INVOKER
 -- wrappers that pass the caller's search_path and role to SECURITY DEFINER internals
@@ -4008,18 +4129,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION gamification.viewer() IS
     'The user key whose rows row security shows to a reader: gamification.user_id when the session logged in as a member of gamification_pooler (a connection pool), otherwise the session''s own login name. NULL (no rows) for a pooler session that set no user.';
-
-CREATE OR REPLACE FUNCTION gamification._user_data_tables()
-RETURNS regclass[]
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
-                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock']::regclass[]
-$$;
-COMMENT ON FUNCTION gamification._user_data_tables() IS
-    'Internal: the tables holding per-user rows, which row security filters.';
 
 DO $policies$
 DECLARE

@@ -143,6 +143,9 @@ OPERATIONS += [
     ("user_reset(text)", 2, "SELECT gamification.user_reset('42')"),
     ("user_reset(anyelement)", 2, "SELECT gamification.user_reset(42)"),
     ("reset(anyelement)", 2, "SELECT gamification.reset(42)"),
+    ("user_erase(text)", 2, "SELECT gamification.user_erase('42')"),
+    ("user_erase(anyelement)", 2, "SELECT gamification.user_erase(42)"),
+    ("data_reset", 3, "SELECT gamification.data_reset()"),
     ("badge_register", 3, "SELECT * FROM gamification.badge_register('{\"code\": \"m_new\", \"name\": \"New\"}')"),
     ("badge_register(trigger)", 3, "SELECT * FROM gamification.badge_register('" + PREVIEW_DEF + "')"),
     ("badge_unregister", 3, "SELECT gamification.badge_unregister('manual2')"),
@@ -241,6 +244,17 @@ def test_matrix_levels_via_set_role(env, conns):
         conn.rollback()
         conn.execute("RESET ROLE")
         conn.commit()
+
+
+def test_data_reset_tells_an_operator_it_is_for_admins(env, conns):
+    """data_reset() empties every user's data: an operator is refused with a hint that
+    names the grant, and nothing is deleted."""
+    failure = run(conns["operator"], "SELECT gamification.data_reset()")
+    conns["operator"].rollback()
+    assert failure is not None and failure.sqlstate == "42501", failure
+    assert "is not a member of gamification_admin" in failure.message, failure
+    assert "GRANT gamification_admin TO" in (failure.hint or ""), failure
+    assert conns["super"].execute("SELECT count(*) FROM gamification.award").fetchone()[0] > 0
 
 
 # --------------------------------------------------------------------------- forging

@@ -10,6 +10,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Only user_erase() and data_reset() delete, with this set for their own duration (a
+    -- SET clause); nobody else holds DELETE or TRUNCATE on these tables anyway.
+    IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
+        RETURN NULL;
+    END IF;
     PERFORM gamification._raise('55000',
         pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
         'Append a correcting row instead (gamification.award_points() with the opposite amount).');
@@ -17,7 +22,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._append_only() IS
-    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000).';
+    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and the TRUNCATE of data_reset().';
 
 CREATE {{ or_replace }}TRIGGER points_ledger_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.points_ledger

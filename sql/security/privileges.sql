@@ -103,8 +103,12 @@ GRANT EXECUTE ON FUNCTION
     gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
     gamification.reset(text), gamification.reset(anyelement),
     gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
-    gamification.user_reset(text), gamification.user_reset(anyelement)
+    gamification.user_reset(text), gamification.user_reset(anyelement),
+    gamification.user_erase(text), gamification.user_erase(anyelement)
 TO gamification_operator;
+-- data_reset() empties every user's data, so it is for admins; operators may call it only
+-- to be told so (42501 with a hint from _data_reset, rather than PostgreSQL's bare refusal).
+GRANT EXECUTE ON FUNCTION gamification.data_reset(), gamification._data_reset(name) TO gamification_operator;
 
 -- Admins: definitions, through the API only. The public functions are SECURITY INVOKER
 -- wrappers that pass the caller's search_path and role to SECURITY DEFINER internals

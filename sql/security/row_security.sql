@@ -19,18 +19,6 @@ $$;
 COMMENT ON FUNCTION gamification.viewer() IS
     'The user key whose rows row security shows to a reader: gamification.user_id when the session logged in as a member of gamification_pooler (a connection pool), otherwise the session''s own login name. NULL (no rows) for a pooler session that set no user.';
 
-CREATE {{ or_replace }}FUNCTION gamification._user_data_tables()
-RETURNS regclass[]
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
-                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock']::regclass[]
-$$;
-COMMENT ON FUNCTION gamification._user_data_tables() IS
-    'Internal: the tables holding per-user rows, which row security filters.';
-
 DO $policies$
 DECLARE
     v_table regclass;

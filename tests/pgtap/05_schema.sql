@@ -82,6 +82,7 @@ SELECT is(
       WHERE p.pronamespace = 'gamification'::regnamespace AND p.prosecdef),
     ARRAY['gamification._badge_preview(jsonb,text,name)', 'gamification._badge_register(jsonb,text,name)',
           'gamification._badge_sync(jsonb,boolean,boolean,text,name)', 'gamification._badge_unregister(text,boolean,name)',
+          'gamification._data_reset(name)',
           'gamification._ddl_after()', 'gamification._ddl_before()', 'gamification._ddl_drop()',
           'gamification.award_points(anyelement,bigint,text)', 'gamification.award_points(text,bigint,text)',
           'gamification.badge_award(anyelement,text)', 'gamification.badge_award(text,text)',
@@ -89,7 +90,8 @@ SELECT is(
           'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
           'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
-          'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)'],
+          'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
+          'gamification.user_erase(text)'],
     'exactly the operator entry points, the definition writers (which check their caller), the event triggers'' functions and row_security are SECURITY DEFINER');
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
