@@ -4,6 +4,7 @@
 #   make test     install what the tests need, check generated SQL, run the whole suite
 #   make install  install into the server of PG_CONFIG (PGXS; DESTDIR works)
 #   make build    render sql/ into extension/ (needs the virtualenv)
+#   make reference  build, then regenerate docs/reference.md from the extension's COMMENTs
 #   make serve    a throwaway PostgreSQL 18 with the extension, until Ctrl-C
 #   make bench    measure what trigger badges cost: bench/ (BENCH_ARGS="--quick" for a smoke run)
 #   make dist     zip of the committed tree (HEAD): dist/gamification-<version>.zip, for PGXN
@@ -20,7 +21,7 @@ BIN = $(VENV)/bin
 TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check
 
 .DEFAULT_GOAL := all
-.PHONY: all venv build demo serve bench dist test test-deps
+.PHONY: all venv build reference demo serve bench dist test test-deps
 
 all:
 	@echo "Nothing to compile: the extension is pure SQL. Try 'make demo', 'make test' or 'make install'."
@@ -37,6 +38,9 @@ venv: $(BIN)/gamification
 
 build: venv
 	$(BIN)/gamification build
+
+reference: build
+	$(BIN)/gamification reference
 
 demo: venv
 	$(BIN)/gamification build

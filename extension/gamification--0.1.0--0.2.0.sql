@@ -1713,7 +1713,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
-    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:<code>). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE OR REPLACE FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
@@ -1737,7 +1737,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
-    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:<code>) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
+    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:CODE) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
 CREATE OR REPLACE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
@@ -1878,7 +1878,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1, $2, $3) $$;
 COMMENT ON FUNCTION gamification.points_award(text, bigint, text) IS
-    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. The same as award_points(), its 0.1.0 name.';
+    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason (non-empty; it shows in points_history); returns the new total, which may go below zero. Not idempotent: each call appends a ledger row.';
 
 CREATE OR REPLACE FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -1894,7 +1894,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.reset($1) $$;
 COMMENT ON FUNCTION gamification.user_reset(text) IS
-    'Return one user to zero, keeping the history: the same as reset(), its 0.1.0 name.';
+    'Return one user to zero, keeping the history: revoke every held badge (history action reset), delete their progress and the unlock times of unlockables needing points (one with points_required 0 stays held), and append one ledger row of minus their total (reason reset), so the ledger stays append-only and their total is 0. Idempotent: a second reset writes nothing.';
 
 CREATE OR REPLACE FUNCTION gamification.user_reset(user_id anyelement)
 RETURNS void
@@ -2220,6 +2220,14 @@ SELECT r.badge_code AS code,
                       ORDER BY x.id DESC LIMIT 1) e ON true;
 COMMENT ON VIEW gamification.badge_status IS
     'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write since its code was last generated (errors before a fix, a rename followed or a re-registration are history, kept in badge_error).';
+COMMENT ON COLUMN gamification.badge_status.kind IS 'condition (awarded when a written row meets a condition) or counter (awarded when enough rows were counted).';
+COMMENT ON COLUMN gamification.badge_status.table_name IS 'The table whose writes award it, schema-qualified.';
+COMMENT ON COLUMN gamification.badge_status.event IS 'insert, update or delete.';
+COMMENT ON COLUMN gamification.badge_status.installed IS 'Whether the table''s trigger for this event is in place.';
+COMMENT ON COLUMN gamification.badge_status.up_to_date IS 'Whether that trigger''s generated function matches the registry (false after an upgrade until triggers_sync()).';
+COMMENT ON COLUMN gamification.badge_status.broken IS 'Why the badge cannot be evaluated now, or NULL when healthy.';
+COMMENT ON COLUMN gamification.badge_status.last_error IS 'The last error met while evaluating it inside a write since its code was last generated, or NULL (older ones stay in badge_error).';
+COMMENT ON COLUMN gamification.badge_status.last_error_at IS 'When that error was met.';
 
 -- Living with the application's migrations: event triggers that keep trigger badges
 -- working through ALTER TABLE and refuse, by name, the drops that would break them.
@@ -3192,7 +3200,8 @@ COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean, boolean) IS
 -- Error helpers. Every error raised by the extension goes through
 -- gamification._raise(), so each one has a documented SQLSTATE, a message that
 -- names the object (badge "code", or badge #n when there is no code) and the
--- field, and a HINT. The SQLSTATEs are listed in docs/reference.md.
+-- field, and a HINT. A new SQLSTATE goes into docs/errors.toml, the source of the errors
+-- in docs/reference.md (tests/test_reference.py fails until it is there).
 
 CREATE OR REPLACE FUNCTION gamification._raise(p_sqlstate text, p_message text, p_hint text)
 RETURNS void
@@ -3685,7 +3694,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
-    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. Not idempotent: each call appends a ledger row.';
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason and return the new total.';
 
 CREATE OR REPLACE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -3961,6 +3970,45 @@ AS $$ SELECT gamification._data_reset(current_user) $$;
 COMMENT ON FUNCTION gamification.data_reset() IS
     'For test suites: delete every user''s data in one call (awards, award history, ledger, totals, progress, unlock times, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
 
+-- COMMENTs are the reference (docs/reference.md is generated from them): those rewritten
+-- since 0.1.0 on objects of files this script does not include.
+COMMENT ON FUNCTION gamification.badge_award(text, text) IS
+    'Award a badge to a user and pay its points (a ledger row badge:CODE when they are not 0). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
+COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
+    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a ledger row revoke:CODE). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
+COMMENT ON FUNCTION gamification.reset(text) IS
+    'The 0.1.0 name of gamification.user_reset(), kept as an alias: return one user to zero, keeping the history.';
+COMMENT ON FUNCTION gamification.reset(anyelement) IS
+    'Same as gamification.reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+COMMENT ON COLUMN gamification.user_badges.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_badges.code IS 'The badge''s code.';
+COMMENT ON COLUMN gamification.user_badges.name IS 'The badge''s display name.';
+COMMENT ON COLUMN gamification.user_badges.points IS 'The badge''s current points (what was paid at award time is in points_history).';
+COMMENT ON COLUMN gamification.user_badges.category IS 'The badge''s category code, or NULL.';
+COMMENT ON COLUMN gamification.user_badges.awarded_at IS 'When the user was awarded the badge (the latest award after a revoke).';
+COMMENT ON COLUMN gamification.user_points.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the user''s ledger rows (may be negative, 0 after a reset).';
+COMMENT ON COLUMN gamification.user_progress.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_progress.code IS 'The badge''s code.';
+COMMENT ON COLUMN gamification.user_progress.progress IS 'The user''s stored progress (it keeps counting past the target).';
+COMMENT ON COLUMN gamification.user_progress.target IS 'The badge''s current target.';
+COMMENT ON COLUMN gamification.user_unlockables.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_unlockables.code IS 'The unlockable''s code.';
+COMMENT ON COLUMN gamification.user_unlockables.name IS 'The unlockable''s display name.';
+COMMENT ON COLUMN gamification.user_unlockables.unlocked_at IS 'The first time the user''s points reached points_required (kept when they dip below and come back).';
+COMMENT ON COLUMN gamification.badges.code IS 'Unique code, 1 to 63 characters from A-Z a-z 0-9 _ . : -.';
+COMMENT ON COLUMN gamification.badges.name IS 'Display name.';
+COMMENT ON COLUMN gamification.badges.description IS 'Description, or NULL.';
+COMMENT ON COLUMN gamification.badges.points IS 'Points paid when the badge is awarded (>= 0).';
+COMMENT ON COLUMN gamification.badges.category IS 'Category code, or NULL.';
+COMMENT ON COLUMN gamification.badges.target IS 'Progress needed to earn the badge through badge_progress() (or a counter), or NULL.';
+COMMENT ON COLUMN gamification.badges.secret IS 'Hidden by badges_for() from users who do not hold it.';
+COMMENT ON COLUMN gamification.badges.next IS 'Code of the badge that follows this one in a chain, or NULL.';
+COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
+COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';
+COMMENT ON COLUMN gamification.points_history.badge IS 'The badge that paid or took the points, or NULL.';
+COMMENT ON COLUMN gamification.points_history.created_at IS 'When the row was appended.';
 
 -- Privileges start again from nothing (the file revokes everything first), then row security.
 -- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA

@@ -44,7 +44,7 @@ CATALOG_QUERIES = {
           FROM pg_class c WHERE c.relnamespace = 'gamification'::regnamespace ORDER BY 1""",
     "columns": """
         SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-               pg_get_expr(ad.adbin, ad.adrelid)
+               pg_get_expr(ad.adbin, ad.adrelid), col_description(c.oid, a.attnum)
           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
           LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
          WHERE c.relnamespace = 'gamification'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2""",

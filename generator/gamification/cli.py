@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+
 from . import build as build_mod
 from . import pgtle
 from .install import install
@@ -95,6 +97,40 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from . import reference
+    project = find_project()
+    target = project.root / "docs" / reference.OUTPUT
+    if args.dsn:
+        with psycopg.connect(args.dsn, autocommit=True) as conn:
+            text = reference.render_from(conn, project)
+    else:
+        stale = [name for name, script in build_mod.render(project).items()
+                 if not (project.extension_dir / name).exists()
+                 or (project.extension_dir / name).read_text() != script]
+        if stale:
+            raise ProjectError(f"extension/{stale[0]} is not what sql/ renders: run `gamification build` first")
+        with server_with_extension(project, embedded_installation()) as server:
+            with psycopg.connect(server.dsn(), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION gamification")
+                text = reference.render_from(conn, project)
+    committed = target.read_text() if target.exists() else ""
+    if args.check:
+        if committed == text:
+            print(f"gamification reference: docs/{reference.OUTPUT} is up to date")
+            return 0
+        sys.stderr.write(reference.diff(committed, text))
+        print(f"gamification reference: docs/{reference.OUTPUT} is stale: run `{reference.COMMAND}`",
+              file=sys.stderr)
+        return 1
+    if committed == text:
+        print(f"docs/{reference.OUTPUT} is up to date")
+    else:
+        target.write_text(text)
+        print(f"wrote docs/{reference.OUTPUT}")
+    return 0
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     from . import release
     project = find_project()
@@ -111,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="gamification",
         description="Build, check, release and install the gamification PostgreSQL extension; "
-                    "register badge files; run its demo or a throwaway server.")
+                    "generate its reference; register badge files; run its demo or a throwaway server.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("build", help="render sql/ into extension/")
@@ -149,6 +185,15 @@ def parser() -> argparse.ArgumentParser:
                    help="also unregister the badges the file does not list (their awards are kept); "
                         "without it they are kept, or removed after a confirmation on a terminal")
     p.set_defaults(func=cmd_register)
+
+    p = commands.add_parser(
+        "reference", help="render docs/reference.md from the extension's COMMENTs, grants and docs/errors.toml")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; fail with a diff if docs/reference.md is not what it renders")
+    p.add_argument("--dsn", metavar="DSN",
+                   help="read a database where the extension is installed (default: install the "
+                        "built extension/ into a throwaway PostgreSQL 18)")
+    p.set_defaults(func=cmd_reference)
 
     p = commands.add_parser("serve", help="run a throwaway PostgreSQL 18 with the extension until Ctrl-C")
     p.add_argument("--port", type=int, metavar="N", help="listen on this port (default: a free one)")

@@ -69,7 +69,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_award(text, text) IS
-    'Award a badge to a user and pay its points. Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent.';
+    'Award a badge to a user and pay its points (a ledger row badge:CODE when they are not 0). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
 
 CREATE FUNCTION gamification.badge_revoke(user_id text, code text)
 RETURNS boolean
@@ -86,7 +86,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
-    'Take a badge back from a user and subtract the points paid when it was awarded. Returns true if the user held it, false otherwise (nothing subtracted). Idempotent.';
+    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a ledger row revoke:CODE). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
 
 CREATE FUNCTION gamification.badge_award(user_id anyelement, code text)
 RETURNS boolean

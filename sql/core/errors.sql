@@ -1,7 +1,8 @@
 -- Error helpers. Every error raised by the extension goes through
 -- gamification._raise(), so each one has a documented SQLSTATE, a message that
 -- names the object (badge "code", or badge #n when there is no code) and the
--- field, and a HINT. The SQLSTATEs are listed in docs/reference.md.
+-- field, and a HINT. A new SQLSTATE goes into docs/errors.toml, the source of the errors
+-- in docs/reference.md (tests/test_reference.py fails until it is there).
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification._raise(p_sqlstate text, p_message text, p_hint text)

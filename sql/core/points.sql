@@ -115,7 +115,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
-    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason; returns the new total. Not idempotent: each call appends a ledger row.';
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason and return the new total.';
 
 CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint

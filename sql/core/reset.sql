@@ -30,7 +30,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.reset(text) IS
-    'Return one user to zero: revoke every held badge (history action reset), delete their progress and the unlock times of unlockables needing points, and append one ledger row of minus their total (reason reset), so the ledger stays append-only and their total is 0. Idempotent.';
+    'The 0.1.0 name of gamification.user_reset(), kept as an alias: return one user to zero, keeping the history.';
 
 CREATE FUNCTION gamification.reset(user_id anyelement)
 RETURNS void
@@ -39,4 +39,4 @@ SECURITY DEFINER  -- operators reset through it; they hold no rights on the tabl
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.reset($1::text) $$;
 COMMENT ON FUNCTION gamification.reset(anyelement) IS
-    'Same as gamification.reset(text...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+    'Same as gamification.reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';

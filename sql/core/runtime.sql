@@ -99,7 +99,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
-    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:<code>). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE {{ or_replace }}FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
@@ -123,7 +123,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
-    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:<code>) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
+    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:CODE) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
 CREATE {{ or_replace }}FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])

@@ -6,17 +6,29 @@ SELECT a.user_id, b.code, b.name, b.points, b.category, a.awarded_at
   FROM gamification.award a
   JOIN gamification.badge b ON b.code = a.badge_code;
 COMMENT ON VIEW gamification.user_badges IS 'Badges currently held: one row per user and badge (points is the badge''s current points).';
+COMMENT ON COLUMN gamification.user_badges.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_badges.code IS 'The badge''s code.';
+COMMENT ON COLUMN gamification.user_badges.name IS 'The badge''s display name.';
+COMMENT ON COLUMN gamification.user_badges.points IS 'The badge''s current points (what was paid at award time is in points_history).';
+COMMENT ON COLUMN gamification.user_badges.category IS 'The badge''s category code, or NULL.';
+COMMENT ON COLUMN gamification.user_badges.awarded_at IS 'When the user was awarded the badge (the latest award after a revoke).';
 
 CREATE VIEW gamification.user_points AS
 SELECT t.user_id, t.points
   FROM gamification.points_total t;
 COMMENT ON VIEW gamification.user_points IS 'Current points of every user who has ever had a ledger row.';
+COMMENT ON COLUMN gamification.user_points.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the user''s ledger rows (may be negative, 0 after a reset).';
 
 CREATE VIEW gamification.user_progress AS
 SELECT p.user_id, b.code, p.progress, b.target
   FROM gamification.progress p
   JOIN gamification.badge b ON b.code = p.badge_code;
 COMMENT ON VIEW gamification.user_progress IS 'Stored progress of users towards badges (target is the badge''s current target).';
+COMMENT ON COLUMN gamification.user_progress.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_progress.code IS 'The badge''s code.';
+COMMENT ON COLUMN gamification.user_progress.progress IS 'The user''s stored progress (it keeps counting past the target).';
+COMMENT ON COLUMN gamification.user_progress.target IS 'The badge''s current target.';
 
 CREATE VIEW gamification.user_unlockables AS
 SELECT t.user_id, u.code, u.name, l.first_unlocked_at AS unlocked_at
@@ -24,17 +36,34 @@ SELECT t.user_id, u.code, u.name, l.first_unlocked_at AS unlocked_at
   JOIN gamification.unlockable u ON t.points >= u.points_required
   LEFT JOIN gamification.unlock l ON l.user_id = t.user_id AND l.unlockable_code = u.code;
 COMMENT ON VIEW gamification.user_unlockables IS 'Unlockables held now (points >= points_required); unlocked_at is the first time the user reached it.';
+COMMENT ON COLUMN gamification.user_unlockables.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_unlockables.code IS 'The unlockable''s code.';
+COMMENT ON COLUMN gamification.user_unlockables.name IS 'The unlockable''s display name.';
+COMMENT ON COLUMN gamification.user_unlockables.unlocked_at IS 'The first time the user''s points reached points_required (kept when they dip below and come back).';
 
 CREATE VIEW gamification.badges AS
 SELECT b.code, b.name, b.description, b.points, b.category, b.target, b.secret, b.next
   FROM gamification.badge b
  WHERE b.retired_at IS NULL;
 COMMENT ON VIEW gamification.badges IS 'The badge catalogue: every registered badge (unregistered ones whose awards were kept are not listed).';
+COMMENT ON COLUMN gamification.badges.code IS 'Unique code, 1 to 63 characters from A-Z a-z 0-9 _ . : -.';
+COMMENT ON COLUMN gamification.badges.name IS 'Display name.';
+COMMENT ON COLUMN gamification.badges.description IS 'Description, or NULL.';
+COMMENT ON COLUMN gamification.badges.points IS 'Points paid when the badge is awarded (>= 0).';
+COMMENT ON COLUMN gamification.badges.category IS 'Category code, or NULL.';
+COMMENT ON COLUMN gamification.badges.target IS 'Progress needed to earn the badge through badge_progress() (or a counter), or NULL.';
+COMMENT ON COLUMN gamification.badges.secret IS 'Hidden by badges_for() from users who do not hold it.';
+COMMENT ON COLUMN gamification.badges.next IS 'Code of the badge that follows this one in a chain, or NULL.';
 
 CREATE VIEW gamification.points_history AS
 SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
   FROM gamification.points_ledger l;
 COMMENT ON VIEW gamification.points_history IS 'Every ledger row: points given or taken, why, and the badge involved if any.';
+COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
+COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';
+COMMENT ON COLUMN gamification.points_history.badge IS 'The badge that paid or took the points, or NULL.';
+COMMENT ON COLUMN gamification.points_history.created_at IS 'When the row was appended.';
 
 -- SECURITY INVOKER: the caller's rights, so row security decides whose awards show
 -- (a reader never sees another user's secret badge through it).

@@ -58,3 +58,11 @@ SELECT r.badge_code AS code,
                       ORDER BY x.id DESC LIMIT 1) e ON true;
 COMMENT ON VIEW gamification.badge_status IS
     'One row per trigger badge: its table and event, whether its trigger is installed and up to date with the registry, why it is broken (NULL when healthy: its table or a column dropped, its condition no longer compiling, its trigger missing), and the last error met while evaluating it inside a write since its code was last generated (errors before a fix, a rename followed or a re-registration are history, kept in badge_error).';
+COMMENT ON COLUMN gamification.badge_status.kind IS 'condition (awarded when a written row meets a condition) or counter (awarded when enough rows were counted).';
+COMMENT ON COLUMN gamification.badge_status.table_name IS 'The table whose writes award it, schema-qualified.';
+COMMENT ON COLUMN gamification.badge_status.event IS 'insert, update or delete.';
+COMMENT ON COLUMN gamification.badge_status.installed IS 'Whether the table''s trigger for this event is in place.';
+COMMENT ON COLUMN gamification.badge_status.up_to_date IS 'Whether that trigger''s generated function matches the registry (false after an upgrade until triggers_sync()).';
+COMMENT ON COLUMN gamification.badge_status.broken IS 'Why the badge cannot be evaluated now, or NULL when healthy.';
+COMMENT ON COLUMN gamification.badge_status.last_error IS 'The last error met while evaluating it inside a write since its code was last generated, or NULL (older ones stay in badge_error).';
+COMMENT ON COLUMN gamification.badge_status.last_error_at IS 'When that error was met.';
