@@ -68,6 +68,8 @@ def setup(server, dsn):
     finally:
         for conn in conns[1:]:
             conn.close()
+        # Badges first: dropping a table a badge uses is refused (tests/test_migrations.py).
+        su.execute("SELECT gamification.badge_unregister(badge_code) FROM gamification.badge_rule")
         for role in roles.values():
             su.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
         su.close()

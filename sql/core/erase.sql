@@ -1,8 +1,9 @@
 -- Erasure: one user's every row (user_erase, for data-protection requests and deleted
 -- accounts), or every user's (data_reset, for test suites), definitions and generated
 -- triggers kept. The append-only tables refuse DELETE and TRUNCATE to everyone else:
--- these functions alone lift that guard, through their own SET clause
--- (gamification.erasing = on), which PostgreSQL restores when they return.
+-- these functions alone lift that guard, for their own statements only: they set
+-- gamification.erasing on, and off again before they return. (Not a SET clause: pg_tle
+-- installs as a role that may not put a custom setting in a function's header.)
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification._user_data_tables()
@@ -35,7 +36,6 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators erase through it; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
-SET gamification.erasing = 'on'  -- lets _append_only() allow this function's DELETEs
 AS $$
 DECLARE
     v_user text := gamification._require_user($1, 'user_erase');
@@ -45,6 +45,7 @@ DECLARE
 BEGIN
     -- Lock the user's total first, as reset() does: their point changes wait for the erasure.
     PERFORM 1 FROM gamification.points_total t WHERE t.user_id = v_user FOR UPDATE;
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow these DELETEs
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
@@ -54,6 +55,7 @@ BEGIN
     -- Errors met inside writes may quote the user's key (a value that did not convert).
     DELETE FROM gamification.badge_error e WHERE e.message OPERATOR(pg_catalog.~) gamification._key_pattern(v_user);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts || pg_catalog.jsonb_build_object('badge_error', v_rows);
 END;
 $$;
@@ -73,7 +75,6 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET gamification.erasing = 'on'  -- lets _append_only() allow this function's TRUNCATE
 AS $$
 DECLARE
     v_registrant name := gamification._registrant(p_registrant);
@@ -92,8 +93,10 @@ BEGIN
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
     -- One statement: ACCESS EXCLUSIVE on these seven tables until the transaction ends.
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
              gamification.points_total, gamification.unlock, gamification.badge_error RESTART IDENTITY;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
 END;
 $$;
