@@ -3860,10 +3860,29 @@ COMMENT ON FUNCTION gamification._badge_preview(jsonb, text, name) IS
 
 CREATE FUNCTION gamification.badge_preview(definition jsonb)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 -- No SET clause: the definition's names resolve with the caller's search_path.
 AS $$
-    SELECT gamification._badge_preview($1, gamification._caller_search_path(), current_user)
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN gamification._badge_preview($1, gamification._caller_search_path(), current_user);
+
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
 $$;
 COMMENT ON FUNCTION gamification.badge_preview(jsonb) IS
     'Dry run of a trigger badge''s backfill: validates the definition as badge_register() would and returns {"code", "would_award": users who already meet it, "sample": up to 10 of them, "plan": EXPLAIN of the set-based query}. Writes nothing.';
@@ -3908,10 +3927,29 @@ COMMENT ON FUNCTION gamification._badge_unregister(text, boolean, name) IS
 
 CREATE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT gamification._badge_unregister($1, $2, current_user)
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN gamification._badge_unregister($1, $2, current_user);
+
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
 $$;
 COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
     'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
@@ -4123,11 +4161,30 @@ COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
     'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with. Validates everything, then writes badges, rules, generated code and backfills, in that order.';
 CREATE FUNCTION gamification.badge_register(definitions jsonb)
 RETURNS SETOF text
-LANGUAGE sql
+LANGUAGE plpgsql
 -- No SET clause on purpose: a trigger badge's table and condition resolve with the
 -- caller's search_path (see _caller_search_path), and its rights are the caller's.
 AS $$
-    SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user)
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN QUERY SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user);
+
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
 $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
     'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
@@ -4247,10 +4304,29 @@ COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, boolean, text, name
 CREATE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false,
                                                         prune boolean DEFAULT false)
 RETURNS TABLE (code text, action text)
-LANGUAGE sql
+LANGUAGE plpgsql
 -- No SET clause: the definitions' names resolve with the caller's search_path.
 AS $$
-    SELECT * FROM gamification._badge_sync($1, $2, $3, gamification._caller_search_path(), current_user)
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN QUERY SELECT * FROM gamification._badge_sync($1, $2, $3, gamification._caller_search_path(), current_user);
+
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
 $$;
 COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean, boolean) IS
     'Make the registered badges the given array, in one transaction: add the new codes and change those whose definition, fields or rule differ from what is in force (an edit behind the definitions'' back included), with the caller''s rights; badges that are the same are kept untouched, whoever registered them. Registered badges not listed are kept (action unlisted) unless prune is true, which unregisters them, keeping their awards (action remove). Returns each code with add, change, keep, unlisted or remove. With dry_run, validates everything and returns the plan without changing anything.';
