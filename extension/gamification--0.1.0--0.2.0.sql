@@ -165,9 +165,9 @@ BEGIN
     -- current_user. A direct caller could pass any name, so the session must be able to
     -- act as that role anyway (be it, or a member of it): a claim grants nothing new.
     IF p_claimed IS NULL OR NOT pg_catalog.pg_has_role(v_session, p_claimed, 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('role %s may not act as role %s', v_session, coalesce(pg_catalog.quote_ident(p_claimed), 'NULL')),
-            'Call the public functions (gamification.badge_register() and the others); they pass your role.');
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('role %s may not act as role %s', v_session, coalesce(pg_catalog.quote_ident(p_claimed), 'NULL')),
+            HINT = 'Call the public functions (gamification.badge_register() and the others); they pass your role.';
     END IF;
     RETURN p_claimed;
 END;
@@ -246,9 +246,9 @@ BEGIN
         v_problem := 'a "(" without its ")"';
     END IF;
     IF v_problem IS NOT NULL THEN
-        PERFORM gamification._raise('42601',
-            pg_catalog.format('%s: field "%s" must be one SQL expression, but it contains %s', p_label, p_field, v_problem),
-            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id, without ";", comments or dollar quotes.');
+        RAISE EXCEPTION USING ERRCODE = '42601',
+            MESSAGE = pg_catalog.format('%s: field "%s" must be one SQL expression, but it contains %s', p_label, p_field, v_problem),
+            HINT = 'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id, without ";", comments or dollar quotes.';
     END IF;
 END;
 $fn$;
@@ -274,19 +274,19 @@ BEGIN
     END;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_table IS NULL THEN
-        PERFORM gamification._raise('42P01',
-            pg_catalog.format('%s: field "%s": table %s does not exist', p_label, p_field, pg_catalog.quote_literal(p_name)),
-            'Name an existing table, schema-qualified if it is not on your search_path; quote mixed-case names, e.g. "MyTable".');
+        RAISE EXCEPTION USING ERRCODE = '42P01',
+            MESSAGE = pg_catalog.format('%s: field "%s": table %s does not exist', p_label, p_field, pg_catalog.quote_literal(p_name)),
+            HINT = 'Name an existing table, schema-qualified if it is not on your search_path; quote mixed-case names, e.g. "MyTable".';
     END IF;
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = v_table) NOT IN ('r', 'p') THEN
-        PERFORM gamification._raise('42809',
-            pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
-            'Badges are awarded by triggers, which only plain and partitioned tables have.');
+        RAISE EXCEPTION USING ERRCODE = '42809',
+            MESSAGE = pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
+            HINT = 'Badges are awarded by triggers, which only plain and partitioned tables have.';
     END IF;
     IF (SELECT c.relpersistence FROM pg_catalog.pg_class c WHERE c.oid = v_table) = 't' THEN
-        PERFORM gamification._raise('0A000',
-            pg_catalog.format('%s: field "%s": %s is a temporary table', p_label, p_field, v_table),
-            'Badges watch permanent tables: a temporary one is gone with its session.');
+        RAISE EXCEPTION USING ERRCODE = '0A000',
+            MESSAGE = pg_catalog.format('%s: field "%s": %s is a temporary table', p_label, p_field, v_table),
+            HINT = 'Badges watch permanent tables: a temporary one is gone with its session.';
     END IF;
     RETURN v_table;
 END;
@@ -303,12 +303,12 @@ AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = p_table AND a.attname = p_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-        PERFORM gamification._raise('42703',
-            pg_catalog.format('%s: field "%s": column %s does not exist in table %s', p_label, p_field,
+        RAISE EXCEPTION USING ERRCODE = '42703',
+            MESSAGE = pg_catalog.format('%s: field "%s": column %s does not exist in table %s', p_label, p_field,
                               pg_catalog.quote_literal(p_column), p_table),
-            pg_catalog.format('Columns of %s: %s.', p_table,
+            HINT = pg_catalog.format('Columns of %s: %s.', p_table,
                 (SELECT pg_catalog.string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
-                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped)));
+                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped));
     END IF;
     RETURN p_column::name;
 END;
@@ -350,12 +350,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
                               gamification._rule_field(r.kind, 'trigger_table'),
                               gamification._qualified(r.table_name)),
-            pg_catalog.format('The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it), and SELECT on what its condition reads: GRANT TRIGGER, SELECT ON %s TO %I.',
-                              gamification._qualified(r.table_name), p_registrant));
+            HINT = pg_catalog.format('The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it), and SELECT on what its condition reads: GRANT TRIGGER, SELECT ON %s TO %I.',
+                              gamification._qualified(r.table_name), p_registrant);
     END IF;
 END;
 $$;
@@ -397,11 +397,11 @@ BEGIN
         RETURN;  -- a column that is gone: _rule_problem says so
     END IF;
     IF NOT gamification._role_is_trusted(v_owner) THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
                               p_label, p_field, p_column, gamification._qualified(p_table), v_type,
                               pg_catalog.pg_get_userbyid(v_owner)),
-            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
+            HINT = 'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.';
     END IF;
 END;
 $$;
@@ -423,9 +423,9 @@ BEGIN
     SELECT pg_catalog.min(k) INTO v_col FROM pg_catalog.jsonb_object_keys(p_def) k
      WHERE k IN ('condition', 'trigger_condition', 'trigger_table', 'user_field', 'update_of');
     IF v_col IS NOT NULL THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
-            'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
+            HINT = 'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).';
     END IF;
     IF pg_catalog.jsonb_typeof(v_counter) <> 'object' THEN
         PERFORM gamification._field_error(p_label, 'counter', 'an object', v_counter,
@@ -434,9 +434,9 @@ BEGIN
     PERFORM gamification._check_keys(p_label || ': field "counter"', v_counter,
                                      ARRAY['table', 'user_field', 'on', 'where']);
     IF p_def -> 'target' IS NULL OR p_def -> 'target' = 'null' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
-            'Give "target": the number of rows that earns the badge.');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
+            HINT = 'Give "target": the number of rows that earns the badge.';
     END IF;
     r.kind := 'counter';
     v_table := gamification._text_field(p_label, v_counter, 'table', true, false,
@@ -474,9 +474,9 @@ BEGIN
     r.kind := 'condition';
     FOREACH v_col IN ARRAY ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field'] LOOP
         IF p_def -> v_col IS NULL THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
-                'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.');
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
+                HINT = 'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.';
         END IF;
     END LOOP;
     r.condition := gamification._text_field(p_label, p_def, 'condition', true, false,
@@ -496,9 +496,9 @@ BEGIN
             'Give the column of trigger_table that holds the user key.'));
     IF p_def ? 'update_of' AND p_def -> 'update_of' <> 'null' THEN
         IF r.event <> 'update' THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
-                'Remove "update_of", or set "trigger_condition": "update".');
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
+                HINT = 'Remove "update_of", or set "trigger_condition": "update".';
         END IF;
         IF pg_catalog.jsonb_typeof(p_def -> 'update_of') <> 'array' OR pg_catalog.jsonb_array_length(p_def -> 'update_of') = 0
            OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(p_def -> 'update_of') e
@@ -513,10 +513,10 @@ BEGIN
     END IF;
     IF r.event = 'update' AND r.update_of IS NULL AND gamification._uses_old(r.condition)
        AND gamification._primary_key(r.table_name) IS NULL THEN
-        PERFORM gamification._raise('55000',
-            pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
                               p_label, r.table_name),
-            'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).');
+            HINT = 'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).';
     END IF;
     RETURN r;
 END;
@@ -543,9 +543,9 @@ BEGIN
     IF gamification._bool_field(p_label, p_def, 'backfill', false,
            'Give true to award, at registration, every user who already meets the condition, or omit it.')
        AND (r.event = 'delete' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
-        PERFORM gamification._raise('0A000',
-            pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
-            'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
+        RAISE EXCEPTION USING ERRCODE = '0A000',
+            MESSAGE = pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
+            HINT = 'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.';
     END IF;
     PERFORM gamification._require_plain_type(p_label, gamification._rule_field(r.kind, 'user_field'),
                                              r.table_name, r.user_field);
@@ -568,10 +568,10 @@ BEGIN
     PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
     IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(p_registrant,
             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
                               p_label, gamification._qualified(r.table_name)),
-            'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".');
+            HINT = 'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".';
     END IF;
     RETURN r;
 END;
@@ -740,12 +740,12 @@ BEGIN
                           AND a.attname = CASE WHEN m[2] LIKE '"%' THEN pg_catalog.btrim(m[2], '"')
                                                ELSE pg_catalog.lower(m[2]) END);
     IF v_column IS NOT NULL THEN
-        PERFORM gamification._raise('42703',
-            pg_catalog.format('%s: field "%s" does not compile against table %s: column %s does not exist', p_label, p_field,
+        RAISE EXCEPTION USING ERRCODE = '42703',
+            MESSAGE = pg_catalog.format('%s: field "%s" does not compile against table %s: column %s does not exist', p_label, p_field,
                               gamification._qualified(p_table), v_column),
-            pg_catalog.format('Columns of %s: %s.', gamification._qualified(p_table),
+            HINT = pg_catalog.format('Columns of %s: %s.', gamification._qualified(p_table),
                 (SELECT pg_catalog.string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
-                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped)));
+                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped));
     END IF;
 END;
 $$;
@@ -961,20 +961,20 @@ BEGIN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     EXCEPTION WHEN OTHERS THEN  -- the block's search_path change is undone here
         -- A condition that is not boolean is a datatype mismatch, as it was in a WHERE.
-        PERFORM gamification._raise(CASE SQLSTATE WHEN '42P13' THEN '42804' ELSE SQLSTATE END,
-            pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field,
+        RAISE EXCEPTION USING ERRCODE = CASE SQLSTATE WHEN '42P13' THEN '42804' ELSE SQLSTATE END,
+            MESSAGE = pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field,
                               gamification._qualified(r.table_name), SQLERRM),
-            CASE WHEN r.kind = 'counter'
+            HINT = coalesce(CASE WHEN r.kind = 'counter'
                  THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
-                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
+                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END, '');
     END;
     SELECT p.oid::regprocedure INTO v_function FROM pg_catalog.pg_proc p
      WHERE p.pronamespace = 'gamification'::regnamespace AND p.proname = v_name;
     v_problem := gamification._predicate_problem(v_function);
     IF v_problem IS NOT NULL THEN
-        PERFORM gamification._raise(pg_catalog.left(v_problem, 5),
-            pg_catalog.format('%s: field "%s" %s', p_label, v_field, pg_catalog.substr(v_problem, 7)),
-            'A condition runs inside other roles'' writes: it may only read tables, and call functions, operators, views and domains that a superuser owns (ask your DBA to own a helper function: ALTER FUNCTION ... OWNER TO a superuser).');
+        RAISE EXCEPTION USING ERRCODE = pg_catalog.left(v_problem, 5),
+            MESSAGE = pg_catalog.format('%s: field "%s" %s', p_label, v_field, pg_catalog.substr(v_problem, 7)),
+            HINT = 'A condition runs inside other roles'' writes: it may only read tables, and call functions, operators, views and domains that a superuser owns (ask your DBA to own a helper function: ALTER FUNCTION ... OWNER TO a superuser).';
     END IF;
     EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO gamification_runner', v_function);
     EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_function);
@@ -1007,9 +1007,9 @@ BEGIN
       INTO v_missing
       FROM gamification._predicate_objects(p_function) o;
     IF v_missing IS NOT NULL THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
-            'A condition may only read what the role registering it may read: grant that role SELECT (or EXECUTE).');
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
+            HINT = 'A condition may only read what the role registering it may read: grant that role SELECT (or EXECUTE).';
     END IF;
 END;
 $$;
@@ -1062,8 +1062,8 @@ BEGIN
         v_end := pg_catalog.strpos(pg_catalog.substr(v_rest, v_at + 2), '}' || '}');
         v_slot := pg_catalog.substr(v_rest, v_at + 2, v_end - 1);
         IF NOT p_slots ? v_slot THEN
-            PERFORM gamification._raise('XX000', pg_catalog.format('template slot %s has no value', v_slot),
-                                        'A bug in the generator: every slot of a template must be filled.');
+            RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = pg_catalog.format('template slot %s has no value', v_slot),
+                                        HINT = 'A bug in the generator: every slot of a template must be filled.';
         END IF;
         v_out := v_out || pg_catalog.left(v_rest, v_at - 1) || (p_slots ->> v_slot);
         v_rest := pg_catalog.substr(v_rest, v_at + v_end + 3);
@@ -1725,9 +1725,9 @@ DECLARE
     v_badge gamification.badge := gamification._badge_must_exist(p_code);
 BEGIN
     IF v_badge.retired_at IS NOT NULL THEN
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
-            'Register it again with gamification.badge_register() to award it.');
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
+            HINT = 'Register it again with gamification.badge_register() to award it.';
     END IF;
     IF pg_catalog.cardinality(p_users) = 0 THEN
         RETURN 0;
@@ -1826,19 +1826,19 @@ DECLARE
 BEGIN
     PERFORM gamification._require_code('badge', $2, 'badge_progress');
     IF $3 IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.badge_progress(): step must not be null',
-            'Pass a positive step, or omit it for 1.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.badge_progress(): step must not be null',
+            HINT = 'Pass a positive step, or omit it for 1.';
     END IF;
     IF $3 <= 0 THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('gamification.badge_progress(): step must be a positive integer, got %s', $3),
-            'Progress only goes up; use gamification.reset() to start a user over.');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.badge_progress(): step must be a positive integer, got %s', $3),
+            HINT = 'Progress only goes up; use gamification.reset() to start a user over.';
     END IF;
     v_badge := gamification._badge_must_exist($2);
     IF v_badge.target IS NULL THEN
-        PERFORM gamification._raise('55000',
-            pg_catalog.format('badge "%s" has no target', v_badge.code),
-            'Register the badge with a "target" to track progress, or award it with gamification.badge_award().');
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = pg_catalog.format('badge "%s" has no target', v_badge.code),
+            HINT = 'Register the badge with a "target" to track progress, or award it with gamification.badge_award().';
     END IF;
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
     VALUES (v_user, v_badge.code, $3)
@@ -1984,10 +1984,10 @@ BEGIN
     SELECT t.oid, t.tgfoid INTO v_oid, v_function FROM pg_catalog.pg_trigger t
      WHERE t.tgrelid = p_table AND t.tgname = p_name;
     IF v_oid IS NOT NULL AND NOT gamification._is_generated(v_function) THEN
-        PERFORM gamification._raise('42710',
-            pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
+        RAISE EXCEPTION USING ERRCODE = '42710',
+            MESSAGE = pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
                               gamification._qualified(p_table), p_name),
-            'Rename that trigger; the extension uses the names gamification_on_insert, _on_update, _on_delete and _on_update_of.');
+            HINT = 'Rename that trigger; the extension uses the names gamification_on_insert, _on_update, _on_delete and _on_update_of.';
     END IF;
     RETURN v_oid;
 END;
@@ -2571,7 +2571,6 @@ $events$;
 -- caller's transaction: it applies fully or not at all. Registering an existing code
 -- updates it in place; a registration is the full definition, so an omitted optional key
 -- goes back to its default. Past ledger rows are never rewritten.
-
 CREATE OR REPLACE FUNCTION gamification._rules_apply(p_codes text[], p_rules gamification.badge_rule[],
                                                            p_backfill text[], p_registrant name)
 RETURNS void
@@ -2649,13 +2648,13 @@ AS $$
 BEGIN
     -- The condition compiled, but failed on the rows that exist (a division by zero, a
     -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
-    PERFORM gamification._raise(p_sqlstate,
-        pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
+    RAISE EXCEPTION USING ERRCODE = p_sqlstate,
+        MESSAGE = pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
                           gamification._rule_field(r.kind, 'condition'),
                           gamification._qualified(r.table_name), p_what, p_message),
-        CASE WHEN p_sqlstate = '42501'
+        HINT = coalesce(CASE WHEN p_sqlstate = '42501'
              THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'
-             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END);
+             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END, '');
 END;
 $$;
 COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
@@ -2669,10 +2668,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'SELECT') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
                               gamification._qualified(r.table_name), p_what, p_registrant),
-            'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.');
+            HINT = 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.';
     END IF;
 END;
 $$;
@@ -2757,16 +2756,16 @@ DECLARE
     v_function regprocedure;
 BEGIN
     IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
-        PERFORM gamification._raise('22023', 'gamification.badge_preview(): the definition must be one JSON object',
-            'Pass the same object you would give gamification.badge_register().');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.badge_preview(): the definition must be one JSON object',
+            HINT = 'Pass the same object you would give gamification.badge_register().';
     END IF;
     v_label := gamification._label('badge', p_definition, 1);
     v_code := gamification._text_field(v_label, p_definition, 'code', true, true, 'Give the badge a "code".');
     v_target := gamification._int_field(v_label, p_definition, 'target', 1, NULL, 'a positive integer',
                                         'Omit "target" for a badge awarded at the first qualifying row.');
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_definition) k WHERE k = ANY (gamification._trigger_keys())) THEN
-        PERFORM gamification._raise('22023', pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
-            'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
+            HINT = 'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.';
     END IF;
     -- Everything below, the predicate it compiles included, is undone at the end: a
     -- preview writes nothing (and a condition may only read: _predicate_problem).
@@ -2809,7 +2808,6 @@ DECLARE
     v_hint text;
 BEGIN
     RETURN gamification._badge_preview($1, gamification._caller_search_path(), current_user);
-
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                             v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
@@ -2876,7 +2874,6 @@ DECLARE
     v_hint text;
 BEGIN
     RETURN gamification._badge_unregister($1, $2, current_user);
-
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                             v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
@@ -2922,9 +2919,9 @@ BEGIN
                     'Omit "next" or give the code of another badge.'),
         'definition', p_obj);
     IF v_item ->> 'next' = v_item ->> 'code' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "next" must not be the badge itself', p_label),
-            'Give the code of another badge, or omit "next".');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "next" must not be the badge itself', p_label),
+            HINT = 'Give the code of another badge, or omit "next".';
     END IF;
     RETURN v_item;
 END;
@@ -2950,9 +2947,9 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = n.next)
      LIMIT 1;
     IF FOUND THEN
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
-            pg_catalog.format('Register badge "%s" in the same call or before.', r.next));
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
+            HINT = pg_catalog.format('Register badge "%s" in the same call or before.', r.next);
     END IF;
     -- No cycle through "next", over the registered badges as they will be after this call.
     WITH RECURSIVE
@@ -2973,10 +2970,10 @@ BEGIN
     )
     SELECT w.path || w.cur INTO v_cycle FROM walk w WHERE w.cur = w.start ORDER BY w.start LIMIT 1;
     IF v_cycle IS NOT NULL THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
                               pg_catalog.array_to_string(v_cycle, ' -> ')),
-            'Badges chained by "next" must not lead back to themselves.');
+            HINT = 'Badges chained by "next" must not lead back to themselves.';
     END IF;
 END;
 $$;
@@ -3111,7 +3108,6 @@ DECLARE
     v_hint text;
 BEGIN
     RETURN QUERY SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user);
-
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                             v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
@@ -3253,7 +3249,6 @@ DECLARE
     v_hint text;
 BEGIN
     RETURN QUERY SELECT * FROM gamification._badge_sync($1, $2, $3, gamification._caller_search_path(), current_user);
-
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                             v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
@@ -3273,10 +3268,12 @@ COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean, boolean) IS
 
 -- Definitions are written only through the API (SECURITY DEFINER writers, one opening of
 -- every registration loop); badges_for() runs with the caller's rights.
--- Error helpers. Every error raised by the extension goes through
--- gamification._raise(), so each one has a documented SQLSTATE, a message that
--- names the object (badge "code", or badge #n when there is no code) and the
--- field, and a HINT. A new SQLSTATE goes into docs/errors.toml, the source of the errors
+-- Error helpers. Every error raised by the extension has a documented SQLSTATE, a
+-- message that names the object (badge "code", or badge #n when there is no code) and
+-- the field, and a HINT. PL/pgSQL raises them itself (RAISE ... USING ERRCODE, MESSAGE,
+-- HINT): a helper would add its own frame and the whole calling statement to every
+-- error's CONTEXT. gamification._raise() is for SQL-language callers (and the runtime
+-- interface). A new SQLSTATE goes into docs/errors.toml, the source of the errors
 -- in docs/reference.md (tests/test_reference.py fails until it is there).
 
 CREATE OR REPLACE FUNCTION gamification._raise(p_sqlstate text, p_message text, p_hint text)
@@ -3299,14 +3296,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_user IS NULL THEN
-        PERFORM gamification._raise('22004',
-            pg_catalog.format('gamification.%s(): user_id must not be null', p_function),
-            'Pass the application''s user key (integer, bigint, uuid or text).');
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): user_id must not be null', p_function),
+            HINT = 'Pass the application''s user key (integer, bigint, uuid or text).';
     END IF;
     IF p_user = '' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('gamification.%s(): user_id must not be empty', p_function),
-            'Pass the application''s user key (integer, bigint, uuid or text).');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.%s(): user_id must not be empty', p_function),
+            HINT = 'Pass the application''s user key (integer, bigint, uuid or text).';
     END IF;
     RETURN p_user;
 END;
@@ -3322,9 +3319,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_code IS NULL THEN
-        PERFORM gamification._raise('22004',
-            pg_catalog.format('gamification.%s(): %s code must not be null', p_function, p_kind),
-            pg_catalog.format('Pass the code of a registered %s.', p_kind));
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): %s code must not be null', p_function, p_kind),
+            HINT = pg_catalog.format('Pass the code of a registered %s.', p_kind);
     END IF;
     RETURN p_code;
 END;
@@ -3382,10 +3379,10 @@ BEGIN
                <= GREATEST(2, pg_catalog.length(b.code) / 3)
          ORDER BY gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code)), b.code
          LIMIT 1;
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s" does not exist', p_code),
-            CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
-            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s" does not exist', p_code),
+            HINT = coalesce(CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
+            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.', '');
     END IF;
     RETURN v_badge;
 END;
@@ -3399,10 +3396,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM gamification._raise('22023',
-        pg_catalog.format('%s: field "%s" must be %s, got %s', p_label, p_field, p_expected,
+    RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = pg_catalog.format('%s: field "%s" must be %s, got %s', p_label, p_field, p_expected,
                           coalesce(p_got::text, 'nothing')),
-        p_hint);
+        HINT = coalesce(p_hint, '');
 END;
 $$;
 COMMENT ON FUNCTION gamification._field_error(text, text, text, jsonb, text) IS
@@ -3429,20 +3426,19 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_definitions IS NULL THEN
-        PERFORM gamification._raise('22004',
-            pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
-            pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
+            HINT = pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind);
     END IF;
     CASE pg_catalog.jsonb_typeof(p_definitions)
         WHEN 'object' THEN RETURN pg_catalog.jsonb_build_array(p_definitions);
         WHEN 'array' THEN RETURN p_definitions;
         ELSE
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
                                   p_function, p_definitions::text),
-                pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+                HINT = pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind);
     END CASE;
-    RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION gamification._as_array(text, jsonb, text) IS
@@ -3473,9 +3469,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_object IS NULL OR pg_catalog.jsonb_typeof(p_object) <> 'object' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
-            'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
+            HINT = 'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.';
     END IF;
 END;
 $$;
@@ -3510,8 +3506,8 @@ BEGIN
     IF v_best IS NOT NULL THEN
         v_hint := pg_catalog.format('Did you mean "%s"? %s', v_best, v_hint);
     END IF;
-    PERFORM gamification._raise('22023',
-        pg_catalog.format('%s: unknown field "%s"', p_label, v_key), v_hint);
+    RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = pg_catalog.format('%s: unknown field "%s"', p_label, v_key), HINT = coalesce(v_hint, '');
 END;
 $$;
 COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
@@ -3551,8 +3547,8 @@ DECLARE
 BEGIN
     IF v IS NULL OR v = 'null'::jsonb THEN
         IF p_required THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "%s" is required', p_label, p_field), p_hint);
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "%s" is required', p_label, p_field), HINT = coalesce(p_hint, '');
         END IF;
         RETURN NULL;
     END IF;
@@ -3565,10 +3561,10 @@ BEGIN
         PERFORM gamification._field_error(p_label, p_field,
             CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
     ELSIF pg_catalog.length(v #>> '{}') > gamification._max_length(p_field) THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
                               gamification._max_length(p_field), pg_catalog.length(v #>> '{}')),
-            p_hint);
+            HINT = coalesce(p_hint, '');
     END IF;
     RETURN v #>> '{}';
 END;
@@ -3644,9 +3640,9 @@ BEGIN
     v_code := gamification._text_field(p_label, p_obj, 'code', true, true,
         pg_catalog.format('Give every %s a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".', p_kind));
     IF v_code = ANY (p_seen) THEN
-        PERFORM gamification._raise('42710',
-            pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
-            pg_catalog.format('Register each %s code once per call.', p_kind));
+        RAISE EXCEPTION USING ERRCODE = '42710',
+            MESSAGE = pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
+            HINT = pg_catalog.format('Register each %s code once per call.', p_kind);
     END IF;
     RETURN v_code;
 END;
@@ -3665,15 +3661,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- Only user_erase() and data_reset() delete, with this set for their own duration (a
-    -- SET clause); nobody else holds DELETE or TRUNCATE on these tables anyway.
+    -- Only user_erase() and data_reset() delete, with this set for their own statements
+    -- (set_config); nobody else holds DELETE or TRUNCATE on these tables anyway.
     IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RETURN NULL;
     END IF;
-    PERFORM gamification._raise('55000',
-        pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
-        'Append a correcting row instead (gamification.award_points() with the opposite amount).');
-    RETURN NULL;
+    RAISE EXCEPTION USING ERRCODE = '55000',
+        MESSAGE = pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Append a correcting row instead (gamification.award_points() with the opposite amount).';
 END;
 $$;
 COMMENT ON FUNCTION gamification._append_only() IS
@@ -3749,20 +3744,20 @@ DECLARE
     v_total bigint;
 BEGIN
     IF $2 IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.award_points(): amount must not be null',
-            'Pass a non-zero number of points; negative amounts are penalties.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.award_points(): amount must not be null',
+            HINT = 'Pass a non-zero number of points; negative amounts are penalties.';
     END IF;
     IF $2 = 0 THEN
-        PERFORM gamification._raise('22023', 'gamification.award_points(): amount must not be 0',
-            'Pass a non-zero number of points; negative amounts are penalties.');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): amount must not be 0',
+            HINT = 'Pass a non-zero number of points; negative amounts are penalties.';
     END IF;
     IF $3 IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.award_points(): reason must not be null',
-            'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.award_points(): reason must not be null',
+            HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     IF pg_catalog.btrim($3) = '' THEN
-        PERFORM gamification._raise('22023', 'gamification.award_points(): reason must not be empty',
-            'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): reason must not be empty',
+            HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
     SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
@@ -3792,14 +3787,19 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_defs jsonb := gamification._as_array('category', $1, 'category_register');
+    v_defs jsonb;
     v_obj jsonb;
     v_idx integer;
     v_label text;
     v_code text;
     v_codes text[] := '{}'::text[];
     v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
 BEGIN
+    v_defs := gamification._as_array('category', $1, 'category_register');  -- in the body: the block's handler sees its errors
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('category', v_obj, v_idx);
         v_code := gamification._definition_code('category', v_label, v_obj, ARRAY['code', 'name', 'description'],
@@ -3820,6 +3820,17 @@ BEGIN
     ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
 END;
 $$;
 COMMENT ON FUNCTION gamification.category_register(jsonb) IS
@@ -3832,10 +3843,26 @@ SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
 BEGIN
     PERFORM gamification._require_code('category', $1, 'category_delete');
     DELETE FROM gamification.category c WHERE c.code = $1;
     RETURN FOUND;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
 END;
 $$;
 COMMENT ON FUNCTION gamification.category_delete(text) IS
@@ -3854,23 +3881,28 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_defs jsonb := gamification._as_array('unlockable', $1, 'unlockable_register');
+    v_defs jsonb;
     v_obj jsonb;
     v_idx integer;
     v_label text;
     v_code text;
     v_codes text[] := '{}'::text[];
     v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
 BEGIN
+    v_defs := gamification._as_array('unlockable', $1, 'unlockable_register');  -- in the body: the block's handler sees its errors
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('unlockable', v_obj, v_idx);
         v_code := gamification._definition_code('unlockable', v_label, v_obj,
                                                 ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
         v_codes := v_codes || v_code;
         IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "points_required" is required', v_label),
-                'Give the number of points (>= 0) a user needs to hold it.');
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "points_required" is required', v_label),
+                HINT = 'Give the number of points (>= 0) a user needs to hold it.';
         END IF;
         v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
             'code', v_code,
@@ -3900,6 +3932,17 @@ BEGIN
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
 END;
 $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
@@ -4021,9 +4064,9 @@ DECLARE
     v_counts jsonb := '{}'::jsonb;
 BEGIN
     IF NOT pg_catalog.pg_has_role(v_registrant, 'gamification_admin', 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('gamification.data_reset(): role %s is not a member of gamification_admin', v_registrant),
-            pg_catalog.format('It deletes every user''s badges, points and history, so only admins may: GRANT gamification_admin TO %I (the role your test suite runs as). To erase one user, call gamification.user_erase().', v_registrant));
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('gamification.data_reset(): role %s is not a member of gamification_admin', v_registrant),
+            HINT = pg_catalog.format('It deletes every user''s badges, points and history, so only admins may: GRANT gamification_admin TO %I (the role your test suite runs as). To erase one user, call gamification.user_erase().', v_registrant);
     END IF;
     FOREACH v_table IN ARRAY gamification._user_data_tables() || 'gamification.badge_error'::regclass LOOP
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', v_table) INTO v_rows;
@@ -4284,8 +4327,8 @@ DECLARE
     v_table regclass;
 BEGIN
     IF enabled IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.row_security(): enabled must not be null',
-                                    'Pass true to turn row security on, false to turn it off.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.row_security(): enabled must not be null',
+                                    HINT = 'Pass true to turn row security on, false to turn it off.';
     END IF;
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY', v_table,

@@ -15,28 +15,7 @@
 -- goes back to its default. Past ledger rows are never rewritten.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-{#- The public admin functions raise what their helpers raised again, at the top: the
-    caller reads the message, detail and hint with one line of CONTEXT naming the function
-    called, not the helpers' call stack. RAISE takes no empty option, hence the branches. #}
-{%- macro reraise() %}
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-    IF v_detail <> '' AND v_hint <> '' THEN
-        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
-    ELSIF v_hint <> '' THEN
-        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
-    ELSIF v_detail <> '' THEN
-        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
-    END IF;
-    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
-{%- endmacro %}
-{%- set error_vars = "DECLARE
-    v_state text;
-    v_message text;
-    v_detail text;
-    v_hint text;" %}
-
+{%- from "macros.j2" import reraise, error_vars %}
 CREATE {{ or_replace }}FUNCTION gamification._rules_apply(p_codes text[], p_rules gamification.badge_rule[],
                                                            p_backfill text[], p_registrant name)
 RETURNS void
@@ -114,13 +93,13 @@ AS $$
 BEGIN
     -- The condition compiled, but failed on the rows that exist (a division by zero, a
     -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
-    PERFORM gamification._raise(p_sqlstate,
-        pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
+    RAISE EXCEPTION USING ERRCODE = p_sqlstate,
+        MESSAGE = pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
                           gamification._rule_field(r.kind, 'condition'),
                           gamification._qualified(r.table_name), p_what, p_message),
-        CASE WHEN p_sqlstate = '42501'
+        HINT = coalesce(CASE WHEN p_sqlstate = '42501'
              THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'
-             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END);
+             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END, '');
 END;
 $$;
 COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
@@ -134,10 +113,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'SELECT') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
                               gamification._qualified(r.table_name), p_what, p_registrant),
-            'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.');
+            HINT = 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.';
     END IF;
 END;
 $$;
@@ -222,16 +201,16 @@ DECLARE
     v_function regprocedure;
 BEGIN
     IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
-        PERFORM gamification._raise('22023', 'gamification.badge_preview(): the definition must be one JSON object',
-            'Pass the same object you would give gamification.badge_register().');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.badge_preview(): the definition must be one JSON object',
+            HINT = 'Pass the same object you would give gamification.badge_register().';
     END IF;
     v_label := gamification._label('badge', p_definition, 1);
     v_code := gamification._text_field(v_label, p_definition, 'code', true, true, 'Give the badge a "code".');
     v_target := gamification._int_field(v_label, p_definition, 'target', 1, NULL, 'a positive integer',
                                         'Omit "target" for a badge awarded at the first qualifying row.');
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_definition) k WHERE k = ANY (gamification._trigger_keys())) THEN
-        PERFORM gamification._raise('22023', pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
-            'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
+            HINT = 'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.';
     END IF;
     -- Everything below, the predicate it compiles included, is undone at the end: a
     -- preview writes nothing (and a condition may only read: _predicate_problem).
@@ -357,9 +336,9 @@ BEGIN
                     'Omit "next" or give the code of another badge.'),
         'definition', p_obj);
     IF v_item ->> 'next' = v_item ->> 'code' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "next" must not be the badge itself', p_label),
-            'Give the code of another badge, or omit "next".');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "next" must not be the badge itself', p_label),
+            HINT = 'Give the code of another badge, or omit "next".';
     END IF;
     RETURN v_item;
 END;
@@ -385,9 +364,9 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = n.next)
      LIMIT 1;
     IF FOUND THEN
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
-            pg_catalog.format('Register badge "%s" in the same call or before.', r.next));
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
+            HINT = pg_catalog.format('Register badge "%s" in the same call or before.', r.next);
     END IF;
     -- No cycle through "next", over the registered badges as they will be after this call.
     WITH RECURSIVE
@@ -408,10 +387,10 @@ BEGIN
     )
     SELECT w.path || w.cur INTO v_cycle FROM walk w WHERE w.cur = w.start ORDER BY w.start LIMIT 1;
     IF v_cycle IS NOT NULL THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
                               pg_catalog.array_to_string(v_cycle, ' -> ')),
-            'Badges chained by "next" must not lead back to themselves.');
+            HINT = 'Badges chained by "next" must not lead back to themselves.';
     END IF;
 END;
 $$;

@@ -29,3 +29,23 @@ def test_a_public_error_carries_one_context_line_and_no_internal_frames(server, 
     assert len(context) <= 1, result.stderr
     assert "gamification._" not in result.stderr, result.stderr  # no internal helper named
     assert "SQL statement" not in result.stderr, result.stderr
+
+
+HOT_PATH = [
+    "SELECT gamification.badge_award('1', 'welcom')",
+    "SELECT gamification.points_award(NULL::text, 5, 'x')",
+    """SELECT gamification.category_register('{"code": ""}')""",
+]
+
+
+@pytest.mark.parametrize("call", HOT_PATH, ids=["award", "points", "category"])
+def test_other_public_errors_carry_no_calling_statement(server, call):
+    """Functions that run inside applications' transactions take no exception block (a
+    subtransaction per call): their errors keep a short CONTEXT, never the text of the
+    statements that called the helpers."""
+    result = subprocess.run([str(server.installation.tool("psql")), "-X", "-d", server.dsn, "-c", call],
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and result.stderr.startswith("ERROR:"), result.stderr
+    assert "SQL statement" not in result.stderr, result.stderr
+    assert "HINT:" in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) <= 6, result.stderr

@@ -1,5 +1,6 @@
 -- Categories: register (insert or update in place) and delete. Deleting a
 -- category never deletes badges or awards: their category becomes NULL.
+{%- from "macros.j2" import reraise, error_vars %}
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification.category_register(definitions jsonb)
@@ -10,14 +11,19 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_defs jsonb := gamification._as_array('category', $1, 'category_register');
+    v_defs jsonb;
     v_obj jsonb;
     v_idx integer;
     v_label text;
     v_code text;
     v_codes text[] := '{}'::text[];
     v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
 BEGIN
+    v_defs := gamification._as_array('category', $1, 'category_register');  -- in the body: the block's handler sees its errors
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('category', v_obj, v_idx);
         v_code := gamification._definition_code('category', v_label, v_obj, ARRAY['code', 'name', 'description'],
@@ -38,6 +44,7 @@ BEGIN
     ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+{{ reraise() }}
 END;
 $$;
 COMMENT ON FUNCTION gamification.category_register(jsonb) IS
@@ -50,10 +57,12 @@ SECURITY DEFINER  -- admins write definitions only through the API
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+{{ error_vars }}
 BEGIN
     PERFORM gamification._require_code('category', $1, 'category_delete');
     DELETE FROM gamification.category c WHERE c.code = $1;
     RETURN FOUND;
+{{ reraise() }}
 END;
 $$;
 COMMENT ON FUNCTION gamification.category_delete(text) IS

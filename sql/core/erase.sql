@@ -83,9 +83,9 @@ DECLARE
     v_counts jsonb := '{}'::jsonb;
 BEGIN
     IF NOT pg_catalog.pg_has_role(v_registrant, 'gamification_admin', 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('gamification.data_reset(): role %s is not a member of gamification_admin', v_registrant),
-            pg_catalog.format('It deletes every user''s badges, points and history, so only admins may: GRANT gamification_admin TO %I (the role your test suite runs as). To erase one user, call gamification.user_erase().', v_registrant));
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('gamification.data_reset(): role %s is not a member of gamification_admin', v_registrant),
+            HINT = pg_catalog.format('It deletes every user''s badges, points and history, so only admins may: GRANT gamification_admin TO %I (the role your test suite runs as). To erase one user, call gamification.user_erase().', v_registrant);
     END IF;
     FOREACH v_table IN ARRAY gamification._user_data_tables() || 'gamification.badge_error'::regclass LOOP
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', v_table) INTO v_rows;

@@ -1,7 +1,9 @@
--- Error helpers. Every error raised by the extension goes through
--- gamification._raise(), so each one has a documented SQLSTATE, a message that
--- names the object (badge "code", or badge #n when there is no code) and the
--- field, and a HINT. A new SQLSTATE goes into docs/errors.toml, the source of the errors
+-- Error helpers. Every error raised by the extension has a documented SQLSTATE, a
+-- message that names the object (badge "code", or badge #n when there is no code) and
+-- the field, and a HINT. PL/pgSQL raises them itself (RAISE ... USING ERRCODE, MESSAGE,
+-- HINT): a helper would add its own frame and the whole calling statement to every
+-- error's CONTEXT. gamification._raise() is for SQL-language callers (and the runtime
+-- interface). A new SQLSTATE goes into docs/errors.toml, the source of the errors
 -- in docs/reference.md (tests/test_reference.py fails until it is there).
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
@@ -25,14 +27,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_user IS NULL THEN
-        PERFORM gamification._raise('22004',
-            pg_catalog.format('gamification.%s(): user_id must not be null', p_function),
-            'Pass the application''s user key (integer, bigint, uuid or text).');
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): user_id must not be null', p_function),
+            HINT = 'Pass the application''s user key (integer, bigint, uuid or text).';
     END IF;
     IF p_user = '' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('gamification.%s(): user_id must not be empty', p_function),
-            'Pass the application''s user key (integer, bigint, uuid or text).');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.%s(): user_id must not be empty', p_function),
+            HINT = 'Pass the application''s user key (integer, bigint, uuid or text).';
     END IF;
     RETURN p_user;
 END;
@@ -48,9 +50,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_code IS NULL THEN
-        PERFORM gamification._raise('22004',
-            pg_catalog.format('gamification.%s(): %s code must not be null', p_function, p_kind),
-            pg_catalog.format('Pass the code of a registered %s.', p_kind));
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): %s code must not be null', p_function, p_kind),
+            HINT = pg_catalog.format('Pass the code of a registered %s.', p_kind);
     END IF;
     RETURN p_code;
 END;
@@ -108,10 +110,10 @@ BEGIN
                <= GREATEST(2, pg_catalog.length(b.code) / 3)
          ORDER BY gamification._levenshtein(pg_catalog.lower(p_code), pg_catalog.lower(b.code)), b.code
          LIMIT 1;
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s" does not exist', p_code),
-            CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
-            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.');
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s" does not exist', p_code),
+            HINT = coalesce(CASE WHEN v_close IS NOT NULL THEN pg_catalog.format('Did you mean "%s"? ', v_close) ELSE '' END
+            || 'Register it with gamification.badge_register() first; gamification.badges lists the registered badges.', '');
     END IF;
     RETURN v_badge;
 END;
@@ -125,10 +127,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM gamification._raise('22023',
-        pg_catalog.format('%s: field "%s" must be %s, got %s', p_label, p_field, p_expected,
+    RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = pg_catalog.format('%s: field "%s" must be %s, got %s', p_label, p_field, p_expected,
                           coalesce(p_got::text, 'nothing')),
-        p_hint);
+        HINT = coalesce(p_hint, '');
 END;
 $$;
 COMMENT ON FUNCTION gamification._field_error(text, text, text, jsonb, text) IS

@@ -10,15 +10,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- Only user_erase() and data_reset() delete, with this set for their own duration (a
-    -- SET clause); nobody else holds DELETE or TRUNCATE on these tables anyway.
+    -- Only user_erase() and data_reset() delete, with this set for their own statements
+    -- (set_config); nobody else holds DELETE or TRUNCATE on these tables anyway.
     IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RETURN NULL;
     END IF;
-    PERFORM gamification._raise('55000',
-        pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
-        'Append a correcting row instead (gamification.award_points() with the opposite amount).');
-    RETURN NULL;
+    RAISE EXCEPTION USING ERRCODE = '55000',
+        MESSAGE = pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Append a correcting row instead (gamification.award_points() with the opposite amount).';
 END;
 $$;
 COMMENT ON FUNCTION gamification._append_only() IS
@@ -94,20 +93,20 @@ DECLARE
     v_total bigint;
 BEGIN
     IF $2 IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.award_points(): amount must not be null',
-            'Pass a non-zero number of points; negative amounts are penalties.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.award_points(): amount must not be null',
+            HINT = 'Pass a non-zero number of points; negative amounts are penalties.';
     END IF;
     IF $2 = 0 THEN
-        PERFORM gamification._raise('22023', 'gamification.award_points(): amount must not be 0',
-            'Pass a non-zero number of points; negative amounts are penalties.');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): amount must not be 0',
+            HINT = 'Pass a non-zero number of points; negative amounts are penalties.';
     END IF;
     IF $3 IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.award_points(): reason must not be null',
-            'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.award_points(): reason must not be null',
+            HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     IF pg_catalog.btrim($3) = '' THEN
-        PERFORM gamification._raise('22023', 'gamification.award_points(): reason must not be empty',
-            'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.');
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): reason must not be empty',
+            HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
     SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;

@@ -17,19 +17,19 @@ DECLARE
 BEGIN
     PERFORM gamification._require_code('badge', $2, 'badge_progress');
     IF $3 IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.badge_progress(): step must not be null',
-            'Pass a positive step, or omit it for 1.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.badge_progress(): step must not be null',
+            HINT = 'Pass a positive step, or omit it for 1.';
     END IF;
     IF $3 <= 0 THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('gamification.badge_progress(): step must be a positive integer, got %s', $3),
-            'Progress only goes up; use gamification.reset() to start a user over.');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.badge_progress(): step must be a positive integer, got %s', $3),
+            HINT = 'Progress only goes up; use gamification.reset() to start a user over.';
     END IF;
     v_badge := gamification._badge_must_exist($2);
     IF v_badge.target IS NULL THEN
-        PERFORM gamification._raise('55000',
-            pg_catalog.format('badge "%s" has no target', v_badge.code),
-            'Register the badge with a "target" to track progress, or award it with gamification.badge_award().');
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = pg_catalog.format('badge "%s" has no target', v_badge.code),
+            HINT = 'Register the badge with a "target" to track progress, or award it with gamification.badge_award().';
     END IF;
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
     VALUES (v_user, v_badge.code, $3)

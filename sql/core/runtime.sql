@@ -111,9 +111,9 @@ DECLARE
     v_badge gamification.badge := gamification._badge_must_exist(p_code);
 BEGIN
     IF v_badge.retired_at IS NOT NULL THEN
-        PERFORM gamification._raise('42704',
-            pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
-            'Register it again with gamification.badge_register() to award it.');
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
+            HINT = 'Register it again with gamification.badge_register() to award it.';
     END IF;
     IF pg_catalog.cardinality(p_users) = 0 THEN
         RETURN 0;

@@ -2,6 +2,7 @@
 -- re-locks exactly when points drop; gamification.unlock only keeps the first
 -- unlock time. Registering a new unlockable or changing a threshold records the
 -- first unlock of every user already at or above it, set-based.
+{%- from "macros.j2" import reraise %}
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification.unlockable_register(definitions jsonb)
@@ -12,23 +13,28 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_defs jsonb := gamification._as_array('unlockable', $1, 'unlockable_register');
+    v_defs jsonb;
     v_obj jsonb;
     v_idx integer;
     v_label text;
     v_code text;
     v_codes text[] := '{}'::text[];
     v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
 BEGIN
+    v_defs := gamification._as_array('unlockable', $1, 'unlockable_register');  -- in the body: the block's handler sees its errors
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('unlockable', v_obj, v_idx);
         v_code := gamification._definition_code('unlockable', v_label, v_obj,
                                                 ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
         v_codes := v_codes || v_code;
         IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "points_required" is required', v_label),
-                'Give the number of points (>= 0) a user needs to hold it.');
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "points_required" is required', v_label),
+                HINT = 'Give the number of points (>= 0) a user needs to hold it.';
         END IF;
         v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
             'code', v_code,
@@ -58,6 +64,7 @@ BEGIN
     ON CONFLICT (user_id, unlockable_code) DO NOTHING;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+{{ reraise() }}
 END;
 $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS

@@ -20,20 +20,19 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_definitions IS NULL THEN
-        PERFORM gamification._raise('22004',
-            pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
-            pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
+            HINT = pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind);
     END IF;
     CASE pg_catalog.jsonb_typeof(p_definitions)
         WHEN 'object' THEN RETURN pg_catalog.jsonb_build_array(p_definitions);
         WHEN 'array' THEN RETURN p_definitions;
         ELSE
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
                                   p_function, p_definitions::text),
-                pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind));
+                HINT = pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind);
     END CASE;
-    RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION gamification._as_array(text, jsonb, text) IS
@@ -64,9 +63,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_object IS NULL OR pg_catalog.jsonb_typeof(p_object) <> 'object' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
-            'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
+            HINT = 'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.';
     END IF;
 END;
 $$;
@@ -101,8 +100,8 @@ BEGIN
     IF v_best IS NOT NULL THEN
         v_hint := pg_catalog.format('Did you mean "%s"? %s', v_best, v_hint);
     END IF;
-    PERFORM gamification._raise('22023',
-        pg_catalog.format('%s: unknown field "%s"', p_label, v_key), v_hint);
+    RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = pg_catalog.format('%s: unknown field "%s"', p_label, v_key), HINT = coalesce(v_hint, '');
 END;
 $$;
 COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
@@ -142,8 +141,8 @@ DECLARE
 BEGIN
     IF v IS NULL OR v = 'null'::jsonb THEN
         IF p_required THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "%s" is required', p_label, p_field), p_hint);
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "%s" is required', p_label, p_field), HINT = coalesce(p_hint, '');
         END IF;
         RETURN NULL;
     END IF;
@@ -156,10 +155,10 @@ BEGIN
         PERFORM gamification._field_error(p_label, p_field,
             CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
     ELSIF pg_catalog.length(v #>> '{}') > gamification._max_length(p_field) THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
                               gamification._max_length(p_field), pg_catalog.length(v #>> '{}')),
-            p_hint);
+            HINT = coalesce(p_hint, '');
     END IF;
     RETURN v #>> '{}';
 END;
@@ -235,9 +234,9 @@ BEGIN
     v_code := gamification._text_field(p_label, p_obj, 'code', true, true,
         pg_catalog.format('Give every %s a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".', p_kind));
     IF v_code = ANY (p_seen) THEN
-        PERFORM gamification._raise('42710',
-            pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
-            pg_catalog.format('Register each %s code once per call.', p_kind));
+        RAISE EXCEPTION USING ERRCODE = '42710',
+            MESSAGE = pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
+            HINT = pg_catalog.format('Register each %s code once per call.', p_kind);
     END IF;
     RETURN v_code;
 END;

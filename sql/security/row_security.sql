@@ -46,8 +46,8 @@ DECLARE
     v_table regclass;
 BEGIN
     IF enabled IS NULL THEN
-        PERFORM gamification._raise('22004', 'gamification.row_security(): enabled must not be null',
-                                    'Pass true to turn row security on, false to turn it off.');
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.row_security(): enabled must not be null',
+                                    HINT = 'Pass true to turn row security on, false to turn it off.';
     END IF;
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY', v_table,

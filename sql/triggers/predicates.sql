@@ -160,12 +160,12 @@ BEGIN
                           AND a.attname = CASE WHEN m[2] LIKE '"%' THEN pg_catalog.btrim(m[2], '"')
                                                ELSE pg_catalog.lower(m[2]) END);
     IF v_column IS NOT NULL THEN
-        PERFORM gamification._raise('42703',
-            pg_catalog.format('%s: field "%s" does not compile against table %s: column %s does not exist', p_label, p_field,
+        RAISE EXCEPTION USING ERRCODE = '42703',
+            MESSAGE = pg_catalog.format('%s: field "%s" does not compile against table %s: column %s does not exist', p_label, p_field,
                               gamification._qualified(p_table), v_column),
-            pg_catalog.format('Columns of %s: %s.', gamification._qualified(p_table),
+            HINT = pg_catalog.format('Columns of %s: %s.', gamification._qualified(p_table),
                 (SELECT pg_catalog.string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
-                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped)));
+                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped));
     END IF;
 END;
 $$;
@@ -381,20 +381,20 @@ BEGIN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     EXCEPTION WHEN OTHERS THEN  -- the block's search_path change is undone here
         -- A condition that is not boolean is a datatype mismatch, as it was in a WHERE.
-        PERFORM gamification._raise(CASE SQLSTATE WHEN '42P13' THEN '42804' ELSE SQLSTATE END,
-            pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field,
+        RAISE EXCEPTION USING ERRCODE = CASE SQLSTATE WHEN '42P13' THEN '42804' ELSE SQLSTATE END,
+            MESSAGE = pg_catalog.format('%s: field "%s" does not compile against table %s: %s', p_label, v_field,
                               gamification._qualified(r.table_name), SQLERRM),
-            CASE WHEN r.kind = 'counter'
+            HINT = coalesce(CASE WHEN r.kind = 'counter'
                  THEN 'Give a boolean expression over the counted row, e.g. "published" or "NEW.kind = ''post''".'
-                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END);
+                 ELSE 'Give the tail of a SELECT that yields one boolean, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id; NEW is the row written (OLD the row before an update or delete).' END, '');
     END;
     SELECT p.oid::regprocedure INTO v_function FROM pg_catalog.pg_proc p
      WHERE p.pronamespace = 'gamification'::regnamespace AND p.proname = v_name;
     v_problem := gamification._predicate_problem(v_function);
     IF v_problem IS NOT NULL THEN
-        PERFORM gamification._raise(pg_catalog.left(v_problem, 5),
-            pg_catalog.format('%s: field "%s" %s', p_label, v_field, pg_catalog.substr(v_problem, 7)),
-            'A condition runs inside other roles'' writes: it may only read tables, and call functions, operators, views and domains that a superuser owns (ask your DBA to own a helper function: ALTER FUNCTION ... OWNER TO a superuser).');
+        RAISE EXCEPTION USING ERRCODE = pg_catalog.left(v_problem, 5),
+            MESSAGE = pg_catalog.format('%s: field "%s" %s', p_label, v_field, pg_catalog.substr(v_problem, 7)),
+            HINT = 'A condition runs inside other roles'' writes: it may only read tables, and call functions, operators, views and domains that a superuser owns (ask your DBA to own a helper function: ALTER FUNCTION ... OWNER TO a superuser).';
     END IF;
     EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO gamification_runner', v_function);
     EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_function);
@@ -427,9 +427,9 @@ BEGIN
       INTO v_missing
       FROM gamification._predicate_objects(p_function) o;
     IF v_missing IS NOT NULL THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
-            'A condition may only read what the role registering it may read: grant that role SELECT (or EXECUTE).');
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: permission denied for %s, which the condition reads (role %I)', p_label, v_missing, p_registrant),
+            HINT = 'A condition may only read what the role registering it may read: grant that role SELECT (or EXECUTE).';
     END IF;
 END;
 $$;

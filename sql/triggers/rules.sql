@@ -89,9 +89,9 @@ BEGIN
     -- current_user. A direct caller could pass any name, so the session must be able to
     -- act as that role anyway (be it, or a member of it): a claim grants nothing new.
     IF p_claimed IS NULL OR NOT pg_catalog.pg_has_role(v_session, p_claimed, 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('role %s may not act as role %s', v_session, coalesce(pg_catalog.quote_ident(p_claimed), 'NULL')),
-            'Call the public functions (gamification.badge_register() and the others); they pass your role.');
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('role %s may not act as role %s', v_session, coalesce(pg_catalog.quote_ident(p_claimed), 'NULL')),
+            HINT = 'Call the public functions (gamification.badge_register() and the others); they pass your role.';
     END IF;
     RETURN p_claimed;
 END;
@@ -170,9 +170,9 @@ BEGIN
         v_problem := 'a "(" without its ")"';
     END IF;
     IF v_problem IS NOT NULL THEN
-        PERFORM gamification._raise('42601',
-            pg_catalog.format('%s: field "%s" must be one SQL expression, but it contains %s', p_label, p_field, v_problem),
-            'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id, without ";", comments or dollar quotes.');
+        RAISE EXCEPTION USING ERRCODE = '42601',
+            MESSAGE = pg_catalog.format('%s: field "%s" must be one SQL expression, but it contains %s', p_label, p_field, v_problem),
+            HINT = 'Write the condition as the tail of a SELECT, e.g. NEW.hit_views > 1000 or count(*) >= 5 FROM posts WHERE author_id = NEW.author_id, without ";", comments or dollar quotes.';
     END IF;
 END;
 $fn$;
@@ -198,19 +198,19 @@ BEGIN
     END;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_table IS NULL THEN
-        PERFORM gamification._raise('42P01',
-            pg_catalog.format('%s: field "%s": table %s does not exist', p_label, p_field, pg_catalog.quote_literal(p_name)),
-            'Name an existing table, schema-qualified if it is not on your search_path; quote mixed-case names, e.g. "MyTable".');
+        RAISE EXCEPTION USING ERRCODE = '42P01',
+            MESSAGE = pg_catalog.format('%s: field "%s": table %s does not exist', p_label, p_field, pg_catalog.quote_literal(p_name)),
+            HINT = 'Name an existing table, schema-qualified if it is not on your search_path; quote mixed-case names, e.g. "MyTable".';
     END IF;
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = v_table) NOT IN ('r', 'p') THEN
-        PERFORM gamification._raise('42809',
-            pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
-            'Badges are awarded by triggers, which only plain and partitioned tables have.');
+        RAISE EXCEPTION USING ERRCODE = '42809',
+            MESSAGE = pg_catalog.format('%s: field "%s": %s is not a table', p_label, p_field, v_table),
+            HINT = 'Badges are awarded by triggers, which only plain and partitioned tables have.';
     END IF;
     IF (SELECT c.relpersistence FROM pg_catalog.pg_class c WHERE c.oid = v_table) = 't' THEN
-        PERFORM gamification._raise('0A000',
-            pg_catalog.format('%s: field "%s": %s is a temporary table', p_label, p_field, v_table),
-            'Badges watch permanent tables: a temporary one is gone with its session.');
+        RAISE EXCEPTION USING ERRCODE = '0A000',
+            MESSAGE = pg_catalog.format('%s: field "%s": %s is a temporary table', p_label, p_field, v_table),
+            HINT = 'Badges watch permanent tables: a temporary one is gone with its session.';
     END IF;
     RETURN v_table;
 END;
@@ -227,12 +227,12 @@ AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = p_table AND a.attname = p_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-        PERFORM gamification._raise('42703',
-            pg_catalog.format('%s: field "%s": column %s does not exist in table %s', p_label, p_field,
+        RAISE EXCEPTION USING ERRCODE = '42703',
+            MESSAGE = pg_catalog.format('%s: field "%s": column %s does not exist in table %s', p_label, p_field,
                               pg_catalog.quote_literal(p_column), p_table),
-            pg_catalog.format('Columns of %s: %s.', p_table,
+            HINT = pg_catalog.format('Columns of %s: %s.', p_table,
                 (SELECT pg_catalog.string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
-                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped)));
+                  WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped));
     END IF;
     RETURN p_column::name;
 END;
@@ -274,12 +274,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'TRIGGER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: field "%s": permission denied to change the triggers on %s', p_label,
                               gamification._rule_field(r.kind, 'trigger_table'),
                               gamification._qualified(r.table_name)),
-            pg_catalog.format('The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it), and SELECT on what its condition reads: GRANT TRIGGER, SELECT ON %s TO %I.',
-                              gamification._qualified(r.table_name), p_registrant));
+            HINT = pg_catalog.format('The role changing a trigger badge needs the TRIGGER privilege on its table (or to own it), and SELECT on what its condition reads: GRANT TRIGGER, SELECT ON %s TO %I.',
+                              gamification._qualified(r.table_name), p_registrant);
     END IF;
 END;
 $$;
@@ -321,11 +321,11 @@ BEGIN
         RETURN;  -- a column that is gone: _rule_problem says so
     END IF;
     IF NOT gamification._role_is_trusted(v_owner) THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: field "%s": column %I of %s has type %s, owned by role %I, which is neither a superuser nor the extension''s owner',
                               p_label, p_field, p_column, gamification._qualified(p_table), v_type,
                               pg_catalog.pg_get_userbyid(v_owner)),
-            'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.');
+            HINT = 'Use a column of a built-in type (integer, bigint, uuid, text, ...): its casts and operators run inside other roles'' writes.';
     END IF;
 END;
 $$;
@@ -347,9 +347,9 @@ BEGIN
     SELECT pg_catalog.min(k) INTO v_col FROM pg_catalog.jsonb_object_keys(p_def) k
      WHERE k IN ('condition', 'trigger_condition', 'trigger_table', 'user_field', 'update_of');
     IF v_col IS NOT NULL THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
-            'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "%s" cannot be combined with "counter"', p_label, v_col),
+            HINT = 'A badge is either a condition badge (condition, trigger_condition, trigger_table, user_field) or a counter badge (counter, target).';
     END IF;
     IF pg_catalog.jsonb_typeof(v_counter) <> 'object' THEN
         PERFORM gamification._field_error(p_label, 'counter', 'an object', v_counter,
@@ -358,9 +358,9 @@ BEGIN
     PERFORM gamification._check_keys(p_label || ': field "counter"', v_counter,
                                      ARRAY['table', 'user_field', 'on', 'where']);
     IF p_def -> 'target' IS NULL OR p_def -> 'target' = 'null' THEN
-        PERFORM gamification._raise('22023',
-            pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
-            'Give "target": the number of rows that earns the badge.');
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "target" is required for a counter badge', p_label),
+            HINT = 'Give "target": the number of rows that earns the badge.';
     END IF;
     r.kind := 'counter';
     v_table := gamification._text_field(p_label, v_counter, 'table', true, false,
@@ -398,9 +398,9 @@ BEGIN
     r.kind := 'condition';
     FOREACH v_col IN ARRAY ARRAY['condition', 'trigger_condition', 'trigger_table', 'user_field'] LOOP
         IF p_def -> v_col IS NULL THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
-                'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.');
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "%s" is required for a trigger badge', p_label, v_col),
+                HINT = 'A condition badge needs condition, trigger_condition (insert, update or delete), trigger_table and user_field.';
         END IF;
     END LOOP;
     r.condition := gamification._text_field(p_label, p_def, 'condition', true, false,
@@ -420,9 +420,9 @@ BEGIN
             'Give the column of trigger_table that holds the user key.'));
     IF p_def ? 'update_of' AND p_def -> 'update_of' <> 'null' THEN
         IF r.event <> 'update' THEN
-            PERFORM gamification._raise('22023',
-                pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
-                'Remove "update_of", or set "trigger_condition": "update".');
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "update_of" only applies when trigger_condition is "update"', p_label),
+                HINT = 'Remove "update_of", or set "trigger_condition": "update".';
         END IF;
         IF pg_catalog.jsonb_typeof(p_def -> 'update_of') <> 'array' OR pg_catalog.jsonb_array_length(p_def -> 'update_of') = 0
            OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(p_def -> 'update_of') e
@@ -437,10 +437,10 @@ BEGIN
     END IF;
     IF r.event = 'update' AND r.update_of IS NULL AND gamification._uses_old(r.condition)
        AND gamification._primary_key(r.table_name) IS NULL THEN
-        PERFORM gamification._raise('55000',
-            pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = pg_catalog.format('%s: field "condition" refers to OLD, but table %s has no primary key to pair old and new rows',
                               p_label, r.table_name),
-            'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).');
+            HINT = 'Add a primary key to the table, or list the columns in "update_of" (evaluated row by row).';
     END IF;
     RETURN r;
 END;
@@ -467,9 +467,9 @@ BEGIN
     IF gamification._bool_field(p_label, p_def, 'backfill', false,
            'Give true to award, at registration, every user who already meets the condition, or omit it.')
        AND (r.event = 'delete' OR gamification._uses_old(coalesce(r.condition, ''))) THEN
-        PERFORM gamification._raise('0A000',
-            pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
-            'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.');
+        RAISE EXCEPTION USING ERRCODE = '0A000',
+            MESSAGE = pg_catalog.format('%s: field "backfill" is not available for a badge that depends on deleted or previous rows', p_label),
+            HINT = 'Backfill evaluates the condition over the rows as they are now, and past deletes are not kept: omit "backfill" for delete badges and counters and for conditions using OLD.';
     END IF;
     PERFORM gamification._require_plain_type(p_label, gamification._rule_field(r.kind, 'user_field'),
                                              r.table_name, r.user_field);
@@ -492,10 +492,10 @@ BEGIN
     PERFORM gamification._require_trigger_privilege(p_label, r, p_registrant);
     IF r.fire_on_replica AND NOT pg_catalog.pg_has_role(p_registrant,
             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = r.table_name), 'MEMBER') THEN
-        PERFORM gamification._raise('42501',
-            pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: field "fire_on_replica": only the owner of table %s can make its triggers fire on replicas',
                               p_label, gamification._qualified(r.table_name)),
-            'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".');
+            HINT = 'Register this badge as the table''s owner (ALTER TABLE ... ENABLE ALWAYS TRIGGER needs it), or omit "fire_on_replica".';
     END IF;
     RETURN r;
 END;

@@ -79,10 +79,10 @@ BEGIN
     SELECT t.oid, t.tgfoid INTO v_oid, v_function FROM pg_catalog.pg_trigger t
      WHERE t.tgrelid = p_table AND t.tgname = p_name;
     IF v_oid IS NOT NULL AND NOT gamification._is_generated(v_function) THEN
-        PERFORM gamification._raise('42710',
-            pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
+        RAISE EXCEPTION USING ERRCODE = '42710',
+            MESSAGE = pg_catalog.format('table %s already has a trigger named %s that the gamification extension did not create',
                               gamification._qualified(p_table), p_name),
-            'Rename that trigger; the extension uses the names gamification_on_insert, _on_update, _on_delete and _on_update_of.');
+            HINT = 'Rename that trigger; the extension uses the names gamification_on_insert, _on_update, _on_delete and _on_update_of.';
     END IF;
     RETURN v_oid;
 END;

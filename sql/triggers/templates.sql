@@ -45,8 +45,8 @@ BEGIN
         v_end := pg_catalog.strpos(pg_catalog.substr(v_rest, v_at + 2), '}' || '}');
         v_slot := pg_catalog.substr(v_rest, v_at + 2, v_end - 1);
         IF NOT p_slots ? v_slot THEN
-            PERFORM gamification._raise('XX000', pg_catalog.format('template slot %s has no value', v_slot),
-                                        'A bug in the generator: every slot of a template must be filled.');
+            RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = pg_catalog.format('template slot %s has no value', v_slot),
+                                        HINT = 'A bug in the generator: every slot of a template must be filled.';
         END IF;
         v_out := v_out || pg_catalog.left(v_rest, v_at - 1) || (p_slots ->> v_slot);
         v_rest := pg_catalog.substr(v_rest, v_at + v_end + 3);
