@@ -1036,8 +1036,8 @@ COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
 --   one_row (+ one_row_counters, one_row_conditions)  a statement of one row, without
 --                     aggregates: a CASE per badge lists the badges the row meets, each
 --                     counter met is one count_step, held badges are skipped;
---   count_step        one upsert of a user's progress towards a badge, awarding it when it
---                     crosses the target (_crosses).
+--   count_step        one step of a user's progress towards a badge, staged to commit
+--                     (_count_many, core/pending.sql).
 -- One badge on its own (the fallback, and row-level update_of functions):
 --   row_badge (+ row_award)  an update_of badge on NEW and OLD;
 --   rows_count, rows_grant   a statement-level badge over the transition table.
@@ -1144,12 +1144,7 @@ END IF;$t$
         PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), 'trigger');
     END IF;
 END IF;$t$
-    WHEN 'count_step' THEN $t$INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES ({{user}}, {{code}}, 1)
-ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
-RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
-IF v_crossed THEN
-    PERFORM gamification._grant_many(ARRAY[{{code}}], ARRAY[{{user}}], 'progress');
-END IF;$t$
+    WHEN 'count_step' THEN $t$PERFORM gamification._count_many(ARRAY[{{code}}], ARRAY[{{user}}], ARRAY[1]::bigint[]);$t$
     WHEN 'row_badge' THEN $t$IF ({{changed}}) AND {{user}} IS NOT NULL THEN
     IF {{predicate}} THEN
 {{award}}
@@ -1288,15 +1283,13 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- One row's step for one (user, badge) pair, written into the trigger function: an
-    -- upsert that reads the badge's target in its RETURNING, and the award when the step
-    -- reaches it. Inline because a call to _count_many() for a pair or two cost more than
-    -- the upserts themselves (its executor set-up, its SET search_path).
+    -- One row's step for one (user, badge) pair, written into the trigger function: staged
+    -- by _count_many(), applied at commit (core/pending.sql).
     SELECT gamification._render(gamification._template('count_step'),
                                 pg_catalog.jsonb_build_object('user', p_user, 'code', p_code))
 $$;
 COMMENT ON FUNCTION gamification._count_step_sql(text, text) IS
-    'Internal: generated PL/pgSQL adding one to the progress of a user (a non-null text SQL expression) towards a badge (an SQL expression) and awarding the badge when the progress reaches its target. Assigns the boolean variable v_crossed.';
+    'Internal: generated PL/pgSQL adding one to the progress of a user (a non-null text SQL expression) towards a badge (an SQL expression), staged to commit.';
 
 CREATE OR REPLACE FUNCTION gamification._rule_statement_sql(r gamification.badge_rule)
 RETURNS text
@@ -1513,8 +1506,7 @@ AS $$
       FROM (SELECT CASE WHEN NOT p_row
                         THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
                              '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
-                        WHEN p_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
+                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n' ELSE '' END
                         ELSE '' END AS d) x
 $$;
 COMMENT ON FUNCTION gamification._declarations(boolean, boolean) IS
@@ -1637,7 +1629,29 @@ RETURN p_progress >= p_target AND p_progress - p_step < p_target;
 COMMENT ON FUNCTION gamification._crosses(bigint, bigint, bigint) IS
     'Internal: whether a progress step of p_step that brought progress to p_progress crossed the target (old < target <= new): the one definition of earning a badge by progress.';
 
-CREATE OR REPLACE FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
+CREATE OR REPLACE FUNCTION gamification._lock_users(p_users text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key integer;
+BEGIN
+    -- Every path that changes a user's state takes that user's lock first, held to the
+    -- end of the transaction, several users in one global order (the lock keys, sorted):
+    -- two transactions may wait for each other here, never in a cycle. A transaction
+    -- advisory lock in a class of the extension's own (1483533329 = hashtext('gamification')),
+    -- keyed by hashtext(user_id): no row is written or locked to take it.
+    FOR v_key IN SELECT DISTINCT pg_catalog.hashtext(u.user_id) FROM pg_catalog.unnest(p_users) AS u(user_id)
+                  WHERE u.user_id IS NOT NULL ORDER BY 1 LOOP
+        PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, v_key);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._lock_users(text[]) IS
+    'Internal: take the transaction lock of each user (advisory, class 1483533329, key hashtext(user_id)) in one global order; every writer of a user''s state calls it first.';
+
+CREATE OR REPLACE FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1648,10 +1662,11 @@ DECLARE
     v_points bigint[];
     v_one_points bigint;
 BEGIN
-    -- Two paths in one function (73 lines) on purpose: every caller calls one interface.
+    -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
     -- same writes as below, row by row, without the set-based statement's set-up (about
     -- 60 us less per award, docs/benchmarks.md); pgTAP 190 proves the two paths equal.
+    PERFORM gamification._lock_users(p_users);
     IF pg_catalog.cardinality(p_users) = 1 THEN
         IF p_users[1] IS NULL THEN
             RETURN 0;
@@ -1712,9 +1727,45 @@ BEGIN
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
-COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
-    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
+    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
+
+CREATE OR REPLACE FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Inside a write, nothing per-user is locked: the steps (p_steps NULL: conditions
+    -- met) are appended to gamification.pending, and the transaction's one marker row
+    -- makes the deferred trigger apply them at commit, every user locked in one order.
+    INSERT INTO gamification.pending (user_id, badge_code, steps)
+    SELECT w.user_id, w.code, w.n
+      FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
+           AS w(user_id, code, n)
+     WHERE w.user_id IS NOT NULL AND w.code IS NOT NULL AND (w.n IS NULL OR w.n > 0);
+    INSERT INTO gamification.pending_commit (txid) VALUES (pg_catalog.pg_current_xact_id())
+    ON CONFLICT (txid) DO NOTHING;
+    RETURN 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._stage(text[], text[], bigint[]) IS
+    'Internal: append a write''s awards (p_steps NULL) or counter steps to gamification.pending, to be applied at commit by the deferred trigger on gamification.pending_commit; locks nothing per user.';
+
+CREATE OR REPLACE FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- From a trigger (a write), staged to commit; from anywhere else (badge_award(), a
+    -- backfill, a target change), applied now.
+    SELECT CASE WHEN p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0
+                THEN gamification._stage(p_codes, p_users, NULL)
+                ELSE gamification._apply_grants(p_codes, p_users, p_source) END
+$$;
+COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
+    'Internal (runtime interface): award badge p_codes[i] to user p_users[i] where not held. Inside a trigger with source trigger the awards are staged and applied at commit (returns 0); otherwise applied now (_apply_grants, returns the number of new awards).';
 
 CREATE OR REPLACE FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
 RETURNS integer
@@ -1740,7 +1791,7 @@ COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
     'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:CODE) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
-CREATE OR REPLACE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
+CREATE OR REPLACE FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1749,8 +1800,9 @@ DECLARE
     v_codes text[];
     v_users text[];
 BEGIN
-    -- Upsert in (user, badge) order (a fixed lock order, so concurrent writers cannot
-    -- deadlock here) and award the pairs whose progress crossed the badge's target.
+    -- Upsert in (user, badge) order, the users locked first, and award the pairs whose
+    -- progress crossed the badge's target.
+    PERFORM gamification._lock_users(p_users);
     WITH step AS (
         SELECT s.user_id, s.code, pg_catalog.sum(s.n)::bigint AS n
           FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
@@ -1773,12 +1825,24 @@ BEGIN
     IF v_codes IS NULL THEN
         RETURN 0;
     END IF;
-    RETURN gamification._grant_many(v_codes, v_users, 'progress');
+    RETURN gamification._apply_grants(v_codes, v_users, 'progress');
 END;
 $$;
-COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
-    'Internal, set-based over badges and users: add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
+COMMENT ON FUNCTION gamification._apply_counts(text[], text[], bigint[]) IS
+    'Internal, set-based over badges and users, applied now (the users locked first): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
 
+
+CREATE OR REPLACE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.pg_trigger_depth() > 0
+                THEN gamification._stage(p_codes, p_users, p_steps)
+                ELSE gamification._apply_counts(p_codes, p_users, p_steps) END
+$$;
+COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
+    'Internal (runtime interface): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i], awarding at the target. Inside a trigger staged and applied at commit (returns 0); otherwise applied now (_apply_counts).';
 
 CREATE OR REPLACE FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
 RETURNS integer
@@ -1807,6 +1871,281 @@ $$;
 COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
     'Internal: record that a trigger badge could not be evaluated inside a write, and warn; the write goes on.';
 
+
+
+CREATE OR REPLACE FUNCTION gamification._apply_pending(p_limit integer DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_steps bigint[];
+    v_taken bigint;
+BEGIN
+    -- What this transaction staged, and what transactions that could not apply left
+    -- queued (committed rows that nobody else is applying now): taken, then applied
+    -- with every user locked first, in one order. Awards after steps, as _apply_counts does.
+    WITH taken AS (
+        DELETE FROM gamification.pending p
+         WHERE p.id IN (SELECT q.id FROM gamification.pending q ORDER BY q.id
+                         LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING p.user_id, p.badge_code, p.steps
+    )
+    SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.badge_code),
+           pg_catalog.array_agg(t.badge_code ORDER BY t.user_id, t.badge_code),
+           pg_catalog.array_agg(t.steps ORDER BY t.user_id, t.badge_code), pg_catalog.count(*)
+      INTO v_users, v_codes, v_steps, v_taken
+      FROM taken t;
+    IF v_taken = 0 THEN
+        RETURN 0::bigint;
+    END IF;
+    PERFORM gamification._lock_users(v_users);
+    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
+       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NOT NULL
+     HAVING pg_catalog.count(*) > 0;
+    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
+       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NULL
+     HAVING pg_catalog.count(*) > 0;
+    RETURN v_taken;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_pending(integer) IS
+    'Internal: apply staged awards and counter steps (this transaction''s, and those left queued by transactions that could not apply them), every user locked first in one global order. Returns how many staged rows were applied.';
+
+CREATE OR REPLACE FUNCTION gamification._apply_at_commit()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- owned by gamification_runner: it runs inside the committing role's transaction
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The deferred constraint trigger of the transaction's marker row: at commit (or at
+    -- SET CONSTRAINTS ... IMMEDIATE). It never fails the commit: what cannot be applied
+    -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) stays
+    -- queued, committed with the write, for the next commit or pending_apply().
+    BEGIN
+        PERFORM gamification._apply_pending();
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        RAISE WARNING USING
+            MESSAGE = pg_catalog.format('gamification: this transaction''s badge steps were queued, not applied: %s', SQLERRM),
+            DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', SQLSTATE),
+            HINT = 'They are applied by the next write that commits, or by SELECT gamification.pending_apply(); badge_status shows how many wait.';
+    END;
+    DELETE FROM gamification.pending_commit c WHERE c.txid = NEW.txid;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_at_commit() IS
+    'Internal trigger (deferred constraint trigger on gamification.pending_commit): apply the transaction''s staged awards and steps at commit; what cannot be applied stays queued, never failing the commit.';
+
+-- Awards and counter steps found inside an application's write are not applied there:
+-- they are appended to gamification.pending and applied when the transaction commits,
+-- by one deferred constraint trigger, with every user concerned locked in one global
+-- order (_lock_users). So two transactions that would not conflict without the
+-- extension never wait for each other inside their statements, and never deadlock at
+-- commit. What cannot be applied at commit (the writer's lock_timeout) stays queued,
+-- committed, and is applied by the next commit or by pending_apply().
+
+CREATE TABLE gamification.pending (
+    id         bigserial PRIMARY KEY,
+    txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    user_id    text NOT NULL,
+    badge_code text NOT NULL,
+    steps      bigint,  -- NULL: a condition met (an award); n: a counter step of n
+    at         timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.pending IS
+    'Awards (steps NULL) and counter steps found inside writes, applied at the writing transaction''s commit. Rows that outlive their transaction are queued: a lock the writer''s settings did not allow at commit. Applied by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+
+CREATE TABLE gamification.pending_commit (
+    txid xid8 PRIMARY KEY
+);
+COMMENT ON TABLE gamification.pending_commit IS
+    'One marker row per transaction that staged awards or steps; its deferred constraint trigger applies them at commit. Empty between transactions.';
+
+CREATE CONSTRAINT TRIGGER pending_apply_at_commit
+    AFTER INSERT ON gamification.pending_commit
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION gamification._apply_at_commit();
+-- Also where ordinary triggers do not fire (replicas, logical replication's apply): the
+-- fire_on_replica badges stage there too.
+ALTER TABLE gamification.pending_commit ENABLE ALWAYS TRIGGER pending_apply_at_commit;
+
+-- Queued steps are data: pg_dump keeps them, like the awards they will become.
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending_id_seq', '');
+
+CREATE FUNCTION gamification.pending_apply()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators apply the queue; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN gamification._apply_pending();
+END;
+$$;
+COMMENT ON FUNCTION gamification.pending_apply() IS
+    'Apply now the awards and counter steps that are queued (left by transactions that could not apply them at commit, see badge_status.pending) and those staged by the calling transaction. Returns how many were applied. Safe to run concurrently (each queued row is applied once).';
+
+-- Every writer of a user's state takes the user's lock first (_lock_users): the manual
+-- awards and revocations, and reset().
+-- Awards. _grant_many() (core/runtime.sql) and _revoke() are the only writers of
+-- gamification.award; each works over many users at once (users taken in sorted
+-- order so concurrent callers lock rows in the same order).
+
+CREATE OR REPLACE FUNCTION gamification._revoke(p_code text, p_users text[], p_action text DEFAULT 'revoke')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    IF p_action IS NULL OR p_action NOT IN ('revoke', 'reset') THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('gamification._revoke(): action must be "revoke" or "reset", got %s', coalesce(p_action, 'null')),
+            'Use "revoke" to take a badge back, "reset" from gamification.reset().');
+    END IF;
+    PERFORM gamification._badge_must_exist(p_code);
+    PERFORM gamification._lock_users(p_users);  -- the one lock order of every writer (core/runtime.sql)
+    WITH locked AS (
+        SELECT a.user_id
+          FROM gamification.award a
+         WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
+         ORDER BY a.user_id
+           FOR UPDATE
+    ),
+    del AS (
+        DELETE FROM gamification.award a
+         USING locked l
+         WHERE a.badge_code = p_code AND a.user_id = l.user_id
+        RETURNING a.user_id, a.badge_code
+    ),
+    paid AS (
+        SELECT d.user_id, d.badge_code,
+               coalesce((SELECT h.points FROM gamification.award_history h
+                          WHERE h.user_id = d.user_id AND h.badge_code = d.badge_code AND h.action = 'award'
+                          ORDER BY h.id DESC LIMIT 1), 0) AS points
+          FROM del d
+    ),
+    hist AS (
+        INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
+        SELECT p.user_id, p.badge_code, p_action, -p.points, p_action FROM paid p ORDER BY p.user_id
+    ),
+    ledger AS (
+        INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
+        SELECT p.user_id, -p.points, 'revoke:' || p.badge_code, p.badge_code
+          FROM paid p
+         WHERE p.points <> 0 AND p_action = 'revoke'
+         ORDER BY p.user_id
+    )
+    SELECT pg_catalog.count(*)::integer INTO v_count FROM paid;
+    RETURN v_count;
+END;
+$$;
+COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a history row (action revoke or reset) and, for action revoke, a ledger row subtracting the points actually paid at award time (from the award''s history row, 0 if none). With action reset the caller settles the ledger. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_award(user_id text, code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'badge_award');
+BEGIN
+    PERFORM gamification._require_code('badge', $2, 'badge_award');
+    RETURN gamification._grant($2, ARRAY[v_user], 'manual') = 1;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_award(text, text) IS
+    'Award a badge to a user and pay its points (a ledger row badge:CODE when they are not 0). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_revoke(user_id text, code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'badge_revoke');
+BEGIN
+    PERFORM gamification._require_code('badge', $2, 'badge_revoke');
+    RETURN gamification._revoke($2, ARRAY[v_user], 'revoke') = 1;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
+    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a ledger row revoke:CODE). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_award(user_id anyelement, code text)
+RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.badge_award($1::text, $2) $$;
+COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
+    'Same as gamification.badge_award(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_revoke(user_id anyelement, code text)
+RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.badge_revoke($1::text, $2) $$;
+COMMENT ON FUNCTION gamification.badge_revoke(anyelement, text) IS
+    'Same as gamification.badge_revoke(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+-- reset(): return one user to zero, keeping the history. Every held badge is
+-- revoked with action 'reset', progress and unlock rows are deleted, and one
+-- ledger row of minus the current total (reason 'reset') brings the total to 0.
+
+CREATE OR REPLACE FUNCTION gamification.reset(user_id text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'reset');
+    v_code text;
+BEGIN
+    -- Lock the user first, as every writer does (core/runtime.sql): their changes wait.
+    PERFORM gamification._lock_users(ARRAY[v_user]);
+    FOR v_code IN SELECT a.badge_code FROM gamification.award a WHERE a.user_id = v_user ORDER BY a.badge_code LOOP
+        PERFORM gamification._revoke(v_code, ARRAY[v_user], 'reset');
+    END LOOP;
+    DELETE FROM gamification.progress p WHERE p.user_id = v_user;
+    -- Unlockables needing no points stay held at 0 points, so their first unlock time is kept.
+    DELETE FROM gamification.unlock u
+     USING gamification.unlockable x
+     WHERE u.user_id = v_user AND x.code = u.unlockable_code AND x.points_required > 0;
+    INSERT INTO gamification.points_ledger (user_id, amount, reason)
+    SELECT t.user_id, -t.points, 'reset'
+      FROM gamification.points_total t
+     WHERE t.user_id = v_user AND t.points <> 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification.reset(text) IS
+    'The 0.1.0 name of gamification.user_reset(), kept as an alias: return one user to zero, keeping the history.';
+
+CREATE OR REPLACE FUNCTION gamification.reset(user_id anyelement)
+RETURNS void
+LANGUAGE sql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1::text) $$;
+COMMENT ON FUNCTION gamification.reset(anyelement) IS
+    'Same as gamification.reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
 
 -- Progress towards badges with a target. The award happens exactly when a
 -- step crosses the target (old < target <= new); the upsert's row lock makes
@@ -1840,6 +2179,7 @@ BEGIN
             MESSAGE = pg_catalog.format('badge "%s" has no target', v_badge.code),
             HINT = 'Register the badge with a "target" to track progress, or award it with gamification.badge_award().';
     END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
     VALUES (v_user, v_badge.code, $3)
     ON CONFLICT (user_id, badge_code)
@@ -2211,7 +2551,11 @@ SELECT r.badge_code AS code,
                 CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
                                              || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
        e.message AS last_error,
-       e.at AS last_error_at
+       e.at AS last_error_at,
+       -- Queued: staged by transactions that committed without applying them (not this one's).
+       (SELECT pg_catalog.count(*) FROM gamification.pending p
+         WHERE p.badge_code = r.badge_code
+           AND p.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()) AS pending
   FROM gamification.badge_rule r
   LEFT JOIN pg_catalog.pg_trigger t
          ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
@@ -2228,6 +2572,7 @@ COMMENT ON COLUMN gamification.badge_status.up_to_date IS 'Whether that trigger'
 COMMENT ON COLUMN gamification.badge_status.broken IS 'Why the badge cannot be evaluated now, or NULL when healthy.';
 COMMENT ON COLUMN gamification.badge_status.last_error IS 'The last error met while evaluating it inside a write since its code was last generated, or NULL (older ones stay in badge_error).';
 COMMENT ON COLUMN gamification.badge_status.last_error_at IS 'When that error was met.';
+COMMENT ON COLUMN gamification.badge_status.pending IS 'Awards and counter steps of this badge waiting in the queue (transactions that could not apply them at commit); applied by the next commit or gamification.pending_apply().';
 
 -- Living with the application's migrations: event triggers that keep trigger badges
 -- working through ALTER TABLE and refuse, by name, the drops that would break them.
@@ -3759,6 +4104,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): reason must not be empty',
             HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
     SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
     RETURN v_total;
@@ -3994,7 +4340,8 @@ IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
-                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock']::regclass[]
+                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock',
+                 'gamification.pending']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
@@ -4024,8 +4371,8 @@ DECLARE
     v_rows bigint;
     v_counts jsonb := '{}'::jsonb;
 BEGIN
-    -- Lock the user's total first, as reset() does: their point changes wait for the erasure.
-    PERFORM 1 FROM gamification.points_total t WHERE t.user_id = v_user FOR UPDATE;
+    -- Lock the user first, as every writer does: their changes wait for the erasure.
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow these DELETEs
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
@@ -4073,10 +4420,10 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these seven tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
-             gamification.points_total, gamification.unlock, gamification.badge_error RESTART IDENTITY;
+             gamification.points_total, gamification.unlock, gamification.pending, gamification.badge_error RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
 END;
@@ -4269,8 +4616,25 @@ GRANT EXECUTE ON FUNCTION
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, bigint, text[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
-    gamification._raise(text, text, text)
+    gamification._raise(text, text, text),
+    gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
+    gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
+    gamification._apply_pending(integer)
 TO gamification_runner;
+-- Staged awards and steps (core/pending.sql): written inside writes, applied at commit by
+-- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit TO gamification_runner;  -- UPDATE: FOR UPDATE SKIP LOCKED
+GRANT USAGE ON SEQUENCE gamification.pending_id_seq TO gamification_runner;
+DO $owner$
+BEGIN
+    ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;
+EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superuser (pg_tle)
+    RAISE WARNING USING
+        MESSAGE = 'gamification: _apply_at_commit() stays owned by the installing role (it is not a member of gamification_runner)',
+        HINT = 'As a superuser: ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner.';
+END
+$owner$;
+GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock

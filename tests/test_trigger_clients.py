@@ -52,8 +52,20 @@ def awards(conn, user, code):
         (str(user), code)).fetchone()[0]
 
 
+def test_awards_are_applied_at_commit(db, dsn):
+    with psycopg.connect(dsn) as conn:
+        conn.execute("INSERT INTO sketch (user_id) VALUES (%s)", (1,))
+        # Found by the write, staged, applied when the transaction commits.
+        assert conn.execute("SELECT count(*) FROM gamification.user_badges WHERE user_id = '1'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM gamification.pending WHERE user_id = '1'").fetchone()[0] == 2
+    assert holders(db, "sketcher") == ["1"]
+    assert db.execute("SELECT count(*) FROM gamification.pending").fetchone()[0] == 0
+
+
 def test_execute_with_parameters_awards(db, dsn):
     with psycopg.connect(dsn) as conn:
+        # Applied at the end of each statement instead of at commit (README, "Concurrency").
+        conn.execute("SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE")
         conn.execute("INSERT INTO sketch (user_id) VALUES (%s)", (1,))
         # Visible inside the writer's own transaction, before commit.
         assert conn.execute(
@@ -132,9 +144,20 @@ def _wait_until_blocked(monitor, pid, timeout=10.0):
     raise AssertionError(f"backend {pid} never blocked on a lock")
 
 
+def _wait_until_blocked_or_done(monitor, pid, thread, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and thread.is_alive():
+        row = monitor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+        if row and row[0] == "Lock":
+            return
+        time.sleep(0.02)
+
+
 def _interleave(dsn, monitor, statement, params_a, params_b):
-    """A writes in an open transaction; B writes the same and is seen blocked on A's
-    lock; A commits; B commits. Both must succeed."""
+    """A writes in an open transaction; B writes the same and commits (its awards are
+    applied at its commit: it does not wait for A's uncommitted badge state, but it may
+    wait for A's own row locks, which are the application's); A commits. Both must
+    succeed."""
     a = psycopg.connect(dsn)
     b = psycopg.connect(dsn)
     try:
@@ -153,7 +176,7 @@ def _interleave(dsn, monitor, statement, params_a, params_b):
         thread = threading.Thread(target=session_b)
         thread.start()
         try:
-            _wait_until_blocked(monitor, b_pid)
+            _wait_until_blocked_or_done(monitor, b_pid, thread)
         finally:
             a.commit()
             thread.join(timeout=30)

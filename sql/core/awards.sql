@@ -1,8 +1,9 @@
 -- Awards. _grant_many() (core/runtime.sql) and _revoke() are the only writers of
 -- gamification.award; each works over many users at once (users taken in sorted
 -- order so concurrent callers lock rows in the same order).
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification._revoke(p_code text, p_users text[], p_action text DEFAULT 'revoke')
+CREATE {{ or_replace }}FUNCTION gamification._revoke(p_code text, p_users text[], p_action text DEFAULT 'revoke')
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -16,6 +17,7 @@ BEGIN
             'Use "revoke" to take a badge back, "reset" from gamification.reset().');
     END IF;
     PERFORM gamification._badge_must_exist(p_code);
+    PERFORM gamification._lock_users(p_users);  -- the one lock order of every writer (core/runtime.sql)
     WITH locked AS (
         SELECT a.user_id
           FROM gamification.award a
@@ -54,7 +56,7 @@ $$;
 COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
     'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a history row (action revoke or reset) and, for action revoke, a ledger row subtracting the points actually paid at award time (from the award''s history row, 0 if none). With action reset the caller settles the ledger. Returns the number revoked. Idempotent: revoking twice subtracts once.';
 
-CREATE FUNCTION gamification.badge_award(user_id text, code text)
+CREATE {{ or_replace }}FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -71,7 +73,7 @@ $$;
 COMMENT ON FUNCTION gamification.badge_award(text, text) IS
     'Award a badge to a user and pay its points (a ledger row badge:CODE when they are not 0). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
 
-CREATE FUNCTION gamification.badge_revoke(user_id text, code text)
+CREATE {{ or_replace }}FUNCTION gamification.badge_revoke(user_id text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -88,7 +90,7 @@ $$;
 COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
     'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a ledger row revoke:CODE). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
 
-CREATE FUNCTION gamification.badge_award(user_id anyelement, code text)
+CREATE {{ or_replace }}FUNCTION gamification.badge_award(user_id anyelement, code text)
 RETURNS boolean
 LANGUAGE sql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -97,7 +99,7 @@ AS $$ SELECT gamification.badge_award($1::text, $2) $$;
 COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
     'Same as gamification.badge_award(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
 
-CREATE FUNCTION gamification.badge_revoke(user_id anyelement, code text)
+CREATE {{ or_replace }}FUNCTION gamification.badge_revoke(user_id anyelement, code text)
 RETURNS boolean
 LANGUAGE sql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables

@@ -13,7 +13,8 @@ IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
-                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock']::regclass[]
+                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock',
+                 'gamification.pending']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
@@ -43,8 +44,8 @@ DECLARE
     v_rows bigint;
     v_counts jsonb := '{}'::jsonb;
 BEGIN
-    -- Lock the user's total first, as reset() does: their point changes wait for the erasure.
-    PERFORM 1 FROM gamification.points_total t WHERE t.user_id = v_user FOR UPDATE;
+    -- Lock the user first, as every writer does: their changes wait for the erasure.
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow these DELETEs
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
@@ -92,10 +93,10 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these seven tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
-             gamification.points_total, gamification.unlock, gamification.badge_error RESTART IDENTITY;
+             gamification.points_total, gamification.unlock, gamification.pending, gamification.badge_error RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
 END;

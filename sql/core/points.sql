@@ -108,6 +108,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): reason must not be empty',
             HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
     SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
     RETURN v_total;

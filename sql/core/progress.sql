@@ -31,6 +31,7 @@ BEGIN
             MESSAGE = pg_catalog.format('badge "%s" has no target', v_badge.code),
             HINT = 'Register the badge with a "target" to track progress, or award it with gamification.badge_award().';
     END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
     VALUES (v_user, v_badge.code, $3)
     ON CONFLICT (user_id, badge_code)

@@ -1,8 +1,9 @@
 -- reset(): return one user to zero, keeping the history. Every held badge is
 -- revoked with action 'reset', progress and unlock rows are deleted, and one
 -- ledger row of minus the current total (reason 'reset') brings the total to 0.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE FUNCTION gamification.reset(user_id text)
+CREATE {{ or_replace }}FUNCTION gamification.reset(user_id text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
@@ -13,8 +14,8 @@ DECLARE
     v_user text := gamification._require_user($1::text, 'reset');
     v_code text;
 BEGIN
-    -- Lock the user's total first, so concurrent point changes wait for the reset.
-    PERFORM 1 FROM gamification.points_total t WHERE t.user_id = v_user FOR UPDATE;
+    -- Lock the user first, as every writer does (core/runtime.sql): their changes wait.
+    PERFORM gamification._lock_users(ARRAY[v_user]);
     FOR v_code IN SELECT a.badge_code FROM gamification.award a WHERE a.user_id = v_user ORDER BY a.badge_code LOOP
         PERFORM gamification._revoke(v_code, ARRAY[v_user], 'reset');
     END LOOP;
@@ -32,7 +33,7 @@ $$;
 COMMENT ON FUNCTION gamification.reset(text) IS
     'The 0.1.0 name of gamification.user_reset(), kept as an alias: return one user to zero, keeping the history.';
 
-CREATE FUNCTION gamification.reset(user_id anyelement)
+CREATE {{ or_replace }}FUNCTION gamification.reset(user_id anyelement)
 RETURNS void
 LANGUAGE sql
 SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables

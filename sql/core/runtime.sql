@@ -23,7 +23,29 @@ RETURN p_progress >= p_target AND p_progress - p_step < p_target;
 COMMENT ON FUNCTION gamification._crosses(bigint, bigint, bigint) IS
     'Internal: whether a progress step of p_step that brought progress to p_progress crossed the target (old < target <= new): the one definition of earning a badge by progress.';
 
-CREATE {{ or_replace }}FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
+CREATE {{ or_replace }}FUNCTION gamification._lock_users(p_users text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key integer;
+BEGIN
+    -- Every path that changes a user's state takes that user's lock first, held to the
+    -- end of the transaction, several users in one global order (the lock keys, sorted):
+    -- two transactions may wait for each other here, never in a cycle. A transaction
+    -- advisory lock in a class of the extension's own (1483533329 = hashtext('gamification')),
+    -- keyed by hashtext(user_id): no row is written or locked to take it.
+    FOR v_key IN SELECT DISTINCT pg_catalog.hashtext(u.user_id) FROM pg_catalog.unnest(p_users) AS u(user_id)
+                  WHERE u.user_id IS NOT NULL ORDER BY 1 LOOP
+        PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, v_key);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._lock_users(text[]) IS
+    'Internal: take the transaction lock of each user (advisory, class 1483533329, key hashtext(user_id)) in one global order; every writer of a user''s state calls it first.';
+
+CREATE {{ or_replace }}FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -34,10 +56,11 @@ DECLARE
     v_points bigint[];
     v_one_points bigint;
 BEGIN
-    -- Two paths in one function (73 lines) on purpose: every caller calls one interface.
+    -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
     -- same writes as below, row by row, without the set-based statement's set-up (about
     -- 60 us less per award, docs/benchmarks.md); pgTAP 190 proves the two paths equal.
+    PERFORM gamification._lock_users(p_users);
     IF pg_catalog.cardinality(p_users) = 1 THEN
         IF p_users[1] IS NULL THEN
             RETURN 0;
@@ -98,9 +121,45 @@ BEGIN
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
-COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
-    'Internal, set-based over badges and users: award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
+    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
+
+CREATE {{ or_replace }}FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Inside a write, nothing per-user is locked: the steps (p_steps NULL: conditions
+    -- met) are appended to gamification.pending, and the transaction's one marker row
+    -- makes the deferred trigger apply them at commit, every user locked in one order.
+    INSERT INTO gamification.pending (user_id, badge_code, steps)
+    SELECT w.user_id, w.code, w.n
+      FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
+           AS w(user_id, code, n)
+     WHERE w.user_id IS NOT NULL AND w.code IS NOT NULL AND (w.n IS NULL OR w.n > 0);
+    INSERT INTO gamification.pending_commit (txid) VALUES (pg_catalog.pg_current_xact_id())
+    ON CONFLICT (txid) DO NOTHING;
+    RETURN 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._stage(text[], text[], bigint[]) IS
+    'Internal: append a write''s awards (p_steps NULL) or counter steps to gamification.pending, to be applied at commit by the deferred trigger on gamification.pending_commit; locks nothing per user.';
+
+CREATE {{ or_replace }}FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- From a trigger (a write), staged to commit; from anywhere else (badge_award(), a
+    -- backfill, a target change), applied now.
+    SELECT CASE WHEN p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0
+                THEN gamification._stage(p_codes, p_users, NULL)
+                ELSE gamification._apply_grants(p_codes, p_users, p_source) END
+$$;
+COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
+    'Internal (runtime interface): award badge p_codes[i] to user p_users[i] where not held. Inside a trigger with source trigger the awards are staged and applied at commit (returns 0); otherwise applied now (_apply_grants, returns the number of new awards).';
 
 CREATE {{ or_replace }}FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
 RETURNS integer
@@ -126,7 +185,7 @@ COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
     'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:CODE) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
-CREATE {{ or_replace }}FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
+CREATE {{ or_replace }}FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -135,8 +194,9 @@ DECLARE
     v_codes text[];
     v_users text[];
 BEGIN
-    -- Upsert in (user, badge) order (a fixed lock order, so concurrent writers cannot
-    -- deadlock here) and award the pairs whose progress crossed the badge's target.
+    -- Upsert in (user, badge) order, the users locked first, and award the pairs whose
+    -- progress crossed the badge's target.
+    PERFORM gamification._lock_users(p_users);
     WITH step AS (
         SELECT s.user_id, s.code, pg_catalog.sum(s.n)::bigint AS n
           FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
@@ -159,12 +219,24 @@ BEGIN
     IF v_codes IS NULL THEN
         RETURN 0;
     END IF;
-    RETURN gamification._grant_many(v_codes, v_users, 'progress');
+    RETURN gamification._apply_grants(v_codes, v_users, 'progress');
 END;
 $$;
-COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
-    'Internal, set-based over badges and users: add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
+COMMENT ON FUNCTION gamification._apply_counts(text[], text[], bigint[]) IS
+    'Internal, set-based over badges and users, applied now (the users locked first): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
 
+
+CREATE {{ or_replace }}FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.pg_trigger_depth() > 0
+                THEN gamification._stage(p_codes, p_users, p_steps)
+                ELSE gamification._apply_counts(p_codes, p_users, p_steps) END
+$$;
+COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
+    'Internal (runtime interface): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i], awarding at the target. Inside a trigger staged and applied at commit (returns 0); otherwise applied now (_apply_counts).';
 
 CREATE {{ or_replace }}FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
 RETURNS integer
@@ -193,3 +265,74 @@ $$;
 COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
     'Internal: record that a trigger badge could not be evaluated inside a write, and warn; the write goes on.';
 
+
+
+CREATE {{ or_replace }}FUNCTION gamification._apply_pending(p_limit integer DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_steps bigint[];
+    v_taken bigint;
+BEGIN
+    -- What this transaction staged, and what transactions that could not apply left
+    -- queued (committed rows that nobody else is applying now): taken, then applied
+    -- with every user locked first, in one order. Awards after steps, as _apply_counts does.
+    WITH taken AS (
+        DELETE FROM gamification.pending p
+         WHERE p.id IN (SELECT q.id FROM gamification.pending q ORDER BY q.id
+                         LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING p.user_id, p.badge_code, p.steps
+    )
+    SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.badge_code),
+           pg_catalog.array_agg(t.badge_code ORDER BY t.user_id, t.badge_code),
+           pg_catalog.array_agg(t.steps ORDER BY t.user_id, t.badge_code), pg_catalog.count(*)
+      INTO v_users, v_codes, v_steps, v_taken
+      FROM taken t;
+    IF v_taken = 0 THEN
+        RETURN 0::bigint;
+    END IF;
+    PERFORM gamification._lock_users(v_users);
+    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
+       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NOT NULL
+     HAVING pg_catalog.count(*) > 0;
+    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
+       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NULL
+     HAVING pg_catalog.count(*) > 0;
+    RETURN v_taken;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_pending(integer) IS
+    'Internal: apply staged awards and counter steps (this transaction''s, and those left queued by transactions that could not apply them), every user locked first in one global order. Returns how many staged rows were applied.';
+
+CREATE {{ or_replace }}FUNCTION gamification._apply_at_commit()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- owned by gamification_runner: it runs inside the committing role's transaction
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The deferred constraint trigger of the transaction's marker row: at commit (or at
+    -- SET CONSTRAINTS ... IMMEDIATE). It never fails the commit: what cannot be applied
+    -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) stays
+    -- queued, committed with the write, for the next commit or pending_apply().
+    BEGIN
+        PERFORM gamification._apply_pending();
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        RAISE WARNING USING
+            MESSAGE = pg_catalog.format('gamification: this transaction''s badge steps were queued, not applied: %s', SQLERRM),
+            DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', SQLSTATE),
+            HINT = 'They are applied by the next write that commits, or by SELECT gamification.pending_apply(); badge_status shows how many wait.';
+    END;
+    DELETE FROM gamification.pending_commit c WHERE c.txid = NEW.txid;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_at_commit() IS
+    'Internal trigger (deferred constraint trigger on gamification.pending_commit): apply the transaction''s staged awards and steps at commit; what cannot be applied stays queued, never failing the commit.';

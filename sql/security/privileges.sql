@@ -134,8 +134,25 @@ GRANT EXECUTE ON FUNCTION
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, bigint, text[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
-    gamification._raise(text, text, text)
+    gamification._raise(text, text, text),
+    gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
+    gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
+    gamification._apply_pending(integer)
 TO gamification_runner;
+-- Staged awards and steps (core/pending.sql): written inside writes, applied at commit by
+-- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit TO gamification_runner;  -- UPDATE: FOR UPDATE SKIP LOCKED
+GRANT USAGE ON SEQUENCE gamification.pending_id_seq TO gamification_runner;
+DO $owner$
+BEGIN
+    ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;
+EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superuser (pg_tle)
+    RAISE WARNING USING
+        MESSAGE = 'gamification: _apply_at_commit() stays owned by the installing role (it is not a member of gamification_runner)',
+        HINT = 'As a superuser: ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner.';
+END
+$owner$;
+GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock

@@ -118,15 +118,13 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- One row's step for one (user, badge) pair, written into the trigger function: an
-    -- upsert that reads the badge's target in its RETURNING, and the award when the step
-    -- reaches it. Inline because a call to _count_many() for a pair or two cost more than
-    -- the upserts themselves (its executor set-up, its SET search_path).
+    -- One row's step for one (user, badge) pair, written into the trigger function: staged
+    -- by _count_many(), applied at commit (core/pending.sql).
     SELECT gamification._render(gamification._template('count_step'),
                                 pg_catalog.jsonb_build_object('user', p_user, 'code', p_code))
 $$;
 COMMENT ON FUNCTION gamification._count_step_sql(text, text) IS
-    'Internal: generated PL/pgSQL adding one to the progress of a user (a non-null text SQL expression) towards a badge (an SQL expression) and awarding the badge when the progress reaches its target. Assigns the boolean variable v_crossed.';
+    'Internal: generated PL/pgSQL adding one to the progress of a user (a non-null text SQL expression) towards a badge (an SQL expression), staged to commit.';
 
 CREATE {{ or_replace }}FUNCTION gamification._rule_statement_sql(r gamification.badge_rule)
 RETURNS text
@@ -343,8 +341,7 @@ AS $$
       FROM (SELECT CASE WHEN NOT p_row
                         THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
                              '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n    v_crossed boolean;\n' ELSE '' END
-                        WHEN p_steps_inline THEN E'DECLARE\n    v_crossed boolean;\n'
+                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n' ELSE '' END
                         ELSE '' END AS d) x
 $$;
 COMMENT ON FUNCTION gamification._declarations(boolean, boolean) IS

@@ -49,7 +49,11 @@ SELECT r.badge_code AS code,
                 CASE WHEN t.oid IS NULL THEN 'trigger ' || gamification._trigger_name(r.event, r.update_of IS NOT NULL)
                                              || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
        e.message AS last_error,
-       e.at AS last_error_at
+       e.at AS last_error_at,
+       -- Queued: staged by transactions that committed without applying them (not this one's).
+       (SELECT pg_catalog.count(*) FROM gamification.pending p
+         WHERE p.badge_code = r.badge_code
+           AND p.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()) AS pending
   FROM gamification.badge_rule r
   LEFT JOIN pg_catalog.pg_trigger t
          ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
@@ -66,3 +70,4 @@ COMMENT ON COLUMN gamification.badge_status.up_to_date IS 'Whether that trigger'
 COMMENT ON COLUMN gamification.badge_status.broken IS 'Why the badge cannot be evaluated now, or NULL when healthy.';
 COMMENT ON COLUMN gamification.badge_status.last_error IS 'The last error met while evaluating it inside a write since its code was last generated, or NULL (older ones stay in badge_error).';
 COMMENT ON COLUMN gamification.badge_status.last_error_at IS 'When that error was met.';
+COMMENT ON COLUMN gamification.badge_status.pending IS 'Awards and counter steps of this badge waiting in the queue (transactions that could not apply them at commit); applied by the next commit or gamification.pending_apply().';

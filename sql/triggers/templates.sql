@@ -18,8 +18,8 @@
 --   one_row (+ one_row_counters, one_row_conditions)  a statement of one row, without
 --                     aggregates: a CASE per badge lists the badges the row meets, each
 --                     counter met is one count_step, held badges are skipped;
---   count_step        one upsert of a user's progress towards a badge, awarding it when it
---                     crosses the target (_crosses).
+--   count_step        one step of a user's progress towards a badge, staged to commit
+--                     (_count_many, core/pending.sql).
 -- One badge on its own (the fallback, and row-level update_of functions):
 --   row_badge (+ row_award)  an update_of badge on NEW and OLD;
 --   rows_count, rows_grant   a statement-level badge over the transition table.
@@ -128,12 +128,7 @@ END IF;$t$
         PERFORM gamification._grant_many(v_grant_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_grant_codes)]), 'trigger');
     END IF;
 END IF;$t$
-    WHEN 'count_step' THEN $t$INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES ({{user}}, {{code}}, 1)
-ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
-RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
-IF v_crossed THEN
-    PERFORM gamification._grant_many(ARRAY[{{code}}], ARRAY[{{user}}], 'progress');
-END IF;$t$
+    WHEN 'count_step' THEN $t$PERFORM gamification._count_many(ARRAY[{{code}}], ARRAY[{{user}}], ARRAY[1]::bigint[]);$t$
     WHEN 'row_badge' THEN $t$IF ({{changed}}) AND {{user}} IS NOT NULL THEN
     IF {{predicate}} THEN
 {{award}}

@@ -18,7 +18,6 @@ DECLARE
     v_grant_codes text[];
     v_grant_users text[];
     v_code text;
-    v_crossed boolean;
 BEGIN
     BEGIN
         v_single := NOT EXISTS (SELECT FROM new_rows OFFSET 1);
@@ -31,12 +30,7 @@ BEGIN
               FROM new_rows AS new WHERE new.user_id IS NOT NULL;
             IF pg_catalog.cardinality(v_codes) > 0 THEN
                 FOREACH v_code IN ARRAY v_codes LOOP
-                    INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (v_user, v_code, 1)
-                    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
-                    RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
-                    IF v_crossed THEN
-                        PERFORM gamification._grant_many(ARRAY[v_code], ARRAY[v_user], ''progress'');
-                    END IF;
+                    PERFORM gamification._count_many(ARRAY[v_code], ARRAY[v_user], ARRAY[1]::bigint[]);
                 END LOOP;
             END IF;
         ELSE

@@ -16,10 +16,7 @@ RETURN (NEW.level > OLD.level)
 
 CREATE OR REPLACE FUNCTION gamification.trg_profile_update_of_b67d9745() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS '#variable_conflict use_column
-DECLARE
-    v_crossed boolean;
-BEGIN
+AS 'BEGIN
     IF NOT (OLD.level IS DISTINCT FROM NEW.level) THEN
         RETURN NULL;  -- no update_of column changed: nothing to evaluate
     END IF;
@@ -35,12 +32,7 @@ BEGIN
         -- badge level_ups
         IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
             IF gamification.cond_level_ups_3248e895(new, old) IS TRUE THEN
-                INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (pg_catalog.concat(NEW.player), ''level_ups'', 1)
-                ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
-                RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
-                IF v_crossed THEN
-                    PERFORM gamification._grant_many(ARRAY[''level_ups''], ARRAY[pg_catalog.concat(NEW.player)], ''progress'');
-                END IF;
+                PERFORM gamification._count_many(ARRAY[''level_ups''], ARRAY[pg_catalog.concat(NEW.player)], ARRAY[1]::bigint[]);
             END IF;
         END IF;
     EXCEPTION WHEN OTHERS THEN
@@ -67,12 +59,7 @@ BEGIN
             -- badge level_ups
             IF (OLD.level IS DISTINCT FROM NEW.level) AND NEW.player IS NOT NULL THEN
                 IF gamification.cond_level_ups_3248e895(new, old) IS TRUE THEN
-                    INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (pg_catalog.concat(NEW.player), ''level_ups'', 1)
-                    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + 1, updated_at = pg_catalog.now()
-                    RETURNING (SELECT gamification._crosses(p.progress, 1, b.target) FROM gamification.badge b WHERE b.code = p.badge_code) INTO v_crossed;
-                    IF v_crossed THEN
-                        PERFORM gamification._grant_many(ARRAY[''level_ups''], ARRAY[pg_catalog.concat(NEW.player)], ''progress'');
-                    END IF;
+                    PERFORM gamification._count_many(ARRAY[''level_ups''], ARRAY[pg_catalog.concat(NEW.player)], ARRAY[1]::bigint[]);
                 END IF;
             END IF;
         EXCEPTION WHEN OTHERS THEN

@@ -1,6 +1,9 @@
 -- Schema of the gamification core: tables, views and their columns, public
 -- functions, and that every function has a COMMENT and a fixed search_path.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(39);
 
 SELECT has_table('gamification', t, 'table gamification.' || t || ' exists')
@@ -80,7 +83,7 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
       WHERE p.pronamespace = 'gamification'::regnamespace AND p.prosecdef),
-    ARRAY['gamification._badge_preview(jsonb,text,name)', 'gamification._badge_register(jsonb,text,name)',
+    ARRAY['gamification._apply_at_commit()', 'gamification._badge_preview(jsonb,text,name)', 'gamification._badge_register(jsonb,text,name)',
           'gamification._badge_sync(jsonb,boolean,boolean,text,name)', 'gamification._badge_unregister(text,boolean,name)',
           'gamification._data_reset(name)',
           'gamification._ddl_after()', 'gamification._ddl_before()', 'gamification._ddl_drop()',
@@ -89,16 +92,16 @@ SELECT is(
           'gamification.badge_progress(anyelement,text,bigint)', 'gamification.badge_progress(text,text,bigint)',
           'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
-          'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
+          'gamification.pending_apply()', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
           'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
           'gamification.user_erase(text)'],
     'exactly the operator entry points, the definition writers (which check their caller), the event triggers'' functions and row_security are SECURITY DEFINER');
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
-    ARRAY['award', 'award_history', 'award_history_id_seq', 'badge', 'badge_rule', 'category', 'points_ledger',
-          'points_ledger_id_seq', 'progress', 'unlock', 'unlockable'],
-    'definitions and user data are dumped by pg_dump (points_total is derived)');
+    ARRAY['award', 'award_history', 'award_history_id_seq', 'badge', 'badge_rule', 'category', 'pending',
+          'pending_id_seq', 'points_ledger', 'points_ledger_id_seq', 'progress', 'unlock', 'unlockable'],
+    'definitions, user data and queued steps are dumped by pg_dump (points_total is derived)');
 
 SELECT * FROM finish();
 ROLLBACK;

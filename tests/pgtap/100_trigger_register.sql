@@ -3,6 +3,9 @@
 -- all badges), table resolution, case-insensitive events, re-registration in
 -- place, idempotency, badge_status.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(44);
 
 CREATE SCHEMA app;

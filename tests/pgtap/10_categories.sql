@@ -1,5 +1,8 @@
 -- Categories: register, update in place, delete without touching badges or awards, errors.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(17);
 
 SELECT results_eq($$ SELECT * FROM gamification.category_register('[{"code": "social", "name": "Social"}, {"code": "quests"}]') $$,

@@ -1,6 +1,9 @@
 -- The django-pg-badges badge.json format, accepted verbatim: the README's
 -- Pionner, Collector and Star badges on auth_user and dummy_sketch.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(22);
 
 CREATE TABLE public.auth_user (id serial PRIMARY KEY, username text, date_joined timestamptz);

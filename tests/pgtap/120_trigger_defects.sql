@@ -1,5 +1,8 @@
 -- Each defect of django-pg-badges' generated triggers, proven absent.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(23);
 
 CREATE TABLE public.dummy_sketch (id serial PRIMARY KEY, user_id int, hit_views int DEFAULT 0);

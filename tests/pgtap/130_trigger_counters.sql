@@ -2,6 +2,9 @@
 -- the target, where filters (bare or NEW./OLD.-qualified), on delete, no
 -- recounting of history, NULL users skipped.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(25);
 
 CREATE TABLE public.posts (id serial PRIMARY KEY, author_id int, status text DEFAULT 'draft', likes int DEFAULT 0);

@@ -3,6 +3,9 @@
 -- run), triggers_sync (re-creates what a manual DROP TRIGGER removed), and
 -- the user's own triggers on the same table, never touched.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(46);
 
 CREATE TABLE public.sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0);

@@ -2,6 +2,9 @@
 -- every qualifying user once; partitioned tables (rows routed from the parent);
 -- rollback; update_of not evaluating at all; fire_on_replica.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(25);
 
 CREATE TABLE public.sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0, title text);

@@ -3,6 +3,9 @@
 -- the event triggers a dropped column or table leaves the badge reported broken in
 -- gamification.badge_status while writes keep working.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(30);
 
 CREATE TEMP TABLE baseline_funcs AS SELECT oid FROM pg_proc WHERE pronamespace = 'gamification'::regnamespace;

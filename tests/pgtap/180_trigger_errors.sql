@@ -2,6 +2,9 @@
 -- naming the badge and the field, a HINT, and changes nothing. An invalid last
 -- item of an array leaves nothing behind.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(41);
 
 CREATE TABLE public.sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0, title text);

@@ -1,5 +1,8 @@
 -- badge_register(): keys, defaults, update in place, next chains, validation and errors.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(34);
 
 SELECT results_eq($$ SELECT * FROM gamification.badge_register('[

@@ -1,6 +1,9 @@
 -- badge_award / badge_revoke and the set-based _grant / _revoke: idempotency,
 -- points paid once, revoke subtracts what was paid, user key types, errors.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(32);
 
 SELECT gamification.badge_register('[{"code": "welcome", "name": "Welcome", "points": 10},

@@ -1,5 +1,8 @@
 -- badge_progress(): upsert, award exactly on crossing the target, lowered targets, errors.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(19);
 
 SELECT gamification.badge_register('[{"code": "reader", "name": "Reader", "points": 7, "target": 3},

@@ -1,5 +1,8 @@
 -- award_points(), the append-only ledger and the total == sum(ledger) invariant.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(21);
 
 SELECT is(gamification.award_points('u1', 10, 'daily_login'), 10::bigint, 'award_points returns the new total');

@@ -1,6 +1,9 @@
 -- Unlockables: derived holding (re-locks when points drop), first unlock time
 -- kept, new unlockables and changed thresholds applied at once, errors.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(17);
 
 SELECT results_eq($$ SELECT * FROM gamification.unlockable_register('[{"code": "avatar", "name": "Avatar", "points_required": 10},

@@ -1,5 +1,8 @@
 -- reset(): one user back to zero, history kept, ledger append-only, others untouched.
 BEGIN;
+-- Awards found inside writes are applied at commit; these tests read them in the same
+-- transaction, so apply them at the end of each statement instead.
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT plan(13);
 
 SELECT gamification.badge_register('[{"code": "a", "name": "A", "points": 10},

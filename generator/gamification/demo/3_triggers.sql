@@ -23,10 +23,13 @@ UPDATE auth_user SET username = username;
 SELECT user_id, code, name, points FROM gamification.user_badges ORDER BY user_id, code;
 SELECT * FROM gamification.user_points ORDER BY user_id;
 
-\echo '== 16. Awards are part of the writer''s transaction: dee posts 4 sketches, then rolls back'
+\echo '== 16. Awards are part of the writer''s transaction, applied at its commit: dee posts 4 sketches, then rolls back'
 INSERT INTO auth_user (username) VALUES ('dee');
 BEGIN;
 INSERT INTO dummy_sketch (user_id) SELECT 4 FROM generate_series(1, 4);
+SELECT count(*) AS staged_for_commit FROM gamification.pending WHERE user_id = '4';
+\echo 'To see them before committing, apply them now (the users stay locked until commit):'
+SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT user_id, code FROM gamification.user_badges WHERE user_id = '4';
 ROLLBACK;
 SELECT count(*) AS dee_badges_after_rollback FROM gamification.user_badges WHERE user_id = '4';

@@ -1,0 +1,50 @@
+-- Awards and counter steps found inside an application's write are not applied there:
+-- they are appended to gamification.pending and applied when the transaction commits,
+-- by one deferred constraint trigger, with every user concerned locked in one global
+-- order (_lock_users). So two transactions that would not conflict without the
+-- extension never wait for each other inside their statements, and never deadlock at
+-- commit. What cannot be applied at commit (the writer's lock_timeout) stays queued,
+-- committed, and is applied by the next commit or by pending_apply().
+{#- Created once: by the install script, and by the upgrade that introduced it. #}
+
+CREATE TABLE gamification.pending (
+    id         bigserial PRIMARY KEY,
+    txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    user_id    text NOT NULL,
+    badge_code text NOT NULL,
+    steps      bigint,  -- NULL: a condition met (an award); n: a counter step of n
+    at         timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.pending IS
+    'Awards (steps NULL) and counter steps found inside writes, applied at the writing transaction''s commit. Rows that outlive their transaction are queued: a lock the writer''s settings did not allow at commit. Applied by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+
+CREATE TABLE gamification.pending_commit (
+    txid xid8 PRIMARY KEY
+);
+COMMENT ON TABLE gamification.pending_commit IS
+    'One marker row per transaction that staged awards or steps; its deferred constraint trigger applies them at commit. Empty between transactions.';
+
+CREATE CONSTRAINT TRIGGER pending_apply_at_commit
+    AFTER INSERT ON gamification.pending_commit
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION gamification._apply_at_commit();
+-- Also where ordinary triggers do not fire (replicas, logical replication's apply): the
+-- fire_on_replica badges stage there too.
+ALTER TABLE gamification.pending_commit ENABLE ALWAYS TRIGGER pending_apply_at_commit;
+
+-- Queued steps are data: pg_dump keeps them, like the awards they will become.
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending_id_seq', '');
+
+CREATE FUNCTION gamification.pending_apply()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators apply the queue; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN gamification._apply_pending();
+END;
+$$;
+COMMENT ON FUNCTION gamification.pending_apply() IS
+    'Apply now the awards and counter steps that are queued (left by transactions that could not apply them at commit, see badge_status.pending) and those staged by the calling transaction. Returns how many were applied. Safe to run concurrently (each queued row is applied once).';

@@ -1,0 +1,178 @@
+"""The write path under concurrency (issue 17): no new lock dependency between the
+application's transactions, no lost step.
+
+Awards and counter steps found inside a write are staged and applied at commit, every
+user locked in one global order (core/pending.sql). Each test runs several real sessions
+for a few seconds and counts deadlocks (40P01) and errors; the totals must be exact.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import psycopg
+import pytest
+
+SECONDS = 3.0
+SETUP = [
+    "CREATE TABLE public.post (id bigserial PRIMARY KEY, author int NOT NULL)",
+    """SELECT gamification.badge_register('[
+      {"code": "poster", "name": "Poster", "points": 3, "condition": "true",
+       "trigger_condition": "insert", "trigger_table": "post", "user_field": "author"},
+      {"code": "prolific", "name": "Prolific", "points": 5, "target": 1000000,
+       "counter": {"table": "post", "user_field": "author"}},
+      {"code": "ten", "name": "Ten", "points": 7, "target": 10,
+       "counter": {"table": "post", "user_field": "author"}}]')""",
+]
+USERS = [1, 2, 3, 4]  # few and hot: the case that deadlocked (write-path.md)
+
+
+@pytest.fixture
+def db(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in SETUP:
+            conn.execute(statement)
+        yield conn
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.errors: list[str] = []
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + n
+
+    def error(self, exc: BaseException) -> None:
+        with self.lock:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+
+
+def run_sessions(dsn, workers, seconds=SECONDS):
+    """Run each worker(conn, tally, rng) in a loop in its own session until the time is up."""
+    tally = Tally()
+    stop = time.monotonic() + seconds
+
+    def loop(worker, seed):
+        rng = random.Random(seed)
+        with psycopg.connect(dsn) as conn:
+            while time.monotonic() < stop:
+                try:
+                    worker(conn, tally, rng)
+                except psycopg.errors.DeadlockDetected as exc:
+                    conn.rollback()
+                    tally.add("deadlocks")
+                    tally.error(exc)
+                except psycopg.Error as exc:
+                    conn.rollback()
+                    tally.error(exc)
+
+    threads = [threading.Thread(target=loop, args=(w, i)) for i, w in enumerate(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return tally
+
+
+def two_users(conn, tally, rng):
+    u, v = rng.sample(USERS, 2)
+    conn.execute("INSERT INTO post (author) VALUES (%s)", (u,))
+    conn.execute("INSERT INTO post (author) VALUES (%s)", (v,))
+    conn.commit()
+    tally.add("transactions")
+
+
+def assert_exact(db):
+    # Every committed row counted once, every crossing awarded once, totals = ledger.
+    rows = dict(db.execute("SELECT author::text, count(*) FROM post GROUP BY 1").fetchall())
+    progress = dict(db.execute("SELECT user_id, progress FROM gamification.progress WHERE badge_code = 'prolific'").fetchall())
+    assert progress == rows
+    assert db.execute("SELECT count(*) FROM gamification.pending").fetchone()[0] == 0
+    for code in ("poster", "ten"):
+        held = {r[0] for r in db.execute("SELECT user_id FROM gamification.award WHERE badge_code = %s", (code,))}
+        assert held == {u for u, n in rows.items() if code == "poster" or n >= 10}, code
+    assert db.execute("""SELECT count(*) FROM gamification.award_history
+                          WHERE action = 'award' GROUP BY user_id, badge_code HAVING count(*) > 1""").fetchall() == []
+    assert db.execute("""SELECT count(*) FROM gamification.points_total t
+                          WHERE t.points <> (SELECT sum(l.amount) FROM gamification.points_ledger l
+                                              WHERE l.user_id = t.user_id)""").fetchone()[0] == 0
+
+
+def test_two_users_in_either_order_never_deadlock(db, dsn):
+    tally = run_sessions(dsn, [two_users] * 6)
+    assert tally.counts.get("deadlocks", 0) == 0, tally.errors[:3]
+    assert tally.errors == []
+    assert tally.counts["transactions"] > 50, "not vacuously"
+    assert_exact(db)
+
+
+def test_reset_and_revoke_against_writers_never_deadlock(db, dsn):
+    def resetter(conn, tally, rng):
+        conn.execute("SELECT gamification.user_reset(%s)", (rng.choice(USERS),))
+        conn.commit()
+        tally.add("resets")
+
+    def revoker(conn, tally, rng):
+        conn.execute("SELECT gamification.badge_revoke(%s, 'poster')", (rng.choice(USERS),))
+        conn.commit()
+        tally.add("revokes")
+
+    tally = run_sessions(dsn, [two_users] * 4 + [resetter, revoker])
+    assert tally.counts.get("deadlocks", 0) == 0, tally.errors[:3]
+    assert tally.errors == []
+    assert tally.counts["resets"] > 5 and tally.counts["revokes"] > 5 and tally.counts["transactions"] > 20
+    assert db.execute("SELECT count(*) FROM gamification.pending").fetchone()[0] == 0
+    assert db.execute("""SELECT count(*) FROM gamification.points_total t
+                          WHERE t.points <> (SELECT sum(l.amount) FROM gamification.points_ledger l
+                                              WHERE l.user_id = t.user_id)""").fetchone()[0] == 0
+
+
+def test_registration_in_a_migration_transaction_under_writers(db, dsn):
+    def migration(conn, tally, rng):
+        for points in (1, 2):
+            conn.execute("""SELECT gamification.badge_register(jsonb_build_object(
+                'code', 'migrated', 'name', 'Migrated', 'points', %s::int, 'condition', 'true',
+                'trigger_condition', 'insert', 'trigger_table', 'post', 'user_field', 'author'))""", (points,))
+        conn.commit()
+        conn.execute("SELECT gamification.badge_unregister('migrated')")
+        conn.commit()
+        tally.add("migrations")
+
+    tally = run_sessions(dsn, [two_users] * 8 + [migration])
+    assert tally.counts.get("deadlocks", 0) == 0, tally.errors[:3]
+    assert tally.errors == []
+    assert tally.counts["migrations"] > 2 and tally.counts["transactions"] > 20
+
+
+def test_a_commit_that_cannot_take_a_users_lock_queues_its_steps_and_loses_none(db, dsn):
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn) as writer:
+        # An operator's open transaction holds user 1 (a manual award locks the user).
+        holder.execute("SELECT gamification.badge_award(1, 'poster')")
+        writer.execute("SET lock_timeout = '100ms'")
+        notices = []
+        writer.add_notice_handler(lambda d: notices.append(d.message_primary))
+        writer.execute("INSERT INTO post (author) VALUES (1), (1)")
+        writer.commit()  # never fails: the steps wait in the queue
+        assert any("queued" in n for n in notices), notices
+        holder.commit()
+    assert db.execute("SELECT count(*) FROM post").fetchone()[0] == 2
+    assert db.execute("SELECT pending FROM gamification.badge_status WHERE code = 'prolific'").fetchone()[0] == 1
+    assert db.execute("SELECT gamification.pending_apply()").fetchone()[0] >= 1
+    assert db.execute("SELECT gamification.pending_apply()").fetchone()[0] == 0  # exactly once
+    assert_exact(db)
+
+
+def test_the_queue_is_drained_by_the_next_commit(db, dsn):
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn) as writer:
+        holder.execute("SELECT gamification.badge_award(2, 'poster')")
+        writer.execute("SET lock_timeout = '100ms'")
+        writer.execute("INSERT INTO post (author) VALUES (2)")
+        writer.commit()
+        holder.commit()
+    db.execute("INSERT INTO post (author) VALUES (3)")  # any later write applies the queue
+    assert_exact(db)
