@@ -546,6 +546,12 @@ BEGIN
     -- two transactions may wait for each other here, never in a cycle. A transaction
     -- advisory lock in a class of the extension's own (1483533329 = hashtext('gamification')),
     -- keyed by hashtext(user_id): no row is written or locked to take it.
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): no sort
+        IF p_users[1] IS NOT NULL THEN
+            PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, pg_catalog.hashtext(p_users[1]));
+        END IF;
+        RETURN;
+    END IF;
     FOR v_key IN SELECT DISTINCT pg_catalog.hashtext(u.user_id) FROM pg_catalog.unnest(p_users) AS u(user_id)
                   WHERE u.user_id IS NOT NULL ORDER BY 1 LOOP
         PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, v_key);
@@ -649,8 +655,9 @@ BEGIN
       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
            AS w(user_id, code, n)
      WHERE w.user_id IS NOT NULL AND w.code IS NOT NULL AND (w.n IS NULL OR w.n > 0);
-    INSERT INTO gamification.pending_commit (txid) VALUES (pg_catalog.pg_current_xact_id())
-    ON CONFLICT (txid) DO NOTHING;
+    IF NOT EXISTS (SELECT 1 FROM gamification.pending_commit c WHERE c.txid = pg_catalog.pg_current_xact_id()) THEN
+        INSERT INTO gamification.pending_commit (txid) VALUES (pg_catalog.pg_current_xact_id());
+    END IF;
     RETURN 0;
 END;
 $$;
@@ -659,14 +666,17 @@ COMMENT ON FUNCTION gamification._stage(text[], text[], bigint[]) IS
 
 CREATE FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
 RETURNS integer
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     -- From a trigger (a write), staged to commit; from anywhere else (badge_award(), a
     -- backfill, a target change), applied now.
-    SELECT CASE WHEN p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0
-                THEN gamification._stage(p_codes, p_users, NULL)
-                ELSE gamification._apply_grants(p_codes, p_users, p_source) END
+    IF p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0 THEN
+        RETURN gamification._stage(p_codes, p_users, NULL);
+    END IF;
+    RETURN gamification._apply_grants(p_codes, p_users, p_source);
+END;
 $$;
 COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
     'Internal (runtime interface): award badge p_codes[i] to user p_users[i] where not held. Inside a trigger with source trigger the awards are staged and applied at commit (returns 0); otherwise applied now (_apply_grants, returns the number of new awards).';
@@ -703,10 +713,21 @@ AS $$
 DECLARE
     v_codes text[];
     v_users text[];
+    v_crossed boolean;
 BEGIN
     -- Upsert in (user, badge) order, the users locked first, and award the pairs whose
     -- progress crossed the badge's target.
     PERFORM gamification._lock_users(p_users);
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one pair (a one-row write): one upsert
+        IF p_users[1] IS NULL OR p_steps[1] IS NULL OR p_steps[1] <= 0 THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (p_users[1], p_codes[1], p_steps[1])
+        ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+        RETURNING (SELECT gamification._crosses(p.progress, p_steps[1], b.target) FROM gamification.badge b WHERE b.code = p.badge_code)
+        INTO v_crossed;
+        RETURN CASE WHEN v_crossed THEN gamification._apply_grants(p_codes, p_users, 'progress') ELSE 0 END;
+    END IF;
     WITH step AS (
         SELECT s.user_id, s.code, pg_catalog.sum(s.n)::bigint AS n
           FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
@@ -738,12 +759,15 @@ COMMENT ON FUNCTION gamification._apply_counts(text[], text[], bigint[]) IS
 
 CREATE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN pg_catalog.pg_trigger_depth() > 0
-                THEN gamification._stage(p_codes, p_users, p_steps)
-                ELSE gamification._apply_counts(p_codes, p_users, p_steps) END
+BEGIN
+    IF pg_catalog.pg_trigger_depth() > 0 THEN
+        RETURN gamification._stage(p_codes, p_users, p_steps);
+    END IF;
+    RETURN gamification._apply_counts(p_codes, p_users, p_steps);
+END;
 $$;
 COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
     'Internal (runtime interface): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i], awarding at the target. Inside a trigger staged and applied at commit (returns 0); otherwise applied now (_apply_counts).';
@@ -777,7 +801,28 @@ COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
 
 
 
-CREATE FUNCTION gamification._apply_pending(p_limit integer DEFAULT NULL)
+CREATE FUNCTION gamification._apply_steps(p_users text[], p_codes text[], p_steps bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Every user locked first, in one order; steps before awards, as _apply_counts does.
+    PERFORM gamification._lock_users(p_users);
+    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
+       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NOT NULL
+     HAVING pg_catalog.count(*) > 0;
+    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
+       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NULL
+     HAVING pg_catalog.count(*) > 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_steps(text[], text[], bigint[]) IS
+    'Internal: apply staged awards (steps NULL) and counter steps, every user locked first in one global order.';
+
+CREATE FUNCTION gamification._apply_pending(p_txid xid8)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -786,39 +831,53 @@ DECLARE
     v_users text[];
     v_codes text[];
     v_steps bigint[];
-    v_taken bigint;
 BEGIN
-    -- What this transaction staged, and what transactions that could not apply left
-    -- queued (committed rows that nobody else is applying now): taken, then applied
-    -- with every user locked first, in one order. Awards after steps, as _apply_counts does.
+    -- The transaction's own staged rows (only it sees them), by its id.
     WITH taken AS (
-        DELETE FROM gamification.pending p
-         WHERE p.id IN (SELECT q.id FROM gamification.pending q ORDER BY q.id
-                         LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        DELETE FROM gamification.pending p WHERE p.txid = p_txid
         RETURNING p.user_id, p.badge_code, p.steps
     )
-    SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.badge_code),
-           pg_catalog.array_agg(t.badge_code ORDER BY t.user_id, t.badge_code),
-           pg_catalog.array_agg(t.steps ORDER BY t.user_id, t.badge_code), pg_catalog.count(*)
-      INTO v_users, v_codes, v_steps, v_taken
+    SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
+      INTO v_users, v_codes, v_steps
       FROM taken t;
-    IF v_taken = 0 THEN
+    IF v_users IS NULL THEN
         RETURN 0::bigint;
     END IF;
-    PERFORM gamification._lock_users(v_users);
-    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
-       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
-      WHERE x.n IS NOT NULL
-     HAVING pg_catalog.count(*) > 0;
-    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
-       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
-      WHERE x.n IS NULL
-     HAVING pg_catalog.count(*) > 0;
-    RETURN v_taken;
+    PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
+    RETURN pg_catalog.cardinality(v_users)::bigint;
 END;
 $$;
-COMMENT ON FUNCTION gamification._apply_pending(integer) IS
-    'Internal: apply staged awards and counter steps (this transaction''s, and those left queued by transactions that could not apply them), every user locked first in one global order. Returns how many staged rows were applied.';
+COMMENT ON FUNCTION gamification._apply_pending(xid8) IS
+    'Internal: apply the awards and steps a transaction staged (its rows of gamification.pending). Returns how many.';
+
+CREATE FUNCTION gamification._apply_queue(p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_steps bigint[];
+BEGIN
+    -- Queued rows nobody else is applying now (SKIP LOCKED): each is applied once.
+    WITH taken AS (
+        DELETE FROM gamification.pending_queue p
+         WHERE p.id IN (SELECT q.id FROM gamification.pending_queue q ORDER BY q.id LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING p.user_id, p.badge_code, p.steps
+    )
+    SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
+      INTO v_users, v_codes, v_steps
+      FROM taken t;
+    IF v_users IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
+    RETURN pg_catalog.cardinality(v_users)::bigint;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_queue(integer) IS
+    'Internal: apply up to p_limit (NULL: all) queued awards and steps that no other transaction is applying. Returns how many.';
 
 CREATE FUNCTION gamification._apply_at_commit()
 RETURNS trigger
@@ -829,23 +888,34 @@ AS $$
 BEGIN
     -- The deferred constraint trigger of the transaction's marker row: at commit (or at
     -- SET CONSTRAINTS ... IMMEDIATE). It never fails the commit: what cannot be applied
-    -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) stays
-    -- queued, committed with the write, for the next commit or pending_apply().
+    -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) moves
+    -- to the queue, committed with the write, for the next commit or pending_apply().
     BEGIN
-        PERFORM gamification._apply_pending();
+        PERFORM gamification._apply_pending(NEW.txid);
     EXCEPTION WHEN OTHERS THEN
         IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        WITH moved AS (DELETE FROM gamification.pending p WHERE p.txid = NEW.txid RETURNING p.*)
+        INSERT INTO gamification.pending_queue (user_id, badge_code, steps, at)
+        SELECT m.user_id, m.badge_code, m.steps, m.at FROM moved m ORDER BY m.id;
         RAISE WARNING USING
             MESSAGE = pg_catalog.format('gamification: this transaction''s badge steps were queued, not applied: %s', SQLERRM),
             DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', SQLSTATE),
             HINT = 'They are applied by the next write that commits, or by SELECT gamification.pending_apply(); badge_status shows how many wait.';
     END;
     DELETE FROM gamification.pending_commit c WHERE c.txid = NEW.txid;
+    -- Then some of the queue, if anything waits there (best effort: it waits again).
+    IF EXISTS (SELECT 1 FROM gamification.pending_queue) THEN
+        BEGIN
+            PERFORM gamification._apply_queue(1000);
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        END;
+    END IF;
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_at_commit() IS
-    'Internal trigger (deferred constraint trigger on gamification.pending_commit): apply the transaction''s staged awards and steps at commit; what cannot be applied stays queued, never failing the commit.';
+    'Internal trigger (deferred constraint trigger on gamification.pending_commit): apply the transaction''s staged awards and steps at commit, moving what cannot be applied to the queue (never failing the commit), then some of the queue.';
 
 
 -- ---------------------------------------------------------------------------
@@ -859,7 +929,9 @@ COMMENT ON FUNCTION gamification._apply_at_commit() IS
 -- commit. What cannot be applied at commit (the writer's lock_timeout) stays queued,
 -- committed, and is applied by the next commit or by pending_apply().
 
-CREATE TABLE gamification.pending (
+-- Unlogged: a transaction's staged rows are deleted by its own commit, so they never need
+-- WAL; what outlives a transaction moves to the logged pending_queue.
+CREATE UNLOGGED TABLE gamification.pending (
     id         bigserial PRIMARY KEY,
     txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     user_id    text NOT NULL,
@@ -867,10 +939,21 @@ CREATE TABLE gamification.pending (
     steps      bigint,  -- NULL: a condition met (an award); n: a counter step of n
     at         timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX pending_txid_idx ON gamification.pending (txid);
 COMMENT ON TABLE gamification.pending IS
-    'Awards (steps NULL) and counter steps found inside writes, applied at the writing transaction''s commit. Rows that outlive their transaction are queued: a lock the writer''s settings did not allow at commit. Applied by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+    'Awards (steps NULL) and counter steps found inside a write, applied at the writing transaction''s commit and deleted then; only the transaction that staged them sees them. Unlogged.';
 
-CREATE TABLE gamification.pending_commit (
+CREATE TABLE gamification.pending_queue (
+    id         bigserial PRIMARY KEY,
+    user_id    text NOT NULL,
+    badge_code text NOT NULL,
+    steps      bigint,
+    at         timestamptz NOT NULL
+);
+COMMENT ON TABLE gamification.pending_queue IS
+    'Staged awards and steps that their transaction could not apply at commit (a lock its lock_timeout did not allow): committed with the write, applied exactly once by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+
+CREATE UNLOGGED TABLE gamification.pending_commit (
     txid xid8 PRIMARY KEY
 );
 COMMENT ON TABLE gamification.pending_commit IS
@@ -885,8 +968,8 @@ CREATE CONSTRAINT TRIGGER pending_apply_at_commit
 ALTER TABLE gamification.pending_commit ENABLE ALWAYS TRIGGER pending_apply_at_commit;
 
 -- Queued steps are data: pg_dump keeps them, like the awards they will become.
-SELECT pg_catalog.pg_extension_config_dump('gamification.pending', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.pending_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending_queue_id_seq', '');
 
 CREATE FUNCTION gamification.pending_apply()
 RETURNS bigint
@@ -895,7 +978,7 @@ SECURITY DEFINER  -- operators apply the queue; they hold no rights on the table
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN gamification._apply_pending();
+    RETURN gamification._apply_pending(pg_catalog.pg_current_xact_id()) + gamification._apply_queue(NULL);
 END;
 $$;
 COMMENT ON FUNCTION gamification.pending_apply() IS
@@ -2716,9 +2799,8 @@ END IF;$t$
   INTO v_user, v_codes, v_grant_codes
   FROM {{rows}} WHERE {{user}} IS NOT NULL;$t$
     WHEN 'one_row_counters' THEN $t$IF pg_catalog.cardinality(v_codes) > 0 THEN
-    FOREACH v_code IN ARRAY v_codes LOOP
-{{count_step}}
-    END LOOP;
+    PERFORM gamification._count_many(v_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_codes)]),
+                                     pg_catalog.array_fill(1::bigint, ARRAY[pg_catalog.cardinality(v_codes)]));
 END IF;$t$
     WHEN 'one_row_conditions' THEN $t$IF pg_catalog.cardinality(v_grant_codes) > 0 THEN
     SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes
@@ -2956,7 +3038,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     -- The same for a statement of one row, without aggregates (whose set-up dominates a
     -- one-row statement): one CASE per badge lists the badges the row meets; each
-    -- counting badge met is one upsert, in badge order (the lock order of _count_many).
+    -- counting badge met is one step, all staged by one _count_many() call.
     -- Whether the user holds a condition badge is asked afterwards, for the badges met
     -- only (a probe per badge in the CASE list cost its set-up on every row). A group
     -- without counters (or without conditions) gets no code for them.
@@ -2975,8 +3057,7 @@ AS $$
             'conditions', coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
             'rows', p_from,
             'user', pg_catalog.format('%s.%I', p_alias, p_user_field))),
-        CASE WHEN l.counters IS NOT NULL THEN gamification._render(gamification._template('one_row_counters'),
-            pg_catalog.jsonb_build_object('count_step', gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8))) END,
+        CASE WHEN l.counters IS NOT NULL THEN gamification._render(gamification._template('one_row_counters'), '{}'::jsonb) END,
         CASE WHEN l.conditions IS NOT NULL THEN gamification._render(gamification._template('one_row_conditions'),
             pg_catalog.jsonb_build_object('not_held', gamification._not_held_sql('v_user', 'c.code'))) END)
       FROM lists l
@@ -3080,24 +3161,23 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
-CREATE FUNCTION gamification._declarations(p_row boolean, p_steps_inline boolean)
+CREATE FUNCTION gamification._declarations(p_row boolean)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- The variables of the generated code, and only those: the combined path's
-    -- (statement-level functions) and the inline counter steps'. Decided by structure,
-    -- not by searching the text. use_column: a column wins over a variable of the same name.
+    -- (statement-level functions). Decided by structure, not by searching the text.
+    -- use_column: a column wins over a variable of the same name.
     SELECT CASE WHEN d <> '' THEN E'#variable_conflict use_column\n' || d ELSE '' END
       FROM (SELECT CASE WHEN NOT p_row
                         THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
                              '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n' ELSE '' END
                         ELSE '' END AS d) x
 $$;
-COMMENT ON FUNCTION gamification._declarations(boolean, boolean) IS
-    'Internal: the DECLARE section of a generated trigger function (statement-level or row-level, with inline counter steps or not).';
+COMMENT ON FUNCTION gamification._declarations(boolean) IS
+    'Internal: the DECLARE section of a generated trigger function (statement-level or row-level).';
 
 CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
@@ -3112,7 +3192,6 @@ DECLARE
     v_stmt text;
     v_body text;
     v_declare text;
-    v_steps_inline boolean := false;
     v_gate text := '';
     r gamification.badge_rule;
 BEGIN
@@ -3131,15 +3210,13 @@ BEGIN
         IF p_row THEN
             v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
         END IF;
-        -- Counter steps are written inline (_count_step_sql) on both paths.
-        v_steps_inline := v_steps_inline OR gamification._rule_counts(r);
         -- Recording the failure must not fail the write either (the runner may have lost
         -- a grant, badge_error may be full): then only a WARNING remains.
         v_isolated := v_isolated || gamification._render(gamification._template('one_badge'),
             pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
-    v_declare := gamification._declarations(p_row, v_steps_inline);
+    v_declare := gamification._declarations(p_row);
     -- A row-level function returns at once when no update_of column changed (its
     -- trigger has no column list: see _trigger_sql).
     IF p_row THEN
@@ -3505,10 +3582,8 @@ SELECT r.badge_code AS code,
                                              || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
        e.message AS last_error,
        e.at AS last_error_at,
-       -- Queued: staged by transactions that committed without applying them (not this one's).
-       (SELECT pg_catalog.count(*) FROM gamification.pending p
-         WHERE p.badge_code = r.badge_code
-           AND p.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()) AS pending
+       -- Queued: staged by transactions that committed without applying them.
+       (SELECT pg_catalog.count(*) FROM gamification.pending_queue q WHERE q.badge_code = r.badge_code) AS pending
   FROM gamification.badge_rule r
   LEFT JOIN pg_catalog.pg_trigger t
          ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)
@@ -4590,7 +4665,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
                  'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock',
-                 'gamification.pending']::regclass[]
+                 'gamification.pending', 'gamification.pending_queue']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
@@ -4669,10 +4744,11 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these nine tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
-             gamification.points_total, gamification.unlock, gamification.pending, gamification.badge_error RESTART IDENTITY;
+             gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+             RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
 END;
@@ -4831,12 +4907,14 @@ GRANT EXECUTE ON FUNCTION
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
     gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
-    gamification._apply_pending(integer)
+    gamification._apply_steps(text[], text[], bigint[]), gamification._apply_pending(xid8),
+    gamification._apply_queue(integer)
 TO gamification_runner;
 -- Staged awards and steps (core/pending.sql): written inside writes, applied at commit by
 -- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
-GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit TO gamification_runner;  -- UPDATE: FOR UPDATE SKIP LOCKED
-GRANT USAGE ON SEQUENCE gamification.pending_id_seq TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit, gamification.pending_queue
+   TO gamification_runner;  -- UPDATE: the queue is taken FOR UPDATE SKIP LOCKED
+GRANT USAGE ON SEQUENCE gamification.pending_id_seq, gamification.pending_queue_id_seq TO gamification_runner;
 DO $owner$
 BEGIN
     ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;

@@ -93,6 +93,7 @@ def assert_exact(db):
     progress = dict(db.execute("SELECT user_id, progress FROM gamification.progress WHERE badge_code = 'prolific'").fetchall())
     assert progress == rows
     assert db.execute("SELECT count(*) FROM gamification.pending").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM gamification.pending_queue").fetchone()[0] == 0
     for code in ("poster", "ten"):
         held = {r[0] for r in db.execute("SELECT user_id FROM gamification.award WHERE badge_code = %s", (code,))}
         assert held == {u for u, n in rows.items() if code == "poster" or n >= 10}, code

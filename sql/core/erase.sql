@@ -14,7 +14,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
                  'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock',
-                 'gamification.pending']::regclass[]
+                 'gamification.pending', 'gamification.pending_queue']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
@@ -93,10 +93,11 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these nine tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
-             gamification.points_total, gamification.unlock, gamification.pending, gamification.badge_error RESTART IDENTITY;
+             gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+             RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
 END;

@@ -7,7 +7,9 @@
 -- committed, and is applied by the next commit or by pending_apply().
 {#- Created once: by the install script, and by the upgrade that introduced it. #}
 
-CREATE TABLE gamification.pending (
+-- Unlogged: a transaction's staged rows are deleted by its own commit, so they never need
+-- WAL; what outlives a transaction moves to the logged pending_queue.
+CREATE UNLOGGED TABLE gamification.pending (
     id         bigserial PRIMARY KEY,
     txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     user_id    text NOT NULL,
@@ -15,10 +17,21 @@ CREATE TABLE gamification.pending (
     steps      bigint,  -- NULL: a condition met (an award); n: a counter step of n
     at         timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX pending_txid_idx ON gamification.pending (txid);
 COMMENT ON TABLE gamification.pending IS
-    'Awards (steps NULL) and counter steps found inside writes, applied at the writing transaction''s commit. Rows that outlive their transaction are queued: a lock the writer''s settings did not allow at commit. Applied by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+    'Awards (steps NULL) and counter steps found inside a write, applied at the writing transaction''s commit and deleted then; only the transaction that staged them sees them. Unlogged.';
 
-CREATE TABLE gamification.pending_commit (
+CREATE TABLE gamification.pending_queue (
+    id         bigserial PRIMARY KEY,
+    user_id    text NOT NULL,
+    badge_code text NOT NULL,
+    steps      bigint,
+    at         timestamptz NOT NULL
+);
+COMMENT ON TABLE gamification.pending_queue IS
+    'Staged awards and steps that their transaction could not apply at commit (a lock its lock_timeout did not allow): committed with the write, applied exactly once by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+
+CREATE UNLOGGED TABLE gamification.pending_commit (
     txid xid8 PRIMARY KEY
 );
 COMMENT ON TABLE gamification.pending_commit IS
@@ -33,8 +46,8 @@ CREATE CONSTRAINT TRIGGER pending_apply_at_commit
 ALTER TABLE gamification.pending_commit ENABLE ALWAYS TRIGGER pending_apply_at_commit;
 
 -- Queued steps are data: pg_dump keeps them, like the awards they will become.
-SELECT pg_catalog.pg_extension_config_dump('gamification.pending', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.pending_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.pending_queue_id_seq', '');
 
 CREATE FUNCTION gamification.pending_apply()
 RETURNS bigint
@@ -43,7 +56,7 @@ SECURITY DEFINER  -- operators apply the queue; they hold no rights on the table
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN gamification._apply_pending();
+    RETURN gamification._apply_pending(pg_catalog.pg_current_xact_id()) + gamification._apply_queue(NULL);
 END;
 $$;
 COMMENT ON FUNCTION gamification.pending_apply() IS

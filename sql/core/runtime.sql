@@ -36,6 +36,12 @@ BEGIN
     -- two transactions may wait for each other here, never in a cycle. A transaction
     -- advisory lock in a class of the extension's own (1483533329 = hashtext('gamification')),
     -- keyed by hashtext(user_id): no row is written or locked to take it.
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): no sort
+        IF p_users[1] IS NOT NULL THEN
+            PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, pg_catalog.hashtext(p_users[1]));
+        END IF;
+        RETURN;
+    END IF;
     FOR v_key IN SELECT DISTINCT pg_catalog.hashtext(u.user_id) FROM pg_catalog.unnest(p_users) AS u(user_id)
                   WHERE u.user_id IS NOT NULL ORDER BY 1 LOOP
         PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, v_key);
@@ -139,8 +145,9 @@ BEGIN
       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
            AS w(user_id, code, n)
      WHERE w.user_id IS NOT NULL AND w.code IS NOT NULL AND (w.n IS NULL OR w.n > 0);
-    INSERT INTO gamification.pending_commit (txid) VALUES (pg_catalog.pg_current_xact_id())
-    ON CONFLICT (txid) DO NOTHING;
+    IF NOT EXISTS (SELECT 1 FROM gamification.pending_commit c WHERE c.txid = pg_catalog.pg_current_xact_id()) THEN
+        INSERT INTO gamification.pending_commit (txid) VALUES (pg_catalog.pg_current_xact_id());
+    END IF;
     RETURN 0;
 END;
 $$;
@@ -149,14 +156,17 @@ COMMENT ON FUNCTION gamification._stage(text[], text[], bigint[]) IS
 
 CREATE {{ or_replace }}FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
 RETURNS integer
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     -- From a trigger (a write), staged to commit; from anywhere else (badge_award(), a
     -- backfill, a target change), applied now.
-    SELECT CASE WHEN p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0
-                THEN gamification._stage(p_codes, p_users, NULL)
-                ELSE gamification._apply_grants(p_codes, p_users, p_source) END
+    IF p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0 THEN
+        RETURN gamification._stage(p_codes, p_users, NULL);
+    END IF;
+    RETURN gamification._apply_grants(p_codes, p_users, p_source);
+END;
 $$;
 COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
     'Internal (runtime interface): award badge p_codes[i] to user p_users[i] where not held. Inside a trigger with source trigger the awards are staged and applied at commit (returns 0); otherwise applied now (_apply_grants, returns the number of new awards).';
@@ -193,10 +203,21 @@ AS $$
 DECLARE
     v_codes text[];
     v_users text[];
+    v_crossed boolean;
 BEGIN
     -- Upsert in (user, badge) order, the users locked first, and award the pairs whose
     -- progress crossed the badge's target.
     PERFORM gamification._lock_users(p_users);
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one pair (a one-row write): one upsert
+        IF p_users[1] IS NULL OR p_steps[1] IS NULL OR p_steps[1] <= 0 THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (p_users[1], p_codes[1], p_steps[1])
+        ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+        RETURNING (SELECT gamification._crosses(p.progress, p_steps[1], b.target) FROM gamification.badge b WHERE b.code = p.badge_code)
+        INTO v_crossed;
+        RETURN CASE WHEN v_crossed THEN gamification._apply_grants(p_codes, p_users, 'progress') ELSE 0 END;
+    END IF;
     WITH step AS (
         SELECT s.user_id, s.code, pg_catalog.sum(s.n)::bigint AS n
           FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
@@ -228,12 +249,15 @@ COMMENT ON FUNCTION gamification._apply_counts(text[], text[], bigint[]) IS
 
 CREATE {{ or_replace }}FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN pg_catalog.pg_trigger_depth() > 0
-                THEN gamification._stage(p_codes, p_users, p_steps)
-                ELSE gamification._apply_counts(p_codes, p_users, p_steps) END
+BEGIN
+    IF pg_catalog.pg_trigger_depth() > 0 THEN
+        RETURN gamification._stage(p_codes, p_users, p_steps);
+    END IF;
+    RETURN gamification._apply_counts(p_codes, p_users, p_steps);
+END;
 $$;
 COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
     'Internal (runtime interface): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i], awarding at the target. Inside a trigger staged and applied at commit (returns 0); otherwise applied now (_apply_counts).';
@@ -267,7 +291,28 @@ COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
 
 
 
-CREATE {{ or_replace }}FUNCTION gamification._apply_pending(p_limit integer DEFAULT NULL)
+CREATE {{ or_replace }}FUNCTION gamification._apply_steps(p_users text[], p_codes text[], p_steps bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Every user locked first, in one order; steps before awards, as _apply_counts does.
+    PERFORM gamification._lock_users(p_users);
+    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
+       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NOT NULL
+     HAVING pg_catalog.count(*) > 0;
+    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
+       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NULL
+     HAVING pg_catalog.count(*) > 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_steps(text[], text[], bigint[]) IS
+    'Internal: apply staged awards (steps NULL) and counter steps, every user locked first in one global order.';
+
+CREATE {{ or_replace }}FUNCTION gamification._apply_pending(p_txid xid8)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -276,39 +321,53 @@ DECLARE
     v_users text[];
     v_codes text[];
     v_steps bigint[];
-    v_taken bigint;
 BEGIN
-    -- What this transaction staged, and what transactions that could not apply left
-    -- queued (committed rows that nobody else is applying now): taken, then applied
-    -- with every user locked first, in one order. Awards after steps, as _apply_counts does.
+    -- The transaction's own staged rows (only it sees them), by its id.
     WITH taken AS (
-        DELETE FROM gamification.pending p
-         WHERE p.id IN (SELECT q.id FROM gamification.pending q ORDER BY q.id
-                         LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        DELETE FROM gamification.pending p WHERE p.txid = p_txid
         RETURNING p.user_id, p.badge_code, p.steps
     )
-    SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.badge_code),
-           pg_catalog.array_agg(t.badge_code ORDER BY t.user_id, t.badge_code),
-           pg_catalog.array_agg(t.steps ORDER BY t.user_id, t.badge_code), pg_catalog.count(*)
-      INTO v_users, v_codes, v_steps, v_taken
+    SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
+      INTO v_users, v_codes, v_steps
       FROM taken t;
-    IF v_taken = 0 THEN
+    IF v_users IS NULL THEN
         RETURN 0::bigint;
     END IF;
-    PERFORM gamification._lock_users(v_users);
-    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
-       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
-      WHERE x.n IS NOT NULL
-     HAVING pg_catalog.count(*) > 0;
-    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
-       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_steps)) AS x(user_id, code, n)
-      WHERE x.n IS NULL
-     HAVING pg_catalog.count(*) > 0;
-    RETURN v_taken;
+    PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
+    RETURN pg_catalog.cardinality(v_users)::bigint;
 END;
 $$;
-COMMENT ON FUNCTION gamification._apply_pending(integer) IS
-    'Internal: apply staged awards and counter steps (this transaction''s, and those left queued by transactions that could not apply them), every user locked first in one global order. Returns how many staged rows were applied.';
+COMMENT ON FUNCTION gamification._apply_pending(xid8) IS
+    'Internal: apply the awards and steps a transaction staged (its rows of gamification.pending). Returns how many.';
+
+CREATE {{ or_replace }}FUNCTION gamification._apply_queue(p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_steps bigint[];
+BEGIN
+    -- Queued rows nobody else is applying now (SKIP LOCKED): each is applied once.
+    WITH taken AS (
+        DELETE FROM gamification.pending_queue p
+         WHERE p.id IN (SELECT q.id FROM gamification.pending_queue q ORDER BY q.id LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING p.user_id, p.badge_code, p.steps
+    )
+    SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
+      INTO v_users, v_codes, v_steps
+      FROM taken t;
+    IF v_users IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
+    RETURN pg_catalog.cardinality(v_users)::bigint;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_queue(integer) IS
+    'Internal: apply up to p_limit (NULL: all) queued awards and steps that no other transaction is applying. Returns how many.';
 
 CREATE {{ or_replace }}FUNCTION gamification._apply_at_commit()
 RETURNS trigger
@@ -319,20 +378,31 @@ AS $$
 BEGIN
     -- The deferred constraint trigger of the transaction's marker row: at commit (or at
     -- SET CONSTRAINTS ... IMMEDIATE). It never fails the commit: what cannot be applied
-    -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) stays
-    -- queued, committed with the write, for the next commit or pending_apply().
+    -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) moves
+    -- to the queue, committed with the write, for the next commit or pending_apply().
     BEGIN
-        PERFORM gamification._apply_pending();
+        PERFORM gamification._apply_pending(NEW.txid);
     EXCEPTION WHEN OTHERS THEN
         IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        WITH moved AS (DELETE FROM gamification.pending p WHERE p.txid = NEW.txid RETURNING p.*)
+        INSERT INTO gamification.pending_queue (user_id, badge_code, steps, at)
+        SELECT m.user_id, m.badge_code, m.steps, m.at FROM moved m ORDER BY m.id;
         RAISE WARNING USING
             MESSAGE = pg_catalog.format('gamification: this transaction''s badge steps were queued, not applied: %s', SQLERRM),
             DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', SQLSTATE),
             HINT = 'They are applied by the next write that commits, or by SELECT gamification.pending_apply(); badge_status shows how many wait.';
     END;
     DELETE FROM gamification.pending_commit c WHERE c.txid = NEW.txid;
+    -- Then some of the queue, if anything waits there (best effort: it waits again).
+    IF EXISTS (SELECT 1 FROM gamification.pending_queue) THEN
+        BEGIN
+            PERFORM gamification._apply_queue(1000);
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        END;
+    END IF;
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_at_commit() IS
-    'Internal trigger (deferred constraint trigger on gamification.pending_commit): apply the transaction''s staged awards and steps at commit; what cannot be applied stays queued, never failing the commit.';
+    'Internal trigger (deferred constraint trigger on gamification.pending_commit): apply the transaction''s staged awards and steps at commit, moving what cannot be applied to the queue (never failing the commit), then some of the queue.';

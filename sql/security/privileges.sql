@@ -137,12 +137,14 @@ GRANT EXECUTE ON FUNCTION
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
     gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
-    gamification._apply_pending(integer)
+    gamification._apply_steps(text[], text[], bigint[]), gamification._apply_pending(xid8),
+    gamification._apply_queue(integer)
 TO gamification_runner;
 -- Staged awards and steps (core/pending.sql): written inside writes, applied at commit by
 -- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
-GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit TO gamification_runner;  -- UPDATE: FOR UPDATE SKIP LOCKED
-GRANT USAGE ON SEQUENCE gamification.pending_id_seq TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit, gamification.pending_queue
+   TO gamification_runner;  -- UPDATE: the queue is taken FOR UPDATE SKIP LOCKED
+GRANT USAGE ON SEQUENCE gamification.pending_id_seq, gamification.pending_queue_id_seq TO gamification_runner;
 DO $owner$
 BEGIN
     ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;

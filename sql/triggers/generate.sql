@@ -204,7 +204,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     -- The same for a statement of one row, without aggregates (whose set-up dominates a
     -- one-row statement): one CASE per badge lists the badges the row meets; each
-    -- counting badge met is one upsert, in badge order (the lock order of _count_many).
+    -- counting badge met is one step, all staged by one _count_many() call.
     -- Whether the user holds a condition badge is asked afterwards, for the badges met
     -- only (a probe per badge in the CASE list cost its set-up on every row). A group
     -- without counters (or without conditions) gets no code for them.
@@ -223,8 +223,7 @@ AS $$
             'conditions', coalesce('pg_catalog.array_remove(ARRAY[' || l.conditions || ']::text[], NULL)', 'NULL::text[]'),
             'rows', p_from,
             'user', pg_catalog.format('%s.%I', p_alias, p_user_field))),
-        CASE WHEN l.counters IS NOT NULL THEN gamification._render(gamification._template('one_row_counters'),
-            pg_catalog.jsonb_build_object('count_step', gamification._indent(gamification._count_step_sql('v_user', 'v_code'), 8))) END,
+        CASE WHEN l.counters IS NOT NULL THEN gamification._render(gamification._template('one_row_counters'), '{}'::jsonb) END,
         CASE WHEN l.conditions IS NOT NULL THEN gamification._render(gamification._template('one_row_conditions'),
             pg_catalog.jsonb_build_object('not_held', gamification._not_held_sql('v_user', 'c.code'))) END)
       FROM lists l
@@ -328,24 +327,23 @@ $$;
 COMMENT ON FUNCTION gamification._trigger_function_name(regclass, text, boolean) IS
     'Internal: the name of the generated function behind a table''s trigger for an event.';
 
-CREATE {{ or_replace }}FUNCTION gamification._declarations(p_row boolean, p_steps_inline boolean)
+CREATE {{ or_replace }}FUNCTION gamification._declarations(p_row boolean)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- The variables of the generated code, and only those: the combined path's
-    -- (statement-level functions) and the inline counter steps'. Decided by structure,
-    -- not by searching the text. use_column: a column wins over a variable of the same name.
+    -- (statement-level functions). Decided by structure, not by searching the text.
+    -- use_column: a column wins over a variable of the same name.
     SELECT CASE WHEN d <> '' THEN E'#variable_conflict use_column\n' || d ELSE '' END
       FROM (SELECT CASE WHEN NOT p_row
                         THEN E'DECLARE\n    v_single boolean;\n    v_user text;\n    v_codes text[];\n    v_users text[];\n'
                              '    v_steps bigint[];\n    v_grant_codes text[];\n    v_grant_users text[];\n'
-                             || CASE WHEN p_steps_inline THEN E'    v_code text;\n' ELSE '' END
                         ELSE '' END AS d) x
 $$;
-COMMENT ON FUNCTION gamification._declarations(boolean, boolean) IS
-    'Internal: the DECLARE section of a generated trigger function (statement-level or row-level, with inline counter steps or not).';
+COMMENT ON FUNCTION gamification._declarations(boolean) IS
+    'Internal: the DECLARE section of a generated trigger function (statement-level or row-level).';
 
 CREATE {{ or_replace }}FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
@@ -360,7 +358,6 @@ DECLARE
     v_stmt text;
     v_body text;
     v_declare text;
-    v_steps_inline boolean := false;
     v_gate text := '';
     r gamification.badge_rule;
 BEGIN
@@ -379,15 +376,13 @@ BEGIN
         IF p_row THEN
             v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
         END IF;
-        -- Counter steps are written inline (_count_step_sql) on both paths.
-        v_steps_inline := v_steps_inline OR gamification._rule_counts(r);
         -- Recording the failure must not fail the write either (the runner may have lost
         -- a grant, badge_error may be full): then only a WARNING remains.
         v_isolated := v_isolated || gamification._render(gamification._template('one_badge'),
             pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
-    v_declare := gamification._declarations(p_row, v_steps_inline);
+    v_declare := gamification._declarations(p_row);
     -- A row-level function returns at once when no update_of column changed (its
     -- trigger has no column list: see _trigger_sql).
     IF p_row THEN

@@ -50,10 +50,8 @@ SELECT r.badge_code AS code,
                                              || ' is missing: run SELECT gamification.triggers_sync()' END) AS broken,
        e.message AS last_error,
        e.at AS last_error_at,
-       -- Queued: staged by transactions that committed without applying them (not this one's).
-       (SELECT pg_catalog.count(*) FROM gamification.pending p
-         WHERE p.badge_code = r.badge_code
-           AND p.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()) AS pending
+       -- Queued: staged by transactions that committed without applying them.
+       (SELECT pg_catalog.count(*) FROM gamification.pending_queue q WHERE q.badge_code = r.badge_code) AS pending
   FROM gamification.badge_rule r
   LEFT JOIN pg_catalog.pg_trigger t
          ON t.tgrelid = r.table_name AND t.tgname = gamification._trigger_name(r.event, r.update_of IS NOT NULL)

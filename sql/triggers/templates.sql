@@ -117,9 +117,8 @@ END IF;$t$
   INTO v_user, v_codes, v_grant_codes
   FROM {{rows}} WHERE {{user}} IS NOT NULL;$t$
     WHEN 'one_row_counters' THEN $t$IF pg_catalog.cardinality(v_codes) > 0 THEN
-    FOREACH v_code IN ARRAY v_codes LOOP
-{{count_step}}
-    END LOOP;
+    PERFORM gamification._count_many(v_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_codes)]),
+                                     pg_catalog.array_fill(1::bigint, ARRAY[pg_catalog.cardinality(v_codes)]));
 END IF;$t$
     WHEN 'one_row_conditions' THEN $t$IF pg_catalog.cardinality(v_grant_codes) > 0 THEN
     SELECT pg_catalog.array_agg(c.code) INTO v_grant_codes

@@ -17,7 +17,6 @@ DECLARE
     v_steps bigint[];
     v_grant_codes text[];
     v_grant_users text[];
-    v_code text;
 BEGIN
     BEGIN
         v_single := NOT EXISTS (SELECT FROM new_rows OFFSET 1);
@@ -29,9 +28,8 @@ BEGIN
               INTO v_user, v_codes, v_grant_codes
               FROM new_rows AS new WHERE new.user_id IS NOT NULL;
             IF pg_catalog.cardinality(v_codes) > 0 THEN
-                FOREACH v_code IN ARRAY v_codes LOOP
-                    PERFORM gamification._count_many(ARRAY[v_code], ARRAY[v_user], ARRAY[1]::bigint[]);
-                END LOOP;
+                PERFORM gamification._count_many(v_codes, pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_codes)]),
+                                                 pg_catalog.array_fill(1::bigint, ARRAY[pg_catalog.cardinality(v_codes)]));
             END IF;
         ELSE
             SELECT pg_catalog.array_agg(x.code) FILTER (WHERE x.counts), pg_catalog.array_agg(g.user_id) FILTER (WHERE x.counts),

@@ -99,8 +99,8 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
-    ARRAY['award', 'award_history', 'award_history_id_seq', 'badge', 'badge_rule', 'category', 'pending',
-          'pending_id_seq', 'points_ledger', 'points_ledger_id_seq', 'progress', 'unlock', 'unlockable'],
+    ARRAY['award', 'award_history', 'award_history_id_seq', 'badge', 'badge_rule', 'category', 'pending_queue',
+          'pending_queue_id_seq', 'points_ledger', 'points_ledger_id_seq', 'progress', 'unlock', 'unlockable'],
     'definitions, user data and queued steps are dumped by pg_dump (points_total is derived)');
 
 SELECT * FROM finish();
