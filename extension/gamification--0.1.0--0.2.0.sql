@@ -1038,7 +1038,8 @@ COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
 --                     counter met is one count_step, held badges are skipped;
 --   count_step        one step of a user's progress towards a badge, staged to commit
 --                     (_count_many, core/pending.sql).
--- One badge on its own (the fallback, and row-level update_of functions):
+-- One badge on its own (the fallback, and row-level update_of functions), and per_row, the
+-- fallback's fallback: a statement-level badge that failed, evaluated row by row:
 --   row_badge (+ row_award)  an update_of badge on NEW and OLD;
 --   rows_count, rows_grant   a statement-level badge over the transition table.
 
@@ -1095,6 +1096,25 @@ END$t$
     WHEN 'body_one_badge' THEN $t${{declare}}BEGIN
 {{gate}}{{one_by_one}}    RETURN NULL;
 END$t$
+    WHEN 'per_row' THEN $t$            -- The statement failed: each row on its own (up to 1,000 rows: a row is
+            -- reached by its position, as transition rows have no key and naming their
+            -- type would need USAGE on the table's schema), so that one bad row does not
+            -- cost the others their awards and steps.
+            DECLARE
+                v_n integer;  -- the loop's v_i is declared by the FOR itself
+            BEGIN
+                SELECT pg_catalog.count(*)::integer INTO v_n FROM {{rows}};
+                IF v_n <= 1000 THEN
+                    FOR v_i IN 0 .. v_n - 1 LOOP
+                        BEGIN
+{{statement}}
+                        EXCEPTION WHEN OTHERS THEN
+                            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+                        END;
+                    END LOOP;
+                END IF;
+            END;
+$t$
     WHEN 'gate' THEN $t$    IF NOT ({{changed}}) THEN
         RETURN NULL;  -- no update_of column changed: nothing to evaluate
     END IF;
@@ -1103,7 +1123,7 @@ $t$
 {{statement}}
         EXCEPTION WHEN OTHERS THEN
             IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
-            BEGIN
+{{per_row}}            BEGIN
                 PERFORM gamification._badge_failed({{code}}, SQLSTATE, SQLERRM);
             EXCEPTION WHEN OTHERS THEN
                 IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
@@ -1509,6 +1529,29 @@ $$;
 COMMENT ON FUNCTION gamification._declarations(boolean) IS
     'Internal: the DECLARE section of a generated trigger function (statement-level or row-level).';
 
+CREATE OR REPLACE FUNCTION gamification._rule_per_row_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- For a statement-level rule over one transition table (inserts, deletes, updates
+    -- that do not read OLD), its statement again over each row alone (statements of up
+    -- to 1,000 rows): the failure path of one_badge. A rule pairing OLD and NEW rows keeps
+    -- the statement as a whole.
+    SELECT CASE WHEN r.update_of IS NULL
+                     AND NOT (r.event = 'update' AND r.kind = 'condition' AND gamification._uses_old(r.condition))
+                THEN gamification._render(gamification._template('per_row'), pg_catalog.jsonb_build_object(
+                         'rows', CASE WHEN r.event = 'delete' THEN 'old_rows' ELSE 'new_rows' END,
+                         'statement', gamification._indent(
+                             pg_catalog.replace(pg_catalog.replace(gamification._rule_statement_sql(r),
+                                 'FROM new_rows AS new', 'FROM (SELECT * FROM new_rows OFFSET v_i LIMIT 1) AS new'),
+                                 'FROM old_rows AS old', 'FROM (SELECT * FROM old_rows OFFSET v_i LIMIT 1) AS old'), 28)))
+                ELSE '' END
+$$;
+COMMENT ON FUNCTION gamification._rule_per_row_sql(gamification.badge_rule) IS
+    'Internal: generated PL/pgSQL evaluating a statement-level rule row by row, each row in its own block, for statements of up to 1,000 rows (the failure path: one failing row loses only itself), or an empty text for a rule that pairs OLD and NEW rows.';
+
 CREATE OR REPLACE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -1544,6 +1587,7 @@ BEGIN
         -- a grant, badge_error may be full): then only a WARNING remains.
         v_isolated := v_isolated || gamification._render(gamification._template('one_badge'),
             pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
+                                          'per_row', CASE WHEN p_row THEN '' ELSE gamification._rule_per_row_sql(r) END,
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
     v_declare := gamification._declarations(p_row);

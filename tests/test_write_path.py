@@ -177,3 +177,22 @@ def test_the_queue_is_drained_by_the_next_commit(db, dsn):
         holder.commit()
     db.execute("INSERT INTO post (author) VALUES (3)")  # any later write applies the queue
     assert_exact(db)
+
+
+def test_a_row_that_fails_a_condition_costs_only_itself(dsn):
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute("CREATE TABLE public.t (id serial PRIMARY KEY, user_id int, a int, b int)")
+        db.execute("""SELECT gamification.badge_register('[
+            {"code": "ratio", "name": "Ratio", "condition": "NEW.a / NEW.b > 0",
+             "trigger_condition": "insert", "trigger_table": "t", "user_field": "user_id"},
+            {"code": "ratios", "name": "Ratios", "target": 100,
+             "counter": {"table": "t", "user_field": "user_id", "where": "a / b > 0"}}]')""")
+        # One row of three divides by zero: the two healthy rows still award and count.
+        db.execute("INSERT INTO t (user_id, a, b) VALUES (1, 1, 1), (2, 1, 0), (3, 1, 1)")
+        assert sorted(r[0] for r in db.execute(
+            "SELECT user_id FROM gamification.user_badges WHERE code = 'ratio'")) == ["1", "3"]
+        assert dict(db.execute("SELECT user_id, progress FROM gamification.user_progress WHERE code = 'ratios'")
+                    .fetchall()) == {"1": 1, "3": 1}
+        # And the failure is recorded, once per badge and statement.
+        assert db.execute("SELECT badge_code, count(*) FROM gamification.badge_error GROUP BY 1 ORDER BY 1").fetchall() == [
+            ("ratio", 1), ("ratios", 1)]

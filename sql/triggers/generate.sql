@@ -345,6 +345,29 @@ $$;
 COMMENT ON FUNCTION gamification._declarations(boolean) IS
     'Internal: the DECLARE section of a generated trigger function (statement-level or row-level).';
 
+CREATE {{ or_replace }}FUNCTION gamification._rule_per_row_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- For a statement-level rule over one transition table (inserts, deletes, updates
+    -- that do not read OLD), its statement again over each row alone (statements of up
+    -- to 1,000 rows): the failure path of one_badge. A rule pairing OLD and NEW rows keeps
+    -- the statement as a whole.
+    SELECT CASE WHEN r.update_of IS NULL
+                     AND NOT (r.event = 'update' AND r.kind = 'condition' AND gamification._uses_old(r.condition))
+                THEN gamification._render(gamification._template('per_row'), pg_catalog.jsonb_build_object(
+                         'rows', CASE WHEN r.event = 'delete' THEN 'old_rows' ELSE 'new_rows' END,
+                         'statement', gamification._indent(
+                             pg_catalog.replace(pg_catalog.replace(gamification._rule_statement_sql(r),
+                                 'FROM new_rows AS new', 'FROM (SELECT * FROM new_rows OFFSET v_i LIMIT 1) AS new'),
+                                 'FROM old_rows AS old', 'FROM (SELECT * FROM old_rows OFFSET v_i LIMIT 1) AS old'), 28)))
+                ELSE '' END
+$$;
+COMMENT ON FUNCTION gamification._rule_per_row_sql(gamification.badge_rule) IS
+    'Internal: generated PL/pgSQL evaluating a statement-level rule row by row, each row in its own block, for statements of up to 1,000 rows (the failure path: one failing row loses only itself), or an empty text for a rule that pairs OLD and NEW rows.';
+
 CREATE {{ or_replace }}FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
 LANGUAGE plpgsql
@@ -380,6 +403,7 @@ BEGIN
         -- a grant, badge_error may be full): then only a WARNING remains.
         v_isolated := v_isolated || gamification._render(gamification._template('one_badge'),
             pg_catalog.jsonb_build_object('statement', gamification._indent(v_stmt, 12),
+                                          'per_row', CASE WHEN p_row THEN '' ELSE gamification._rule_per_row_sql(r) END,
                                           'code', pg_catalog.quote_literal(r.badge_code)));
     END LOOP;
     v_declare := gamification._declarations(p_row);

@@ -20,7 +20,8 @@
 --                     counter met is one count_step, held badges are skipped;
 --   count_step        one step of a user's progress towards a badge, staged to commit
 --                     (_count_many, core/pending.sql).
--- One badge on its own (the fallback, and row-level update_of functions):
+-- One badge on its own (the fallback, and row-level update_of functions), and per_row, the
+-- fallback's fallback: a statement-level badge that failed, evaluated row by row:
 --   row_badge (+ row_award)  an update_of badge on NEW and OLD;
 --   rows_count, rows_grant   a statement-level badge over the transition table.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
@@ -79,6 +80,25 @@ END$t$
     WHEN 'body_one_badge' THEN $t${{declare}}BEGIN
 {{gate}}{{one_by_one}}    RETURN NULL;
 END$t$
+    WHEN 'per_row' THEN $t$            -- The statement failed: each row on its own (up to 1,000 rows: a row is
+            -- reached by its position, as transition rows have no key and naming their
+            -- type would need USAGE on the table's schema), so that one bad row does not
+            -- cost the others their awards and steps.
+            DECLARE
+                v_n integer;  -- the loop's v_i is declared by the FOR itself
+            BEGIN
+                SELECT pg_catalog.count(*)::integer INTO v_n FROM {{rows}};
+                IF v_n <= 1000 THEN
+                    FOR v_i IN 0 .. v_n - 1 LOOP
+                        BEGIN
+{{statement}}
+                        EXCEPTION WHEN OTHERS THEN
+                            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+                        END;
+                    END LOOP;
+                END IF;
+            END;
+$t$
     WHEN 'gate' THEN $t$    IF NOT ({{changed}}) THEN
         RETURN NULL;  -- no update_of column changed: nothing to evaluate
     END IF;
@@ -87,7 +107,7 @@ $t$
 {{statement}}
         EXCEPTION WHEN OTHERS THEN
             IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
-            BEGIN
+{{per_row}}            BEGIN
                 PERFORM gamification._badge_failed({{code}}, SQLSTATE, SQLERRM);
             EXCEPTION WHEN OTHERS THEN
                 IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;

@@ -61,6 +61,24 @@ BEGIN
             PERFORM gamification._grant(''high'', ARRAY(SELECT DISTINCT d.user_id FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM new_rows AS new WHERE new.player IS NOT NULL AND gamification.cond_high_8d966b22(new) IS TRUE) d), ''trigger'');
         EXCEPTION WHEN OTHERS THEN
             IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            -- The statement failed: each row on its own (up to 1,000 rows: a row is
+            -- reached by its position, as transition rows have no key and naming their
+            -- type would need USAGE on the table''s schema), so that one bad row does not
+            -- cost the others their awards and steps.
+            DECLARE
+                v_n integer;  -- the loop''s v_i is declared by the FOR itself
+            BEGIN
+                SELECT pg_catalog.count(*)::integer INTO v_n FROM new_rows;
+                IF v_n <= 1000 THEN
+                    FOR v_i IN 0 .. v_n - 1 LOOP
+                        BEGIN
+                            PERFORM gamification._grant(''high'', ARRAY(SELECT DISTINCT d.user_id FROM (SELECT pg_catalog.concat(new.player) AS user_id FROM (SELECT * FROM new_rows OFFSET v_i LIMIT 1) AS new WHERE new.player IS NOT NULL AND gamification.cond_high_8d966b22(new) IS TRUE) d), ''trigger'');
+                        EXCEPTION WHEN OTHERS THEN
+                            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                        END;
+                    END LOOP;
+                END IF;
+            END;
             BEGIN
                 PERFORM gamification._badge_failed(''high'', SQLSTATE, SQLERRM);
             EXCEPTION WHEN OTHERS THEN

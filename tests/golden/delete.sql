@@ -62,6 +62,28 @@ BEGIN
               WHERE c.users IS NOT NULL;
         EXCEPTION WHEN OTHERS THEN
             IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+            -- The statement failed: each row on its own (up to 1,000 rows: a row is
+            -- reached by its position, as transition rows have no key and naming their
+            -- type would need USAGE on the table''s schema), so that one bad row does not
+            -- cost the others their awards and steps.
+            DECLARE
+                v_n integer;  -- the loop''s v_i is declared by the FOR itself
+            BEGIN
+                SELECT pg_catalog.count(*)::integer INTO v_n FROM old_rows;
+                IF v_n <= 1000 THEN
+                    FOR v_i IN 0 .. v_n - 1 LOOP
+                        BEGIN
+                            PERFORM gamification._count(''quitter'', c.users, c.steps)
+                               FROM (SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id) AS users,
+                                            pg_catalog.array_agg(g.n ORDER BY g.user_id) AS steps
+                                       FROM (SELECT q.user_id, pg_catalog.count(*) AS n FROM (SELECT pg_catalog.concat(old.player) AS user_id FROM (SELECT * FROM old_rows OFFSET v_i LIMIT 1) AS old WHERE old.player IS NOT NULL AND gamification.cond_quitter_358fc791(old) IS TRUE) q GROUP BY q.user_id) g) c
+                              WHERE c.users IS NOT NULL;
+                        EXCEPTION WHEN OTHERS THEN
+                            IF SQLSTATE IN (''40001'', ''40P01'') THEN RAISE; END IF;
+                        END;
+                    END LOOP;
+                END IF;
+            END;
             BEGIN
                 PERFORM gamification._badge_failed(''quitter'', SQLSTATE, SQLERRM);
             EXCEPTION WHEN OTHERS THEN
