@@ -162,3 +162,25 @@ def test_drop_extension_cascade_removes_our_triggers_and_leaves_the_table_workin
         conn.execute("UPDATE posts SET views = views + 1")
         conn.execute("DELETE FROM posts WHERE id = 1")
         assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == rows
+
+
+def test_schema_then_data_only_with_disable_triggers_then_totals_rebuild(server, tmp_path) -> None:
+    """The README's data-only path: the data loads without awarding (--disable-triggers,
+    so the ledger's trigger does not maintain totals either), then totals_rebuild()."""
+    populate(server.dsn)
+    before = snapshot(server.dsn)
+    dump_file = tmp_path / "db.dump"
+    subprocess.run([str(server.installation.tool("pg_dump")), "-Fc", "-f", str(dump_file), "-d", server.dsn],
+                   check=True, capture_output=True)
+    target_db = f"{server.dbname}_data_only"
+    with psycopg.connect(server.admin_dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target_db)))
+    target = server.admin_dsn(target_db)
+    pg_restore(server, target, dump_file, "--schema-only")
+    pg_restore(server, target, dump_file, "--data-only", "--disable-triggers")
+    with psycopg.connect(target, autocommit=True) as conn:
+        assert conn.execute("SELECT gamification.totals_rebuild()").fetchone()[0] > 0
+        assert conn.execute("SELECT gamification.totals_rebuild()").fetchone()[0] == 0  # idempotent
+    after = snapshot(target)
+    for name in SNAPSHOT_QUERIES:
+        assert after[name] == before[name], f"{name} differs after a schema-then-data-only restore"

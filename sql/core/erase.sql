@@ -1,8 +1,9 @@
 -- Erasure: one user's every row (user_erase, for data-protection requests and deleted
 -- accounts), or every user's (data_reset, for test suites), definitions and generated
--- triggers kept. The append-only tables refuse DELETE and TRUNCATE to everyone else:
--- these functions alone lift that guard, for their own statements only: they set
--- gamification.erasing on, and off again before they return. (Not a SET clause: pg_tle
+-- triggers kept; and totals_rebuild(), after a data-only restore. The append-only tables
+-- refuse DELETE and TRUNCATE to everyone else: the erasing functions alone lift that
+-- guard, for their own statements only: they set gamification.erasing on, and off again
+-- before they return. (Not a SET clause: pg_tle
 -- installs as a role that may not put a custom setting in a function's header.)
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
@@ -112,3 +113,50 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._data_reset(current_user) $$;
 COMMENT ON FUNCTION gamification.data_reset() IS
     'For test suites: delete every user''s data in one call (awards, award history, ledger, totals, progress, unlock times, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+
+CREATE {{ or_replace }}FUNCTION gamification._totals_rebuild(p_registrant name)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_changed bigint;
+    v_gone bigint;
+BEGIN
+    IF NOT pg_catalog.pg_has_role(v_registrant, 'gamification_admin', 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('gamification.totals_rebuild(): role %s is not a member of gamification_admin', v_registrant),
+            HINT = 'Run it as the role that restored the data, or GRANT gamification_admin to it.';
+    END IF;
+    -- Every user with ledger rows, locked first in one order like every writer; totals
+    -- set to the sum of the ledger (never added to: running it twice changes nothing).
+    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT l.user_id FROM gamification.points_ledger l));
+    WITH sums AS (
+        SELECT l.user_id, pg_catalog.sum(l.amount)::bigint AS points
+          FROM gamification.points_ledger l GROUP BY l.user_id
+    ),
+    upserted AS (
+        INSERT INTO gamification.points_total AS t (user_id, points)
+        SELECT s.user_id, s.points FROM sums s ORDER BY s.user_id
+        ON CONFLICT (user_id) DO UPDATE SET points = EXCLUDED.points WHERE t.points <> EXCLUDED.points
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
+    DELETE FROM gamification.points_total t
+     WHERE NOT EXISTS (SELECT 1 FROM gamification.points_ledger l WHERE l.user_id = t.user_id);
+    GET DIAGNOSTICS v_gone = ROW_COUNT;
+    RETURN v_changed + v_gone;
+END;
+$$;
+COMMENT ON FUNCTION gamification._totals_rebuild(name) IS
+    'Internal: totals_rebuild() for a registrant (checked by _registrant), who must be a member of gamification_admin (42501 otherwise).';
+
+CREATE {{ or_replace }}FUNCTION gamification.totals_rebuild()
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification._totals_rebuild(current_user) $$;
+COMMENT ON FUNCTION gamification.totals_rebuild() IS
+    'Set every user''s points total (user_points) to the sum of their ledger rows, after a data-only restore with --disable-triggers (which loads the ledger without the trigger that keeps the totals). Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';

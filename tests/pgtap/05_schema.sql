@@ -87,6 +87,7 @@ SELECT is(
           'gamification._badge_sync(jsonb,boolean,boolean,text,name)', 'gamification._badge_unregister(text,boolean,name)',
           'gamification._data_reset(name)',
           'gamification._ddl_after()', 'gamification._ddl_before()', 'gamification._ddl_drop()',
+          'gamification._totals_rebuild(name)',
           'gamification.award_points(anyelement,bigint,text)', 'gamification.award_points(text,bigint,text)',
           'gamification.badge_award(anyelement,text)', 'gamification.badge_award(text,text)',
           'gamification.badge_progress(anyelement,text,bigint)', 'gamification.badge_progress(text,text,bigint)',
