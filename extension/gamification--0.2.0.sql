@@ -894,27 +894,13 @@ LANGUAGE plpgsql
 SECURITY DEFINER  -- owned by gamification_runner: it runs inside the committing role's transaction
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_users text[];
-    v_codes text[];
-    v_steps bigint[];
 BEGIN
     -- The deferred constraint trigger of the transaction's marker row: at commit (or at
     -- SET CONSTRAINTS ... IMMEDIATE). It never fails the commit: what cannot be applied
     -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) moves
     -- to the queue, committed with the write, for the next commit or pending_apply().
     BEGIN
-        -- _apply_pending(NEW.txid), written out: one call less on every commit.
-        WITH taken AS (
-            DELETE FROM gamification.pending p WHERE p.txid = NEW.txid
-            RETURNING p.user_id, p.badge_code, p.steps
-        )
-        SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
-          INTO v_users, v_codes, v_steps
-          FROM taken t;
-        IF v_users IS NOT NULL THEN
-            PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
-        END IF;
+        PERFORM gamification._apply_pending(NEW.txid);
     EXCEPTION WHEN OTHERS THEN
         IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
         WITH moved AS (DELETE FROM gamification.pending p WHERE p.txid = NEW.txid RETURNING p.*)
@@ -3754,7 +3740,7 @@ $$;
 COMMENT ON FUNCTION gamification._ddl_snapshot(gamification.badge_rule) IS
     'Internal: what _ddl_follow needs to follow renames of a rule''s columns and tables: its table''s columns by number, the relations its predicate reads and its deparsed condition, taken before a statement.';
 
-CREATE FUNCTION gamification._renamed_condition(p_snapshot jsonb, p_table regclass)
+CREATE FUNCTION gamification._renamed_condition(p_snapshot jsonb, p_renames jsonb)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
@@ -3768,11 +3754,9 @@ DECLARE
     v_new text;
     v_names jsonb;
 BEGIN
-    -- Columns of the rule's table renamed since the snapshot: NEW.old -> NEW.new.
-    FOR v_old, v_new IN
-        SELECT c.value, a.attname::text FROM pg_catalog.jsonb_each_text(p_snapshot -> 'columns') c
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = p_table AND a.attnum = c.key::smallint AND NOT a.attisdropped
-         WHERE a.attname <> c.value LOOP
+    -- Columns of the rule's table renamed since the snapshot (p_renames, old -> new):
+    -- NEW.old -> NEW.new.
+    FOR v_old, v_new IN SELECT * FROM pg_catalog.jsonb_each_text(p_renames) LOOP
         v_body := pg_catalog.regexp_replace(v_body,
             '\m(NEW|OLD)\.' || gamification._regex_literal(pg_catalog.quote_ident(v_old)) || '(?![[:alnum:]_$])',
             '\1.' || pg_catalog.replace(pg_catalog.quote_ident(v_new), '\', '\\'), 'g');
@@ -3793,8 +3777,8 @@ BEGIN
     RETURN CASE WHEN v_renamed THEN v_body END;
 END;
 $$;
-COMMENT ON FUNCTION gamification._renamed_condition(jsonb, regclass) IS
-    'Internal: a rule''s condition (from its snapshot) with the columns and relations renamed since the snapshot renamed in it, or NULL if nothing it uses was renamed.';
+COMMENT ON FUNCTION gamification._renamed_condition(jsonb, jsonb) IS
+    'Internal: a rule''s condition (from its snapshot) with the columns renamed by the statement (p_renames, old name -> new name) and the relations renamed since the snapshot renamed in it, or NULL if nothing it uses was renamed.';
 
 CREATE FUNCTION gamification._ddl_follow(p_snapshot jsonb)
 RETURNS void
@@ -3815,11 +3799,11 @@ BEGIN
       FROM pg_catalog.jsonb_each_text(p_snapshot -> 'columns') c
       JOIN pg_catalog.pg_attribute a ON a.attrelid = r.table_name AND a.attnum = c.key::smallint AND NOT a.attisdropped
      WHERE a.attname <> c.value;
-    v_condition := gamification._renamed_condition(p_snapshot, r.table_name);
-    IF v_renames IS NULL AND v_condition IS NULL THEN
+    v_renames := coalesce(v_renames, '{}');
+    v_condition := gamification._renamed_condition(p_snapshot, v_renames);
+    IF v_renames = '{}' AND v_condition IS NULL THEN
         RETURN;
     END IF;
-    v_renames := coalesce(v_renames, '{}');
     UPDATE gamification.badge_rule b
        SET user_field = coalesce(v_renames ->> b.user_field, b.user_field),
            update_of = (SELECT pg_catalog.array_agg(coalesce(v_renames ->> u.c, u.c)::name ORDER BY u.o)

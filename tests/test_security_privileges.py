@@ -113,7 +113,7 @@ VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "bad
 # is for admins only (a contract refinement made while implementing: see README).
 ADMIN_VIEWS = ["badge_status"]
 TABLES = ["category", "badge", "award", "award_history", "progress", "points_ledger", "points_total",
-          "unlockable", "unlock", "badge_rule", "badge_error"]
+          "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "pending_commit"]
 
 PREVIEW_DEF = json.dumps({"code": "pv", "name": "Preview", "condition": "true", "trigger_condition": "insert",
                           "trigger_table": "public.posts", "user_field": "author"})
@@ -146,6 +146,8 @@ OPERATIONS += [
     ("user_erase(text)", 2, "SELECT gamification.user_erase('42')"),
     ("user_erase(anyelement)", 2, "SELECT gamification.user_erase(42)"),
     ("data_reset", 3, "SELECT gamification.data_reset()"),
+    ("pending_apply", 2, "SELECT gamification.pending_apply()"),
+    ("totals_rebuild", 3, "SELECT gamification.totals_rebuild()"),
     ("badge_register", 3, "SELECT * FROM gamification.badge_register('{\"code\": \"m_new\", \"name\": \"New\"}')"),
     ("badge_register(trigger)", 3, "SELECT * FROM gamification.badge_register('" + PREVIEW_DEF + "')"),
     ("badge_unregister", 3, "SELECT gamification.badge_unregister('manual2')"),
@@ -173,6 +175,11 @@ OPERATIONS += [
     ("delete award", 4, "DELETE FROM gamification.award"),
     ("insert progress", 4, "INSERT INTO gamification.progress (user_id, badge_code, progress) VALUES ('zz', 'prog1', 1)"),
     ("update progress", 4, "UPDATE gamification.progress SET progress = 4"),
+    # Staged and queued steps (core/pending.sql): only the runner writes them.
+    ("insert pending", 4, "INSERT INTO gamification.pending (user_id, badge_code, steps) VALUES ('zz', 'prog1', 100)"),
+    ("insert pending_queue", 4,
+     "INSERT INTO gamification.pending_queue (user_id, badge_code, steps, at) VALUES ('zz', 'prog1', 100, now())"),
+    ("insert pending_commit", 4, "INSERT INTO gamification.pending_commit (txid) VALUES (pg_current_xact_id())"),
     ("insert points_ledger", 4,
      "INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES ('zz', 1, 'direct')"),
     ("insert award_history", 4,
@@ -316,6 +323,9 @@ def test_badges_registered_by_admin_role_award_application_writes(env, conns):
 
 FORGERIES = [
     ("insert award", "INSERT INTO gamification.award (user_id, badge_code) VALUES ('666', 'manual1')"),
+    ("stage a step", "SELECT gamification._stage(ARRAY['manual1'], ARRAY['666'], NULL)"),
+    ("queue a step", "INSERT INTO gamification.pending_queue (user_id, badge_code, at) VALUES ('666', 'manual1', now())"),
+    ("apply the queue", "SELECT gamification.pending_apply()"),
     ("insert points_ledger", "INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES ('666', 1000000, 'forged')"),
     ("insert award_history", "INSERT INTO gamification.award_history (user_id, badge_code, action, points) VALUES ('666', 'manual1', 'award', 10)"),
     ("upsert points_total", "INSERT INTO gamification.points_total (user_id, points) VALUES ('666', 1000000)"),

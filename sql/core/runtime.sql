@@ -384,27 +384,13 @@ LANGUAGE plpgsql
 SECURITY DEFINER  -- owned by gamification_runner: it runs inside the committing role's transaction
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_users text[];
-    v_codes text[];
-    v_steps bigint[];
 BEGIN
     -- The deferred constraint trigger of the transaction's marker row: at commit (or at
     -- SET CONSTRAINTS ... IMMEDIATE). It never fails the commit: what cannot be applied
     -- now (a lock the writer's lock_timeout does not allow, a statement_timeout) moves
     -- to the queue, committed with the write, for the next commit or pending_apply().
     BEGIN
-        -- _apply_pending(NEW.txid), written out: one call less on every commit.
-        WITH taken AS (
-            DELETE FROM gamification.pending p WHERE p.txid = NEW.txid
-            RETURNING p.user_id, p.badge_code, p.steps
-        )
-        SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
-          INTO v_users, v_codes, v_steps
-          FROM taken t;
-        IF v_users IS NOT NULL THEN
-            PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
-        END IF;
+        PERFORM gamification._apply_pending(NEW.txid);
     EXCEPTION WHEN OTHERS THEN
         IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
         WITH moved AS (DELETE FROM gamification.pending p WHERE p.txid = NEW.txid RETURNING p.*)

@@ -80,7 +80,7 @@ $$;
 COMMENT ON FUNCTION gamification._ddl_snapshot(gamification.badge_rule) IS
     'Internal: what _ddl_follow needs to follow renames of a rule''s columns and tables: its table''s columns by number, the relations its predicate reads and its deparsed condition, taken before a statement.';
 
-CREATE {{ or_replace }}FUNCTION gamification._renamed_condition(p_snapshot jsonb, p_table regclass)
+CREATE {{ or_replace }}FUNCTION gamification._renamed_condition(p_snapshot jsonb, p_renames jsonb)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
@@ -94,11 +94,9 @@ DECLARE
     v_new text;
     v_names jsonb;
 BEGIN
-    -- Columns of the rule's table renamed since the snapshot: NEW.old -> NEW.new.
-    FOR v_old, v_new IN
-        SELECT c.value, a.attname::text FROM pg_catalog.jsonb_each_text(p_snapshot -> 'columns') c
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = p_table AND a.attnum = c.key::smallint AND NOT a.attisdropped
-         WHERE a.attname <> c.value LOOP
+    -- Columns of the rule's table renamed since the snapshot (p_renames, old -> new):
+    -- NEW.old -> NEW.new.
+    FOR v_old, v_new IN SELECT * FROM pg_catalog.jsonb_each_text(p_renames) LOOP
         v_body := pg_catalog.regexp_replace(v_body,
             '\m(NEW|OLD)\.' || gamification._regex_literal(pg_catalog.quote_ident(v_old)) || '(?![[:alnum:]_$])',
             '\1.' || pg_catalog.replace(pg_catalog.quote_ident(v_new), '\', '\\'), 'g');
@@ -119,8 +117,8 @@ BEGIN
     RETURN CASE WHEN v_renamed THEN v_body END;
 END;
 $$;
-COMMENT ON FUNCTION gamification._renamed_condition(jsonb, regclass) IS
-    'Internal: a rule''s condition (from its snapshot) with the columns and relations renamed since the snapshot renamed in it, or NULL if nothing it uses was renamed.';
+COMMENT ON FUNCTION gamification._renamed_condition(jsonb, jsonb) IS
+    'Internal: a rule''s condition (from its snapshot) with the columns renamed by the statement (p_renames, old name -> new name) and the relations renamed since the snapshot renamed in it, or NULL if nothing it uses was renamed.';
 
 CREATE {{ or_replace }}FUNCTION gamification._ddl_follow(p_snapshot jsonb)
 RETURNS void
@@ -141,11 +139,11 @@ BEGIN
       FROM pg_catalog.jsonb_each_text(p_snapshot -> 'columns') c
       JOIN pg_catalog.pg_attribute a ON a.attrelid = r.table_name AND a.attnum = c.key::smallint AND NOT a.attisdropped
      WHERE a.attname <> c.value;
-    v_condition := gamification._renamed_condition(p_snapshot, r.table_name);
-    IF v_renames IS NULL AND v_condition IS NULL THEN
+    v_renames := coalesce(v_renames, '{}');
+    v_condition := gamification._renamed_condition(p_snapshot, v_renames);
+    IF v_renames = '{}' AND v_condition IS NULL THEN
         RETURN;
     END IF;
-    v_renames := coalesce(v_renames, '{}');
     UPDATE gamification.badge_rule b
        SET user_field = coalesce(v_renames ->> b.user_field, b.user_field),
            update_of = (SELECT pg_catalog.array_agg(coalesce(v_renames ->> u.c, u.c)::name ORDER BY u.o)
