@@ -6,7 +6,8 @@
 -- sql/core/tables.sql
 -- ---------------------------------------------------------------------------
 -- Tables of the gamification core. They store only what happened: definitions,
--- held awards, stored progress, the points ledger and first unlock times.
+-- held awards, stored progress, points totals and first unlock times; the event log is
+-- in core/events.sql.
 -- There is never a row per user x definition, and no users table: a user is the
 -- host application's key, stored as text.
 
@@ -44,18 +45,6 @@ CREATE TABLE gamification.award (
 CREATE INDEX award_badge_code_idx ON gamification.award (badge_code);
 COMMENT ON TABLE gamification.award IS 'Badges currently held, one row per user and badge. Written only by gamification._grant() and gamification._revoke().';
 
-CREATE TABLE gamification.award_history (
-    id         bigserial PRIMARY KEY,
-    user_id    text NOT NULL,
-    badge_code text NOT NULL,
-    action     text NOT NULL CHECK (action IN ('award', 'revoke', 'reset')),
-    points     bigint NOT NULL,
-    source     text,
-    at         timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX award_history_user_badge_idx ON gamification.award_history (user_id, badge_code, id);
-COMMENT ON TABLE gamification.award_history IS 'Append-only log of awards, revocations and resets. points is the effect on the user''s points (the badge points paid on award, minus the points paid at award time on revoke/reset).';
-
 CREATE TABLE gamification.progress (
     user_id    text NOT NULL,
     badge_code text NOT NULL REFERENCES gamification.badge (code) ON UPDATE CASCADE,
@@ -66,22 +55,11 @@ CREATE TABLE gamification.progress (
 CREATE INDEX progress_badge_code_idx ON gamification.progress (badge_code);
 COMMENT ON TABLE gamification.progress IS 'Stored progress of a user towards a badge with a target.';
 
-CREATE TABLE gamification.points_ledger (
-    id         bigserial PRIMARY KEY,
-    user_id    text NOT NULL,
-    amount     bigint NOT NULL,
-    reason     text NOT NULL,
-    badge_code text,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX points_ledger_user_idx ON gamification.points_ledger (user_id, id);
-COMMENT ON TABLE gamification.points_ledger IS 'Append-only points ledger: UPDATE, DELETE and TRUNCATE are refused. Corrections are new rows.';
-
 CREATE TABLE gamification.points_total (
     user_id text PRIMARY KEY,
     points  bigint NOT NULL
 );
-COMMENT ON TABLE gamification.points_total IS 'Per-user sum of gamification.points_ledger, maintained only by the ledger''s AFTER INSERT statement trigger.';
+COMMENT ON TABLE gamification.points_total IS 'Per-user sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
 
 CREATE TABLE gamification.unlockable (
     code            text PRIMARY KEY,
@@ -102,18 +80,53 @@ CREATE TABLE gamification.unlock (
 );
 COMMENT ON TABLE gamification.unlock IS 'First time a user reached an unlockable. Holding it is derived (points >= points_required); this row only keeps the first unlock time.';
 
--- Definitions and user data survive pg_dump. points_total is derived and is not
--- dumped: restoring points_ledger rebuilds it through the ledger trigger.
+-- Definitions and user data survive pg_dump, current state included: points_total is
+-- derived from the event log (core/events.sql) but dumped with it, in one snapshot, so
+-- a data-only restore, which loads the log without running any code of ours, leaves
+-- every total right.
 SELECT pg_catalog.pg_extension_config_dump('gamification.category', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.badge', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.award', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.award_history', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.award_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.progress', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.points_ledger', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.points_ledger_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.points_total', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.unlockable', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.unlock', '');
+
+
+-- ---------------------------------------------------------------------------
+-- sql/core/events.sql
+-- ---------------------------------------------------------------------------
+
+-- The event log: one row per thing that happened to a user, appended by the functions
+-- that change a user's state, in the same statement as the change. It is at once the
+-- award history, the points ledger and the source of events for applications; current
+-- state stays in the narrow tables (award, progress, points_total). No foreign key: the
+-- log outlives the definitions it names. A public contract (README, docs/reference.md).
+CREATE TABLE gamification.event (
+    id      bigserial PRIMARY KEY,
+    at      timestamptz NOT NULL DEFAULT now(),
+    user_id text NOT NULL,
+    kind    text NOT NULL CHECK (kind IN ('badge_awarded', 'badge_revoked', 'badge_reset', 'points_changed',
+                                          'unlockable_unlocked', 'unlockable_locked')),
+    subject text,
+    points  bigint NOT NULL DEFAULT 0,
+    reason  text,
+    data    jsonb
+);
+CREATE INDEX event_user_subject_idx ON gamification.event (user_id, subject, id);
+COMMENT ON TABLE gamification.event IS 'The event log: one row per thing that happened to a user, in the order it happened (id). Append-only: UPDATE, DELETE and TRUNCATE are refused, except by user_erase() and data_reset(). The sum of points per user is their total.';
+COMMENT ON COLUMN gamification.event.id IS 'Position in the log (increasing; within one transaction, the order of the changes).';
+COMMENT ON COLUMN gamification.event.at IS 'When it happened (the transaction''s start time, like now()).';
+COMMENT ON COLUMN gamification.event.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.event.kind IS 'What happened: badge_awarded, badge_revoked, badge_reset (a badge taken by reset()), points_changed (points_award() or reset()), unlockable_unlocked (the user''s points reached it), unlockable_locked (they fell below it).';
+COMMENT ON COLUMN gamification.event.subject IS 'The badge (badge_*) or unlockable (unlockable_*) code; NULL for points_changed.';
+COMMENT ON COLUMN gamification.event.points IS 'The effect on the user''s points: the badge''s points paid on badge_awarded, minus the points paid at award time on badge_revoked, the amount on points_changed, 0 otherwise. sum(points) per user is the user''s total.';
+COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_award() or reset; for badge_awarded how it was earned (trigger, progress, target, backfill, manual); revoke or reset for the badge_revoked and badge_reset kinds; NULL for unlockables.';
+COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row.';
+
+-- The log is user data: pg_dump keeps it, with its sequence.
+SELECT pg_catalog.pg_extension_config_dump('gamification.event', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.event_id_seq', '');
 
 
 -- ---------------------------------------------------------------------------
@@ -561,6 +574,51 @@ $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
     'Internal: take the transaction lock of each user (advisory, class 1483533329, key hashtext(user_id)) in one global order; every writer of a user''s state calls it first.';
 
+CREATE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Called by the writer that appended the events whose points these are, with the
+    -- users already locked: each total once, in user order, then one event per
+    -- unlockable a total crossed (up: unlocked, and its first unlock time kept; down: locked).
+    WITH delta AS (
+        SELECT d.user_id, pg_catalog.sum(d.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas)) AS d(user_id, n)
+         WHERE d.n <> 0
+         GROUP BY d.user_id
+    ),
+    prior AS (  -- read before the upsert (same snapshot): which users had a total
+        SELECT t.user_id FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id
+    ),
+    totals AS (
+        INSERT INTO gamification.points_total AS t (user_id, points)
+        SELECT d.user_id, d.n FROM delta d ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
+        RETURNING t.user_id, t.points
+    ),
+    crossed AS (
+        SELECT t.user_id, u.code, t.points >= u.points_required AS up
+          FROM totals t
+          JOIN delta d ON d.user_id = t.user_id
+          LEFT JOIN prior p ON p.user_id = t.user_id
+          JOIN gamification.unlockable u
+            ON (t.points >= u.points_required) <> (p.user_id IS NOT NULL AND t.points - d.n >= u.points_required)
+    ),
+    first_unlock AS (
+        INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+        SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
+        ON CONFLICT (user_id, unlockable_code) DO NOTHING
+    )
+    INSERT INTO gamification.event (user_id, kind, subject)
+    SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
+      FROM crossed c ORDER BY c.user_id, c.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._points_apply(text[], bigint[]) IS
+    'Internal: add p_deltas[i] to the total of user p_users[i] (once per user, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable a total rose to, and an unlockable_locked event for every one it fell below.';
+
 CREATE FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -590,11 +648,10 @@ BEGIN
         IF NOT FOUND THEN
             RETURN 0;  -- held already
         END IF;
-        INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
-        VALUES (p_users[1], p_codes[1], 'award', v_one_points, p_source);
+        INSERT INTO gamification.event (user_id, kind, subject, points, reason)
+        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source);
         IF v_one_points <> 0 THEN
-            INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
-            VALUES (p_users[1], v_one_points, 'badge:' || p_codes[1], p_codes[1]);
+            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points]);
         END IF;
         RETURN 1;
     END IF;
@@ -620,26 +677,37 @@ BEGIN
       INTO v_users, v_codes, v_points
       FROM ins i JOIN gamification.badge b ON b.code = i.badge_code;
     IF v_users IS NULL THEN
-        RETURN 0;  -- nothing new: no history, no ledger statement (so no totals trigger)
+        RETURN 0;  -- nothing new: no event, no total to change
     END IF;
-    INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
-    SELECT a.user_id, a.code, 'award', a.points, p_source
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason)
+    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source
       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
            AS a(user_id, code, points);
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
-        INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
-        SELECT a.user_id, a.points, 'badge:' || a.code, a.code
-          FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
-               AS a(user_id, code, points)
-         WHERE a.points <> 0
-         ORDER BY a.user_id;
+        PERFORM gamification._points_apply(v_users, v_points);  -- each total once
     END IF;
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
+
+CREATE FUNCTION gamification._restoring()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+-- A restore loads the awards, progress, totals and events that were dumped: the rows of
+-- the application's tables it loads must not count again. pg_dump's scripts and
+-- pg_restore (data-only too, with or without -j) open every session with
+-- check_function_bodies = off and row_security = off, which applications do not set;
+-- a hand-made load says so with gamification.restoring = on.
+RETURN pg_catalog.current_setting('gamification.restoring', true) = 'on'
+    OR (pg_catalog.current_setting('check_function_bodies') = 'off'
+        AND pg_catalog.current_setting('row_security') = 'off');
+COMMENT ON FUNCTION gamification._restoring() IS
+    'Internal: whether this session is loading a dump (pg_dump''s session settings check_function_bodies = off and row_security = off, or gamification.restoring = on); writes found inside it award and count nothing.';
 
 CREATE FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
@@ -650,6 +718,10 @@ BEGIN
     -- Inside a write, nothing per-user is locked: the steps (p_steps NULL: conditions
     -- met) are appended to gamification.pending, and the transaction's one marker row
     -- makes the deferred trigger apply them at commit, every user locked in one order.
+    -- Rows loaded by a restore were counted before the dump: nothing to stage.
+    IF gamification._restoring() THEN
+        RETURN 0;
+    END IF;
     INSERT INTO gamification.pending (user_id, badge_code, steps)
     SELECT w.user_id, w.code, w.n
       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
@@ -701,7 +773,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
-    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:CODE) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
+    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends a badge_awarded event per new award, paying the badge''s points. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
 CREATE FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])
@@ -1093,10 +1165,8 @@ COMMENT ON FUNCTION gamification.category_delete(text) IS
 -- ---------------------------------------------------------------------------
 -- sql/core/points.sql
 -- ---------------------------------------------------------------------------
--- Points: the append-only ledger, the per-user totals kept by one statement
--- trigger, and award_points(). Whatever path inserts into the ledger, the
--- trigger keeps points_total = sum(points_ledger) per user and records first
--- unlock times of the unlockables reached.
+-- Points: the event log is append-only, and award_points(). _points_apply()
+-- (core/runtime.sql) keeps points_total equal to the sum of each user's event points.
 
 CREATE FUNCTION gamification._append_only()
 RETURNS trigger
@@ -1117,12 +1187,8 @@ $$;
 COMMENT ON FUNCTION gamification._append_only() IS
     'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and the TRUNCATE of data_reset().';
 
-CREATE TRIGGER points_ledger_append_only
-    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.points_ledger
-    FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
-
-CREATE TRIGGER award_history_append_only
-    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.award_history
+CREATE TRIGGER event_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
 CREATE FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
@@ -1141,39 +1207,6 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
     'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
-
-CREATE FUNCTION gamification._ledger_totals()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    WITH delta AS (
-        SELECT n.user_id, pg_catalog.sum(n.amount)::bigint AS amount
-          FROM new_rows n
-         GROUP BY n.user_id
-    ),
-    totals AS (
-        INSERT INTO gamification.points_total AS t (user_id, points)
-        SELECT d.user_id, d.amount FROM delta d ORDER BY d.user_id
-        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
-        RETURNING t.user_id, t.points
-    )
-    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
-      FROM totals t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, NULL) r
-     ORDER BY r.user_id, r.unlockable_code
-    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION gamification._ledger_totals() IS
-    'Internal trigger (AFTER INSERT ... FOR EACH STATEMENT on points_ledger): adds the inserted amounts to points_total set-based, in user order, and records the first unlock time of every unlockable now reached.';
-
-CREATE TRIGGER points_ledger_totals
-    AFTER INSERT ON gamification.points_ledger
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION gamification._ledger_totals();
 
 CREATE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
 RETURNS bigint
@@ -1203,13 +1236,14 @@ BEGIN
             HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
-    INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
+    INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', $2, $3);
+    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2]);
     SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
     RETURN v_total;
 END;
 $$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
-    'The 0.1.0 name of gamification.points_award(), kept as an alias: append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason and return the new total.';
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) with a reason to the user''s log and return the new total.';
 
 CREATE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -1235,6 +1269,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_count integer;
+    v_users text[];
+    v_paid bigint[];
 BEGIN
     IF p_action IS NULL OR p_action NOT IN ('revoke', 'reset') THEN
         PERFORM gamification._raise('22023',
@@ -1243,43 +1279,36 @@ BEGIN
     END IF;
     PERFORM gamification._badge_must_exist(p_code);
     PERFORM gamification._lock_users(p_users);  -- the one lock order of every writer (core/runtime.sql)
-    WITH locked AS (
-        SELECT a.user_id
-          FROM gamification.award a
-         WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
-         ORDER BY a.user_id
-           FOR UPDATE
-    ),
-    del AS (
+    -- What each award paid is its badge_awarded event's points (0 if it has none).
+    WITH del AS (
         DELETE FROM gamification.award a
-         USING locked l
-         WHERE a.badge_code = p_code AND a.user_id = l.user_id
-        RETURNING a.user_id, a.badge_code
-    ),
-    paid AS (
-        SELECT d.user_id, d.badge_code,
-               coalesce((SELECT h.points FROM gamification.award_history h
-                          WHERE h.user_id = d.user_id AND h.badge_code = d.badge_code AND h.action = 'award'
-                          ORDER BY h.id DESC LIMIT 1), 0) AS points
-          FROM del d
-    ),
-    hist AS (
-        INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
-        SELECT p.user_id, p.badge_code, p_action, -p.points, p_action FROM paid p ORDER BY p.user_id
-    ),
-    ledger AS (
-        INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
-        SELECT p.user_id, -p.points, 'revoke:' || p.badge_code, p.badge_code
-          FROM paid p
-         WHERE p.points <> 0 AND p_action = 'revoke'
-         ORDER BY p.user_id
+         WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
+        RETURNING a.user_id
     )
-    SELECT pg_catalog.count(*)::integer INTO v_count FROM paid;
+    SELECT pg_catalog.array_agg(d.user_id ORDER BY d.user_id),
+           pg_catalog.array_agg(coalesce((SELECT e.points FROM gamification.event e
+                                           WHERE e.user_id = d.user_id AND e.subject = p_code AND e.kind = 'badge_awarded'
+                                           ORDER BY e.id DESC LIMIT 1), 0) ORDER BY d.user_id)
+      INTO v_users, v_paid
+      FROM del d;
+    v_count := coalesce(pg_catalog.cardinality(v_users), 0);
+    IF v_count = 0 THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason, data)
+    SELECT r.user_id, CASE p_action WHEN 'revoke' THEN 'badge_revoked' ELSE 'badge_reset' END, p_code,
+           CASE p_action WHEN 'revoke' THEN -r.paid ELSE 0 END,
+           p_action,
+           CASE p_action WHEN 'reset' THEN pg_catalog.jsonb_build_object('paid', r.paid) END
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_paid)) AS r(user_id, paid);
+    IF p_action = 'revoke' THEN  -- reset() settles the total itself, in one event
+        PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x));
+    END IF;
     RETURN v_count;
 END;
 $$;
 COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
-    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a history row (action revoke or reset) and, for action revoke, a ledger row subtracting the points actually paid at award time (from the award''s history row, 0 if none). With action reset the caller settles the ledger. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time (its badge_awarded event''s points, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
 
 CREATE FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean
@@ -1296,7 +1325,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_award(text, text) IS
-    'Award a badge to a user and pay its points (a ledger row badge:CODE when they are not 0). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
+    'Award a badge to a user and pay its points (a badge_awarded event). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
 
 CREATE FUNCTION gamification.badge_revoke(user_id text, code text)
 RETURNS boolean
@@ -1313,7 +1342,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
-    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a ledger row revoke:CODE). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
+    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a badge_revoked event). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
 
 CREATE FUNCTION gamification.badge_award(user_id anyelement, code text)
 RETURNS boolean
@@ -1454,11 +1483,17 @@ BEGIN
            points_required = EXCLUDED.points_required, definition = EXCLUDED.definition,
            updated_at = pg_catalog.now();
 
-    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
-      FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
-     ORDER BY r.user_id, r.unlockable_code
-    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
+    WITH first_unlock AS (
+        INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+        SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+          FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+         ORDER BY r.user_id, r.unlockable_code
+        ON CONFLICT (user_id, unlockable_code) DO NOTHING
+        RETURNING user_id, unlockable_code
+    )
+    INSERT INTO gamification.event (user_id, kind, subject, reason)
+    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register'
+      FROM first_unlock f ORDER BY f.user_id, f.unlockable_code;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 EXCEPTION WHEN OTHERS THEN
@@ -1475,40 +1510,15 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
-    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';
-
-CREATE FUNCTION gamification._unlock_keep_first()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- A restore (pg_restore -j above all) may load points_ledger, whose trigger records
-    -- unlocks, before the dumped unlock rows: keep the earliest first-unlock time
-    -- instead of failing on the duplicate. Normal writes only insert new unlocks.
-    UPDATE gamification.unlock u
-       SET first_unlocked_at = LEAST(u.first_unlocked_at, NEW.first_unlocked_at)
-     WHERE u.user_id = NEW.user_id AND u.unlockable_code = NEW.unlockable_code;
-    IF FOUND THEN
-        RETURN NULL;
-    END IF;
-    RETURN NEW;
-END;
-$$;
-COMMENT ON FUNCTION gamification._unlock_keep_first() IS
-    'Internal trigger (BEFORE INSERT ... FOR EACH ROW on unlock): an unlock already recorded keeps the earliest first-unlock time and the insert is skipped, so restoring a dump in any table order works.';
-
-CREATE TRIGGER unlock_keep_first
-    BEFORE INSERT ON gamification.unlock
-    FOR EACH ROW EXECUTE FUNCTION gamification._unlock_keep_first();
+    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once, with an unlockable_unlocked event (reason register) when it is their first. Returns the codes registered. Idempotent.';
 
 
 -- ---------------------------------------------------------------------------
 -- sql/core/reset.sql
 -- ---------------------------------------------------------------------------
 -- reset(): return one user to zero, keeping the history. Every held badge is
--- revoked with action 'reset', progress and unlock rows are deleted, and one
--- ledger row of minus the current total (reason 'reset') brings the total to 0.
+-- taken back (a badge_reset event each), progress and unlock rows are deleted, and one
+-- points_changed event of minus the current total (reason 'reset') brings it to 0.
 
 CREATE FUNCTION gamification.reset(user_id text)
 RETURNS void
@@ -1520,6 +1530,7 @@ AS $$
 DECLARE
     v_user text := gamification._require_user($1::text, 'reset');
     v_code text;
+    v_total bigint;
 BEGIN
     -- Lock the user first, as every writer does (core/runtime.sql): their changes wait.
     PERFORM gamification._lock_users(ARRAY[v_user]);
@@ -1531,10 +1542,11 @@ BEGIN
     DELETE FROM gamification.unlock u
      USING gamification.unlockable x
      WHERE u.user_id = v_user AND x.code = u.unlockable_code AND x.points_required > 0;
-    INSERT INTO gamification.points_ledger (user_id, amount, reason)
-    SELECT t.user_id, -t.points, 'reset'
-      FROM gamification.points_total t
-     WHERE t.user_id = v_user AND t.points <> 0;
+    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
+    IF v_total <> 0 THEN
+        INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', -v_total, 'reset');
+        PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[-v_total]);
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification.reset(text) IS
@@ -1565,7 +1577,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1, $2, $3) $$;
 COMMENT ON FUNCTION gamification.points_award(text, bigint, text) IS
-    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason (non-empty; it shows in points_history); returns the new total, which may go below zero. Not idempotent: each call appends a ledger row.';
+    'Append amount points (non-zero; negative is a penalty) to the user''s points with a reason (non-empty; it shows in points_history): one points_changed event. Returns the new total, which may go below zero. Not idempotent: each call appends an event.';
 
 CREATE FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -1581,7 +1593,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.reset($1) $$;
 COMMENT ON FUNCTION gamification.user_reset(text) IS
-    'Return one user to zero, keeping the history: revoke every held badge (history action reset), delete their progress and the unlock times of unlockables needing points (one with points_required 0 stays held), and append one ledger row of minus their total (reason reset), so the ledger stays append-only and their total is 0. Idempotent: a second reset writes nothing.';
+    'Return one user to zero, keeping the history: take back every held badge (a badge_reset event each), delete their progress and the unlock times of unlockables needing points (one with points_required 0 stays held), and append one points_changed event of minus their total (reason reset), so the log stays append-only and their total is 0. Idempotent: a second reset writes nothing.';
 
 CREATE FUNCTION gamification.user_reset(user_id anyelement)
 RETURNS void
@@ -1613,9 +1625,9 @@ COMMENT ON COLUMN gamification.user_badges.awarded_at IS 'When the user was awar
 CREATE VIEW gamification.user_points AS
 SELECT t.user_id, t.points
   FROM gamification.points_total t;
-COMMENT ON VIEW gamification.user_points IS 'Current points of every user who has ever had a ledger row.';
+COMMENT ON VIEW gamification.user_points IS 'Current points of every user whose points have ever changed.';
 COMMENT ON COLUMN gamification.user_points.user_id IS 'The application''s user key, as text.';
-COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the user''s ledger rows (may be negative, 0 after a reset).';
+COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the points of the user''s events (may be negative, 0 after a reset).';
 
 CREATE VIEW gamification.user_progress AS
 SELECT p.user_id, b.code, p.progress, b.target
@@ -1653,14 +1665,37 @@ COMMENT ON COLUMN gamification.badges.secret IS 'Hidden by badges_for() from use
 COMMENT ON COLUMN gamification.badges.next IS 'Code of the badge that follows this one in a chain, or NULL.';
 
 CREATE VIEW gamification.points_history AS
-SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
-  FROM gamification.points_ledger l;
-COMMENT ON VIEW gamification.points_history IS 'Every ledger row: points given or taken, why, and the badge involved if any.';
+SELECT e.user_id, e.points AS amount,
+       CASE e.kind WHEN 'badge_awarded' THEN 'badge:' || e.subject
+                   WHEN 'badge_revoked' THEN 'revoke:' || e.subject
+                   ELSE e.reason END AS reason,
+       CASE WHEN e.kind IN ('badge_awarded', 'badge_revoked') THEN e.subject END AS badge,
+       e.at AS created_at, e.id
+  FROM gamification.event e
+ WHERE e.points <> 0;
+COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points (the events whose points are not 0): points given or taken, why, and the badge involved if any.';
 COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
 COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
 COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';
 COMMENT ON COLUMN gamification.points_history.badge IS 'The badge that paid or took the points, or NULL.';
-COMMENT ON COLUMN gamification.points_history.created_at IS 'When the row was appended.';
+COMMENT ON COLUMN gamification.points_history.created_at IS 'When it happened (the event''s at).';
+COMMENT ON COLUMN gamification.points_history.id IS 'The event''s id in gamification.event: the order of the changes, and a key to page by.';
+
+-- The two logs of 0.1.0, now read from the event log with their 0.1.0 columns, for
+-- readers that used them (ids are event ids). Read-only.
+CREATE VIEW gamification.award_history AS
+SELECT e.id, e.user_id, e.subject AS badge_code,
+       CASE e.kind WHEN 'badge_awarded' THEN 'award' WHEN 'badge_revoked' THEN 'revoke' ELSE 'reset' END AS action,
+       CASE WHEN e.kind = 'badge_reset' THEN -(e.data ->> 'paid')::bigint ELSE e.points END AS points,
+       e.reason AS source, e.at
+  FROM gamification.event e
+ WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset');
+COMMENT ON VIEW gamification.award_history IS 'Deprecated (the 0.1.0 award history, read from gamification.event): awards, revocations and resets, points being what the award paid or the revocation or reset took back.';
+
+CREATE VIEW gamification.points_ledger AS
+SELECT h.id, h.user_id, h.amount, h.reason, h.badge AS badge_code, h.created_at
+  FROM gamification.points_history h;
+COMMENT ON VIEW gamification.points_ledger IS 'Deprecated (the 0.1.0 points ledger, read from gamification.event): points_history in the 0.1.0 column order.';
 
 -- SECURITY INVOKER: the caller's rights, so row security decides whose awards show
 -- (a reader never sees another user's secret badge through it).
@@ -4002,7 +4037,7 @@ $events$;
 -- and role to SECURITY DEFINER internals (_registrant checks the role). Each runs in the
 -- caller's transaction: it applies fully or not at all. Registering an existing code
 -- updates it in place; a registration is the full definition, so an omitted optional key
--- goes back to its default. Past ledger rows are never rewritten.
+-- goes back to its default. Past events are never rewritten.
 CREATE FUNCTION gamification._rules_apply(p_codes text[], p_rules gamification.badge_rule[],
                                                            p_backfill text[], p_registrant name)
 RETURNS void
@@ -4448,7 +4483,7 @@ BEGIN
 
     -- A new or changed target awards at once the users whose stored progress already
     -- reaches it, unless they hold the badge or it was revoked from them by hand (their
-    -- last history action for it is 'revoke').
+    -- last badge event for it is badge_revoked).
     FOR r IN
         SELECT n.code, n.target
           FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, target bigint)
@@ -4463,9 +4498,10 @@ BEGIN
                AND p.progress >= r.target
                AND NOT EXISTS (SELECT 1 FROM gamification.award a
                                 WHERE a.user_id = p.user_id AND a.badge_code = r.code)
-               AND coalesce((SELECT h.action FROM gamification.award_history h
-                              WHERE h.user_id = p.user_id AND h.badge_code = r.code
-                              ORDER BY h.id DESC LIMIT 1), '') <> 'revoke'
+               AND coalesce((SELECT e.kind FROM gamification.event e
+                              WHERE e.user_id = p.user_id AND e.subject = r.code
+                                AND e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+                              ORDER BY e.id DESC LIMIT 1), '') <> 'badge_revoked'
              ORDER BY p.user_id), 'target');
     END LOOP;
 END;
@@ -4703,7 +4739,7 @@ COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean, boolean) IS
 -- ---------------------------------------------------------------------------
 -- Erasure: one user's every row (user_erase, for data-protection requests and deleted
 -- accounts), or every user's (data_reset, for test suites), definitions and generated
--- triggers kept; and totals_rebuild(), after a data-only restore. The append-only tables
+-- triggers kept; and totals_rebuild(), a repair of the totals from the log. The append-only tables
 -- refuse DELETE and TRUNCATE to everyone else: the erasing functions alone lift that
 -- guard, for their own statements only: they set gamification.erasing on, and off again
 -- before they return. (Not a SET clause: pg_tle
@@ -4715,8 +4751,8 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
-                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock',
+    SELECT ARRAY['gamification.award', 'gamification.event', 'gamification.progress',
+                 'gamification.points_total', 'gamification.unlock',
                  'gamification.pending', 'gamification.pending_queue']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
@@ -4764,7 +4800,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.user_erase(text) IS
-    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, award history, ledger rows, total, progress, unlock times, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals its ledger. Returns the rows removed per table, e.g. {"award": 2, "award_history": 3, ...}. Idempotent; the key may earn again afterwards, from nothing.';
+    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
 
 CREATE FUNCTION gamification.user_erase(user_id anyelement)
 RETURNS jsonb
@@ -4796,10 +4832,9 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these nine tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
-    TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
-             gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
              RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
@@ -4814,7 +4849,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._data_reset(current_user) $$;
 COMMENT ON FUNCTION gamification.data_reset() IS
-    'For test suites: delete every user''s data in one call (awards, award history, ledger, totals, progress, unlock times, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
 
 CREATE FUNCTION gamification._totals_rebuild(p_registrant name)
 RETURNS bigint
@@ -4832,12 +4867,13 @@ BEGIN
             MESSAGE = pg_catalog.format('gamification.totals_rebuild(): role %s is not a member of gamification_admin', v_registrant),
             HINT = 'Run it as the role that restored the data, or GRANT gamification_admin to it.';
     END IF;
-    -- Every user with ledger rows, locked first in one order like every writer; totals
-    -- set to the sum of the ledger (never added to: running it twice changes nothing).
-    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT l.user_id FROM gamification.points_ledger l));
+    -- Every user with events, locked first in one order like every writer; totals set to
+    -- the sum of their events' points (never added to: running it twice changes nothing).
+    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT e.user_id FROM gamification.event e));
     WITH sums AS (
-        SELECT l.user_id, pg_catalog.sum(l.amount)::bigint AS points
-          FROM gamification.points_ledger l GROUP BY l.user_id
+        SELECT e.user_id, pg_catalog.sum(e.points)::bigint AS points
+          FROM gamification.event e GROUP BY e.user_id
+         HAVING pg_catalog.bool_or(e.points <> 0)
     ),
     upserted AS (
         INSERT INTO gamification.points_total AS t (user_id, points)
@@ -4847,7 +4883,7 @@ BEGIN
     )
     SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
     DELETE FROM gamification.points_total t
-     WHERE NOT EXISTS (SELECT 1 FROM gamification.points_ledger l WHERE l.user_id = t.user_id);
+     WHERE NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
     GET DIAGNOSTICS v_gone = ROW_COUNT;
     RETURN v_changed + v_gone;
 END;
@@ -4861,7 +4897,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._totals_rebuild(current_user) $$;
 COMMENT ON FUNCTION gamification.totals_rebuild() IS
-    'Set every user''s points total (user_points) to the sum of their ledger rows, after a data-only restore with --disable-triggers (which loads the ledger without the trigger that keeps the totals). Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+    'Set every user''s points total (user_points) to the sum of their events'' points: a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
 
 
 -- ---------------------------------------------------------------------------
@@ -4945,10 +4981,11 @@ GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
 -- rights, security_invoker, so optional row security applies to them). Not the
 -- conditions: gamification.badge without its definition column, and not the registry.
 GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
-                gamification.user_unlockables, gamification.badges, gamification.points_history
+                gamification.user_unlockables, gamification.badges, gamification.points_history,
+                gamification.award_history, gamification.points_ledger
    TO gamification_reader;
-GRANT SELECT ON gamification.category, gamification.award, gamification.award_history, gamification.progress,
-                gamification.points_ledger, gamification.points_total, gamification.unlockable, gamification.unlock
+GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
+                gamification.points_total, gamification.unlockable, gamification.unlock
    TO gamification_reader;
 GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
    ON gamification.badge TO gamification_reader;
@@ -4958,6 +4995,8 @@ ALTER VIEW gamification.user_progress SET (security_invoker = true);
 ALTER VIEW gamification.user_unlockables SET (security_invoker = true);
 ALTER VIEW gamification.points_history SET (security_invoker = true);
 ALTER VIEW gamification.badges SET (security_invoker = true);
+ALTER VIEW gamification.award_history SET (security_invoker = true);
+ALTER VIEW gamification.points_ledger SET (security_invoker = true);
 -- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
 GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
                           gamification._require_user(text, text), gamification._raise(text, text, text)
@@ -5001,10 +5040,10 @@ GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
-    gamification._unlocks_reached(text, bigint, text[]),
+    gamification._unlocks_reached(text, bigint, text[]), gamification._points_apply(text[], bigint[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
-    gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
+    gamification._stage(text[], text[], bigint[]), gamification._restoring(), gamification._lock_users(text[]),
     gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
     gamification._apply_steps(text[], text[], bigint[]), gamification._apply_pending(xid8),
     gamification._apply_queue(integer)
@@ -5028,9 +5067,8 @@ GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runn
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;
-GRANT INSERT ON gamification.award_history, gamification.points_ledger, gamification.badge_error TO gamification_runner;
-GRANT USAGE ON SEQUENCE gamification.award_history_id_seq, gamification.points_ledger_id_seq,
-                        gamification.badge_error_id_seq TO gamification_runner;
+GRANT INSERT ON gamification.event, gamification.badge_error TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.event_id_seq, gamification.badge_error_id_seq TO gamification_runner;
 
 
 -- ---------------------------------------------------------------------------

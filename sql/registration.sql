@@ -12,7 +12,7 @@
 -- and role to SECURITY DEFINER internals (_registrant checks the role). Each runs in the
 -- caller's transaction: it applies fully or not at all. Registering an existing code
 -- updates it in place; a registration is the full definition, so an omitted optional key
--- goes back to its default. Past ledger rows are never rewritten.
+-- goes back to its default. Past events are never rewritten.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 {%- from "macros.j2" import reraise, error_vars %}
@@ -433,7 +433,7 @@ BEGIN
 
     -- A new or changed target awards at once the users whose stored progress already
     -- reaches it, unless they hold the badge or it was revoked from them by hand (their
-    -- last history action for it is 'revoke').
+    -- last badge event for it is badge_revoked).
     FOR r IN
         SELECT n.code, n.target
           FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, target bigint)
@@ -448,9 +448,10 @@ BEGIN
                AND p.progress >= r.target
                AND NOT EXISTS (SELECT 1 FROM gamification.award a
                                 WHERE a.user_id = p.user_id AND a.badge_code = r.code)
-               AND coalesce((SELECT h.action FROM gamification.award_history h
-                              WHERE h.user_id = p.user_id AND h.badge_code = r.code
-                              ORDER BY h.id DESC LIMIT 1), '') <> 'revoke'
+               AND coalesce((SELECT e.kind FROM gamification.event e
+                              WHERE e.user_id = p.user_id AND e.subject = r.code
+                                AND e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+                              ORDER BY e.id DESC LIMIT 1), '') <> 'badge_revoked'
              ORDER BY p.user_id), 'target');
     END LOOP;
 END;

@@ -346,8 +346,8 @@ PRIVILEGE_CASES += [
          "operator"),
     call("app-insert-award", "INSERT INTO gamification.award (user_id, badge_code) VALUES ('a1', 'existing')",
          "app"),
-    call("app-insert-ledger", "INSERT INTO gamification.points_ledger (user_id, amount, reason) "
-                              "VALUES ('a1', 1000000, 'forged')", "app"),
+    call("app-insert-event", "INSERT INTO gamification.event (user_id, kind, points, reason) "
+                             "VALUES ('a1', 'points_changed', 1000000, 'forged')", "app"),
     call("app-update-total", "UPDATE gamification.points_total SET points = 1000000", "app"),
     call("app-grant", "SELECT gamification._grant('existing', ARRAY['a1'], 'manual')", "app"),
     call("app-count", "SELECT gamification._count('prog', ARRAY['a1'], ARRAY[100::bigint])", "app"),
@@ -365,14 +365,16 @@ PRIVILEGE_CASES += [
 APPEND_ONLY_CASES = [
     # Admins may not write the extension's tables at all (PostgreSQL's own 42501, no hint);
     # the append-only triggers (55000) hold for their owner.
-    Case("admin-update-ledger", "UPDATE gamification.points_ledger SET amount = 1000000", None, "42501",
-         ANY, ("points_ledger",), hint=False, role="admin"),
-    Case("admin-delete-ledger", "DELETE FROM gamification.points_ledger", None, "42501", ANY,
-         ("points_ledger",), hint=False, role="admin"),
+    Case("admin-update-event", "UPDATE gamification.event SET points = 1000000", None, "42501",
+         ANY, ("event",), hint=False, role="admin"),
+    Case("admin-delete-event", "DELETE FROM gamification.event", None, "42501", ANY,
+         ("event",), hint=False, role="admin"),
     Case("admin-delete-history", "DELETE FROM gamification.award_history", None, "42501", ANY,
          ("award_history",), hint=False, role="admin"),
-    Case("super-update-history", "UPDATE gamification.award_history SET points = 0", None, "55000", ANY,
-         ("award_history",)),
+    Case("super-update-event", "UPDATE gamification.event SET points = 0", None, "55000", ANY,
+         ("event",)),
+    Case("super-delete-history", "DELETE FROM gamification.award_history", None, "55000", ANY,
+         ("event",)),
 ]
 
 CASES = INJECTION_CASES + COMPILE_CASES + IDENTIFIER_CASES + JSON_CASES + PRIVILEGE_CASES + APPEND_ONLY_CASES

@@ -10,6 +10,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_count integer;
+    v_users text[];
+    v_paid bigint[];
 BEGIN
     IF p_action IS NULL OR p_action NOT IN ('revoke', 'reset') THEN
         PERFORM gamification._raise('22023',
@@ -18,43 +20,36 @@ BEGIN
     END IF;
     PERFORM gamification._badge_must_exist(p_code);
     PERFORM gamification._lock_users(p_users);  -- the one lock order of every writer (core/runtime.sql)
-    WITH locked AS (
-        SELECT a.user_id
-          FROM gamification.award a
-         WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
-         ORDER BY a.user_id
-           FOR UPDATE
-    ),
-    del AS (
+    -- What each award paid is its badge_awarded event's points (0 if it has none).
+    WITH del AS (
         DELETE FROM gamification.award a
-         USING locked l
-         WHERE a.badge_code = p_code AND a.user_id = l.user_id
-        RETURNING a.user_id, a.badge_code
-    ),
-    paid AS (
-        SELECT d.user_id, d.badge_code,
-               coalesce((SELECT h.points FROM gamification.award_history h
-                          WHERE h.user_id = d.user_id AND h.badge_code = d.badge_code AND h.action = 'award'
-                          ORDER BY h.id DESC LIMIT 1), 0) AS points
-          FROM del d
-    ),
-    hist AS (
-        INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
-        SELECT p.user_id, p.badge_code, p_action, -p.points, p_action FROM paid p ORDER BY p.user_id
-    ),
-    ledger AS (
-        INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
-        SELECT p.user_id, -p.points, 'revoke:' || p.badge_code, p.badge_code
-          FROM paid p
-         WHERE p.points <> 0 AND p_action = 'revoke'
-         ORDER BY p.user_id
+         WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
+        RETURNING a.user_id
     )
-    SELECT pg_catalog.count(*)::integer INTO v_count FROM paid;
+    SELECT pg_catalog.array_agg(d.user_id ORDER BY d.user_id),
+           pg_catalog.array_agg(coalesce((SELECT e.points FROM gamification.event e
+                                           WHERE e.user_id = d.user_id AND e.subject = p_code AND e.kind = 'badge_awarded'
+                                           ORDER BY e.id DESC LIMIT 1), 0) ORDER BY d.user_id)
+      INTO v_users, v_paid
+      FROM del d;
+    v_count := coalesce(pg_catalog.cardinality(v_users), 0);
+    IF v_count = 0 THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason, data)
+    SELECT r.user_id, CASE p_action WHEN 'revoke' THEN 'badge_revoked' ELSE 'badge_reset' END, p_code,
+           CASE p_action WHEN 'revoke' THEN -r.paid ELSE 0 END,
+           p_action,
+           CASE p_action WHEN 'reset' THEN pg_catalog.jsonb_build_object('paid', r.paid) END
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_paid)) AS r(user_id, paid);
+    IF p_action = 'revoke' THEN  -- reset() settles the total itself, in one event
+        PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x));
+    END IF;
     RETURN v_count;
 END;
 $$;
 COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
-    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a history row (action revoke or reset) and, for action revoke, a ledger row subtracting the points actually paid at award time (from the award''s history row, 0 if none). With action reset the caller settles the ledger. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time (its badge_awarded event''s points, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
 
 CREATE {{ or_replace }}FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean
@@ -71,7 +66,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_award(text, text) IS
-    'Award a badge to a user and pay its points (a ledger row badge:CODE when they are not 0). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
+    'Award a badge to a user and pay its points (a badge_awarded event). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
 
 CREATE {{ or_replace }}FUNCTION gamification.badge_revoke(user_id text, code text)
 RETURNS boolean
@@ -88,7 +83,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
-    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a ledger row revoke:CODE). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
+    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a badge_revoked event). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
 
 CREATE {{ or_replace }}FUNCTION gamification.badge_award(user_id anyelement, code text)
 RETURNS boolean

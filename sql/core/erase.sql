@@ -1,6 +1,6 @@
 -- Erasure: one user's every row (user_erase, for data-protection requests and deleted
 -- accounts), or every user's (data_reset, for test suites), definitions and generated
--- triggers kept; and totals_rebuild(), after a data-only restore. The append-only tables
+-- triggers kept; and totals_rebuild(), a repair of the totals from the log. The append-only tables
 -- refuse DELETE and TRUNCATE to everyone else: the erasing functions alone lift that
 -- guard, for their own statements only: they set gamification.erasing on, and off again
 -- before they return. (Not a SET clause: pg_tle
@@ -13,8 +13,8 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT ARRAY['gamification.award', 'gamification.award_history', 'gamification.progress',
-                 'gamification.points_ledger', 'gamification.points_total', 'gamification.unlock',
+    SELECT ARRAY['gamification.award', 'gamification.event', 'gamification.progress',
+                 'gamification.points_total', 'gamification.unlock',
                  'gamification.pending', 'gamification.pending_queue']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
@@ -62,7 +62,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.user_erase(text) IS
-    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, award history, ledger rows, total, progress, unlock times, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals its ledger. Returns the rows removed per table, e.g. {"award": 2, "award_history": 3, ...}. Idempotent; the key may earn again afterwards, from nothing.';
+    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
 
 CREATE {{ or_replace }}FUNCTION gamification.user_erase(user_id anyelement)
 RETURNS jsonb
@@ -94,10 +94,9 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these nine tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
-    TRUNCATE gamification.award, gamification.award_history, gamification.progress, gamification.points_ledger,
-             gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
              RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
@@ -112,7 +111,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._data_reset(current_user) $$;
 COMMENT ON FUNCTION gamification.data_reset() IS
-    'For test suites: delete every user''s data in one call (awards, award history, ledger, totals, progress, unlock times, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
 
 CREATE {{ or_replace }}FUNCTION gamification._totals_rebuild(p_registrant name)
 RETURNS bigint
@@ -130,12 +129,13 @@ BEGIN
             MESSAGE = pg_catalog.format('gamification.totals_rebuild(): role %s is not a member of gamification_admin', v_registrant),
             HINT = 'Run it as the role that restored the data, or GRANT gamification_admin to it.';
     END IF;
-    -- Every user with ledger rows, locked first in one order like every writer; totals
-    -- set to the sum of the ledger (never added to: running it twice changes nothing).
-    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT l.user_id FROM gamification.points_ledger l));
+    -- Every user with events, locked first in one order like every writer; totals set to
+    -- the sum of their events' points (never added to: running it twice changes nothing).
+    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT e.user_id FROM gamification.event e));
     WITH sums AS (
-        SELECT l.user_id, pg_catalog.sum(l.amount)::bigint AS points
-          FROM gamification.points_ledger l GROUP BY l.user_id
+        SELECT e.user_id, pg_catalog.sum(e.points)::bigint AS points
+          FROM gamification.event e GROUP BY e.user_id
+         HAVING pg_catalog.bool_or(e.points <> 0)
     ),
     upserted AS (
         INSERT INTO gamification.points_total AS t (user_id, points)
@@ -145,7 +145,7 @@ BEGIN
     )
     SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
     DELETE FROM gamification.points_total t
-     WHERE NOT EXISTS (SELECT 1 FROM gamification.points_ledger l WHERE l.user_id = t.user_id);
+     WHERE NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
     GET DIAGNOSTICS v_gone = ROW_COUNT;
     RETURN v_changed + v_gone;
 END;
@@ -159,4 +159,4 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._totals_rebuild(current_user) $$;
 COMMENT ON FUNCTION gamification.totals_rebuild() IS
-    'Set every user''s points total (user_points) to the sum of their ledger rows, after a data-only restore with --disable-triggers (which loads the ledger without the trigger that keeps the totals). Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+    'Set every user''s points total (user_points) to the sum of their events'' points: a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';

@@ -11,7 +11,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1, $2, $3) $$;
 COMMENT ON FUNCTION gamification.points_award(text, bigint, text) IS
-    'Append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason (non-empty; it shows in points_history); returns the new total, which may go below zero. Not idempotent: each call appends a ledger row.';
+    'Append amount points (non-zero; negative is a penalty) to the user''s points with a reason (non-empty; it shows in points_history): one points_changed event. Returns the new total, which may go below zero. Not idempotent: each call appends an event.';
 
 CREATE {{ or_replace }}FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -27,7 +27,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.reset($1) $$;
 COMMENT ON FUNCTION gamification.user_reset(text) IS
-    'Return one user to zero, keeping the history: revoke every held badge (history action reset), delete their progress and the unlock times of unlockables needing points (one with points_required 0 stays held), and append one ledger row of minus their total (reason reset), so the ledger stays append-only and their total is 0. Idempotent: a second reset writes nothing.';
+    'Return one user to zero, keeping the history: take back every held badge (a badge_reset event each), delete their progress and the unlock times of unlockables needing points (one with points_required 0 stays held), and append one points_changed event of minus their total (reason reset), so the log stays append-only and their total is 0. Idempotent: a second reset writes nothing.';
 
 CREATE {{ or_replace }}FUNCTION gamification.user_reset(user_id anyelement)
 RETURNS void

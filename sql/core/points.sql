@@ -1,7 +1,5 @@
--- Points: the append-only ledger, the per-user totals kept by one statement
--- trigger, and award_points(). Whatever path inserts into the ledger, the
--- trigger keeps points_total = sum(points_ledger) per user and records first
--- unlock times of the unlockables reached.
+-- Points: the event log is append-only, and award_points(). _points_apply()
+-- (core/runtime.sql) keeps points_total equal to the sum of each user's event points.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification._append_only()
@@ -23,12 +21,8 @@ $$;
 COMMENT ON FUNCTION gamification._append_only() IS
     'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and the TRUNCATE of data_reset().';
 
-CREATE {{ or_replace }}TRIGGER points_ledger_append_only
-    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.points_ledger
-    FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
-
-CREATE {{ or_replace }}TRIGGER award_history_append_only
-    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.award_history
+CREATE {{ or_replace }}TRIGGER event_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
 CREATE {{ or_replace }}FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
@@ -47,39 +41,6 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
     'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
-
-CREATE {{ or_replace }}FUNCTION gamification._ledger_totals()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    WITH delta AS (
-        SELECT n.user_id, pg_catalog.sum(n.amount)::bigint AS amount
-          FROM new_rows n
-         GROUP BY n.user_id
-    ),
-    totals AS (
-        INSERT INTO gamification.points_total AS t (user_id, points)
-        SELECT d.user_id, d.amount FROM delta d ORDER BY d.user_id
-        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
-        RETURNING t.user_id, t.points
-    )
-    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
-      FROM totals t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, NULL) r
-     ORDER BY r.user_id, r.unlockable_code
-    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION gamification._ledger_totals() IS
-    'Internal trigger (AFTER INSERT ... FOR EACH STATEMENT on points_ledger): adds the inserted amounts to points_total set-based, in user order, and records the first unlock time of every unlockable now reached.';
-
-CREATE {{ or_replace }}TRIGGER points_ledger_totals
-    AFTER INSERT ON gamification.points_ledger
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION gamification._ledger_totals();
 
 CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
 RETURNS bigint
@@ -109,13 +70,14 @@ BEGIN
             HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
-    INSERT INTO gamification.points_ledger (user_id, amount, reason) VALUES (v_user, $2, $3);
+    INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', $2, $3);
+    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2]);
     SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
     RETURN v_total;
 END;
 $$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
-    'The 0.1.0 name of gamification.points_award(), kept as an alias: append amount points (non-zero; negative is a penalty) to the user''s ledger with a reason and return the new total.';
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) with a reason to the user''s log and return the new total.';
 
 CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint

@@ -1,6 +1,6 @@
 -- reset(): return one user to zero, keeping the history. Every held badge is
--- revoked with action 'reset', progress and unlock rows are deleted, and one
--- ledger row of minus the current total (reason 'reset') brings the total to 0.
+-- taken back (a badge_reset event each), progress and unlock rows are deleted, and one
+-- points_changed event of minus the current total (reason 'reset') brings it to 0.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification.reset(user_id text)
@@ -13,6 +13,7 @@ AS $$
 DECLARE
     v_user text := gamification._require_user($1::text, 'reset');
     v_code text;
+    v_total bigint;
 BEGIN
     -- Lock the user first, as every writer does (core/runtime.sql): their changes wait.
     PERFORM gamification._lock_users(ARRAY[v_user]);
@@ -24,10 +25,11 @@ BEGIN
     DELETE FROM gamification.unlock u
      USING gamification.unlockable x
      WHERE u.user_id = v_user AND x.code = u.unlockable_code AND x.points_required > 0;
-    INSERT INTO gamification.points_ledger (user_id, amount, reason)
-    SELECT t.user_id, -t.points, 'reset'
-      FROM gamification.points_total t
-     WHERE t.user_id = v_user AND t.points <> 0;
+    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
+    IF v_total <> 0 THEN
+        INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', -v_total, 'reset');
+        PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[-v_total]);
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification.reset(text) IS

@@ -51,6 +51,51 @@ $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
     'Internal: take the transaction lock of each user (advisory, class 1483533329, key hashtext(user_id)) in one global order; every writer of a user''s state calls it first.';
 
+CREATE {{ or_replace }}FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Called by the writer that appended the events whose points these are, with the
+    -- users already locked: each total once, in user order, then one event per
+    -- unlockable a total crossed (up: unlocked, and its first unlock time kept; down: locked).
+    WITH delta AS (
+        SELECT d.user_id, pg_catalog.sum(d.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas)) AS d(user_id, n)
+         WHERE d.n <> 0
+         GROUP BY d.user_id
+    ),
+    prior AS (  -- read before the upsert (same snapshot): which users had a total
+        SELECT t.user_id FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id
+    ),
+    totals AS (
+        INSERT INTO gamification.points_total AS t (user_id, points)
+        SELECT d.user_id, d.n FROM delta d ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
+        RETURNING t.user_id, t.points
+    ),
+    crossed AS (
+        SELECT t.user_id, u.code, t.points >= u.points_required AS up
+          FROM totals t
+          JOIN delta d ON d.user_id = t.user_id
+          LEFT JOIN prior p ON p.user_id = t.user_id
+          JOIN gamification.unlockable u
+            ON (t.points >= u.points_required) <> (p.user_id IS NOT NULL AND t.points - d.n >= u.points_required)
+    ),
+    first_unlock AS (
+        INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+        SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
+        ON CONFLICT (user_id, unlockable_code) DO NOTHING
+    )
+    INSERT INTO gamification.event (user_id, kind, subject)
+    SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
+      FROM crossed c ORDER BY c.user_id, c.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._points_apply(text[], bigint[]) IS
+    'Internal: add p_deltas[i] to the total of user p_users[i] (once per user, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable a total rose to, and an unlockable_locked event for every one it fell below.';
+
 CREATE {{ or_replace }}FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -80,11 +125,10 @@ BEGIN
         IF NOT FOUND THEN
             RETURN 0;  -- held already
         END IF;
-        INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
-        VALUES (p_users[1], p_codes[1], 'award', v_one_points, p_source);
+        INSERT INTO gamification.event (user_id, kind, subject, points, reason)
+        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source);
         IF v_one_points <> 0 THEN
-            INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
-            VALUES (p_users[1], v_one_points, 'badge:' || p_codes[1], p_codes[1]);
+            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points]);
         END IF;
         RETURN 1;
     END IF;
@@ -110,26 +154,37 @@ BEGIN
       INTO v_users, v_codes, v_points
       FROM ins i JOIN gamification.badge b ON b.code = i.badge_code;
     IF v_users IS NULL THEN
-        RETURN 0;  -- nothing new: no history, no ledger statement (so no totals trigger)
+        RETURN 0;  -- nothing new: no event, no total to change
     END IF;
-    INSERT INTO gamification.award_history (user_id, badge_code, action, points, source)
-    SELECT a.user_id, a.code, 'award', a.points, p_source
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason)
+    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source
       FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
            AS a(user_id, code, points);
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
-        INSERT INTO gamification.points_ledger (user_id, amount, reason, badge_code)
-        SELECT a.user_id, a.points, 'badge:' || a.code, a.code
-          FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
-               AS a(user_id, code, points)
-         WHERE a.points <> 0
-         ORDER BY a.user_id;
+        PERFORM gamification._points_apply(v_users, v_points);  -- each total once
     END IF;
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends award history and, for badges with points, ledger rows (reason badge:CODE). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
+
+CREATE {{ or_replace }}FUNCTION gamification._restoring()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+-- A restore loads the awards, progress, totals and events that were dumped: the rows of
+-- the application's tables it loads must not count again. pg_dump's scripts and
+-- pg_restore (data-only too, with or without -j) open every session with
+-- check_function_bodies = off and row_security = off, which applications do not set;
+-- a hand-made load says so with gamification.restoring = on.
+RETURN pg_catalog.current_setting('gamification.restoring', true) = 'on'
+    OR (pg_catalog.current_setting('check_function_bodies') = 'off'
+        AND pg_catalog.current_setting('row_security') = 'off');
+COMMENT ON FUNCTION gamification._restoring() IS
+    'Internal: whether this session is loading a dump (pg_dump''s session settings check_function_bodies = off and row_security = off, or gamification.restoring = on); writes found inside it award and count nothing.';
 
 CREATE {{ or_replace }}FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
@@ -140,6 +195,10 @@ BEGIN
     -- Inside a write, nothing per-user is locked: the steps (p_steps NULL: conditions
     -- met) are appended to gamification.pending, and the transaction's one marker row
     -- makes the deferred trigger apply them at commit, every user locked in one order.
+    -- Rows loaded by a restore were counted before the dump: nothing to stage.
+    IF gamification._restoring() THEN
+        RETURN 0;
+    END IF;
     INSERT INTO gamification.pending (user_id, badge_code, steps)
     SELECT w.user_id, w.code, w.n
       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
@@ -191,7 +250,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
-    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends award history and, if the badge has points, a ledger row (reason badge:CODE) per new award. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
+    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends a badge_awarded event per new award, paying the badge''s points. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
 CREATE {{ or_replace }}FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])

@@ -1,5 +1,6 @@
 -- Tables of the gamification core. They store only what happened: definitions,
--- held awards, stored progress, the points ledger and first unlock times.
+-- held awards, stored progress, points totals and first unlock times; the event log is
+-- in core/events.sql.
 -- There is never a row per user x definition, and no users table: a user is the
 -- host application's key, stored as text.
 
@@ -37,18 +38,6 @@ CREATE TABLE gamification.award (
 CREATE INDEX award_badge_code_idx ON gamification.award (badge_code);
 COMMENT ON TABLE gamification.award IS 'Badges currently held, one row per user and badge. Written only by gamification._grant() and gamification._revoke().';
 
-CREATE TABLE gamification.award_history (
-    id         bigserial PRIMARY KEY,
-    user_id    text NOT NULL,
-    badge_code text NOT NULL,
-    action     text NOT NULL CHECK (action IN ('award', 'revoke', 'reset')),
-    points     bigint NOT NULL,
-    source     text,
-    at         timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX award_history_user_badge_idx ON gamification.award_history (user_id, badge_code, id);
-COMMENT ON TABLE gamification.award_history IS 'Append-only log of awards, revocations and resets. points is the effect on the user''s points (the badge points paid on award, minus the points paid at award time on revoke/reset).';
-
 CREATE TABLE gamification.progress (
     user_id    text NOT NULL,
     badge_code text NOT NULL REFERENCES gamification.badge (code) ON UPDATE CASCADE,
@@ -59,22 +48,11 @@ CREATE TABLE gamification.progress (
 CREATE INDEX progress_badge_code_idx ON gamification.progress (badge_code);
 COMMENT ON TABLE gamification.progress IS 'Stored progress of a user towards a badge with a target.';
 
-CREATE TABLE gamification.points_ledger (
-    id         bigserial PRIMARY KEY,
-    user_id    text NOT NULL,
-    amount     bigint NOT NULL,
-    reason     text NOT NULL,
-    badge_code text,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX points_ledger_user_idx ON gamification.points_ledger (user_id, id);
-COMMENT ON TABLE gamification.points_ledger IS 'Append-only points ledger: UPDATE, DELETE and TRUNCATE are refused. Corrections are new rows.';
-
 CREATE TABLE gamification.points_total (
     user_id text PRIMARY KEY,
     points  bigint NOT NULL
 );
-COMMENT ON TABLE gamification.points_total IS 'Per-user sum of gamification.points_ledger, maintained only by the ledger''s AFTER INSERT statement trigger.';
+COMMENT ON TABLE gamification.points_total IS 'Per-user sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
 
 CREATE TABLE gamification.unlockable (
     code            text PRIMARY KEY,
@@ -95,15 +73,14 @@ CREATE TABLE gamification.unlock (
 );
 COMMENT ON TABLE gamification.unlock IS 'First time a user reached an unlockable. Holding it is derived (points >= points_required); this row only keeps the first unlock time.';
 
--- Definitions and user data survive pg_dump. points_total is derived and is not
--- dumped: restoring points_ledger rebuilds it through the ledger trigger.
+-- Definitions and user data survive pg_dump, current state included: points_total is
+-- derived from the event log (core/events.sql) but dumped with it, in one snapshot, so
+-- a data-only restore, which loads the log without running any code of ours, leaves
+-- every total right.
 SELECT pg_catalog.pg_extension_config_dump('gamification.category', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.badge', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.award', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.award_history', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.award_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.progress', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.points_ledger', '');
-SELECT pg_catalog.pg_extension_config_dump('gamification.points_ledger_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.points_total', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.unlockable', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.unlock', '');

@@ -57,40 +57,21 @@ BEGIN
            points_required = EXCLUDED.points_required, definition = EXCLUDED.definition,
            updated_at = pg_catalog.now();
 
-    INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-    SELECT r.user_id, r.unlockable_code, pg_catalog.now()
-      FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
-     ORDER BY r.user_id, r.unlockable_code
-    ON CONFLICT (user_id, unlockable_code) DO NOTHING;
+    WITH first_unlock AS (
+        INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+        SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+          FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+         ORDER BY r.user_id, r.unlockable_code
+        ON CONFLICT (user_id, unlockable_code) DO NOTHING
+        RETURNING user_id, unlockable_code
+    )
+    INSERT INTO gamification.event (user_id, kind, subject, reason)
+    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register'
+      FROM first_unlock f ORDER BY f.user_id, f.unlockable_code;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 {{ reraise() }}
 END;
 $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
-    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once. Returns the codes registered. Idempotent.';
-
-CREATE {{ or_replace }}FUNCTION gamification._unlock_keep_first()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- A restore (pg_restore -j above all) may load points_ledger, whose trigger records
-    -- unlocks, before the dumped unlock rows: keep the earliest first-unlock time
-    -- instead of failing on the duplicate. Normal writes only insert new unlocks.
-    UPDATE gamification.unlock u
-       SET first_unlocked_at = LEAST(u.first_unlocked_at, NEW.first_unlocked_at)
-     WHERE u.user_id = NEW.user_id AND u.unlockable_code = NEW.unlockable_code;
-    IF FOUND THEN
-        RETURN NULL;
-    END IF;
-    RETURN NEW;
-END;
-$$;
-COMMENT ON FUNCTION gamification._unlock_keep_first() IS
-    'Internal trigger (BEFORE INSERT ... FOR EACH ROW on unlock): an unlock already recorded keeps the earliest first-unlock time and the insert is skipped, so restoring a dump in any table order works.';
-
-CREATE {{ or_replace }}TRIGGER unlock_keep_first
-    BEFORE INSERT ON gamification.unlock
-    FOR EACH ROW EXECUTE FUNCTION gamification._unlock_keep_first();
+    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once, with an unlockable_unlocked event (reason register) when it is their first. Returns the codes registered. Idempotent.';

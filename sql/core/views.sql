@@ -1,7 +1,8 @@
 -- Read side: views with fixed column names (a public contract) and
 -- badges_for(), the per-user catalogue a UI needs.
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
-CREATE VIEW gamification.user_badges AS
+CREATE {{ or_replace }}VIEW gamification.user_badges AS
 SELECT a.user_id, b.code, b.name, b.points, b.category, a.awarded_at
   FROM gamification.award a
   JOIN gamification.badge b ON b.code = a.badge_code;
@@ -13,14 +14,14 @@ COMMENT ON COLUMN gamification.user_badges.points IS 'The badge''s current point
 COMMENT ON COLUMN gamification.user_badges.category IS 'The badge''s category code, or NULL.';
 COMMENT ON COLUMN gamification.user_badges.awarded_at IS 'When the user was awarded the badge (the latest award after a revoke).';
 
-CREATE VIEW gamification.user_points AS
+CREATE {{ or_replace }}VIEW gamification.user_points AS
 SELECT t.user_id, t.points
   FROM gamification.points_total t;
-COMMENT ON VIEW gamification.user_points IS 'Current points of every user who has ever had a ledger row.';
+COMMENT ON VIEW gamification.user_points IS 'Current points of every user whose points have ever changed.';
 COMMENT ON COLUMN gamification.user_points.user_id IS 'The application''s user key, as text.';
-COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the user''s ledger rows (may be negative, 0 after a reset).';
+COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the points of the user''s events (may be negative, 0 after a reset).';
 
-CREATE VIEW gamification.user_progress AS
+CREATE {{ or_replace }}VIEW gamification.user_progress AS
 SELECT p.user_id, b.code, p.progress, b.target
   FROM gamification.progress p
   JOIN gamification.badge b ON b.code = p.badge_code;
@@ -30,7 +31,7 @@ COMMENT ON COLUMN gamification.user_progress.code IS 'The badge''s code.';
 COMMENT ON COLUMN gamification.user_progress.progress IS 'The user''s stored progress (it keeps counting past the target).';
 COMMENT ON COLUMN gamification.user_progress.target IS 'The badge''s current target.';
 
-CREATE VIEW gamification.user_unlockables AS
+CREATE {{ or_replace }}VIEW gamification.user_unlockables AS
 SELECT t.user_id, u.code, u.name, l.first_unlocked_at AS unlocked_at
   FROM gamification.points_total t
   JOIN gamification.unlockable u ON t.points >= u.points_required
@@ -41,7 +42,7 @@ COMMENT ON COLUMN gamification.user_unlockables.code IS 'The unlockable''s code.
 COMMENT ON COLUMN gamification.user_unlockables.name IS 'The unlockable''s display name.';
 COMMENT ON COLUMN gamification.user_unlockables.unlocked_at IS 'The first time the user''s points reached points_required (kept when they dip below and come back).';
 
-CREATE VIEW gamification.badges AS
+CREATE {{ or_replace }}VIEW gamification.badges AS
 SELECT b.code, b.name, b.description, b.points, b.category, b.target, b.secret, b.next
   FROM gamification.badge b
  WHERE b.retired_at IS NULL;
@@ -55,19 +56,42 @@ COMMENT ON COLUMN gamification.badges.target IS 'Progress needed to earn the bad
 COMMENT ON COLUMN gamification.badges.secret IS 'Hidden by badges_for() from users who do not hold it.';
 COMMENT ON COLUMN gamification.badges.next IS 'Code of the badge that follows this one in a chain, or NULL.';
 
-CREATE VIEW gamification.points_history AS
-SELECT l.user_id, l.amount, l.reason, l.badge_code AS badge, l.created_at
-  FROM gamification.points_ledger l;
-COMMENT ON VIEW gamification.points_history IS 'Every ledger row: points given or taken, why, and the badge involved if any.';
+CREATE {{ or_replace }}VIEW gamification.points_history AS
+SELECT e.user_id, e.points AS amount,
+       CASE e.kind WHEN 'badge_awarded' THEN 'badge:' || e.subject
+                   WHEN 'badge_revoked' THEN 'revoke:' || e.subject
+                   ELSE e.reason END AS reason,
+       CASE WHEN e.kind IN ('badge_awarded', 'badge_revoked') THEN e.subject END AS badge,
+       e.at AS created_at, e.id
+  FROM gamification.event e
+ WHERE e.points <> 0;
+COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points (the events whose points are not 0): points given or taken, why, and the badge involved if any.';
 COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
 COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
 COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';
 COMMENT ON COLUMN gamification.points_history.badge IS 'The badge that paid or took the points, or NULL.';
-COMMENT ON COLUMN gamification.points_history.created_at IS 'When the row was appended.';
+COMMENT ON COLUMN gamification.points_history.created_at IS 'When it happened (the event''s at).';
+COMMENT ON COLUMN gamification.points_history.id IS 'The event''s id in gamification.event: the order of the changes, and a key to page by.';
+
+-- The two logs of 0.1.0, now read from the event log with their 0.1.0 columns, for
+-- readers that used them (ids are event ids). Read-only.
+CREATE {{ or_replace }}VIEW gamification.award_history AS
+SELECT e.id, e.user_id, e.subject AS badge_code,
+       CASE e.kind WHEN 'badge_awarded' THEN 'award' WHEN 'badge_revoked' THEN 'revoke' ELSE 'reset' END AS action,
+       CASE WHEN e.kind = 'badge_reset' THEN -(e.data ->> 'paid')::bigint ELSE e.points END AS points,
+       e.reason AS source, e.at
+  FROM gamification.event e
+ WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset');
+COMMENT ON VIEW gamification.award_history IS 'Deprecated (the 0.1.0 award history, read from gamification.event): awards, revocations and resets, points being what the award paid or the revocation or reset took back.';
+
+CREATE {{ or_replace }}VIEW gamification.points_ledger AS
+SELECT h.id, h.user_id, h.amount, h.reason, h.badge AS badge_code, h.created_at
+  FROM gamification.points_history h;
+COMMENT ON VIEW gamification.points_ledger IS 'Deprecated (the 0.1.0 points ledger, read from gamification.event): points_history in the 0.1.0 column order.';
 
 -- SECURITY INVOKER: the caller's rights, so row security decides whose awards show
 -- (a reader never sees another user's secret badge through it).
-CREATE FUNCTION gamification.badges_for(user_id text)
+CREATE {{ or_replace }}FUNCTION gamification.badges_for(user_id text)
 RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
                secret boolean, next text, progress bigint, awarded_at timestamptz)
 LANGUAGE plpgsql
@@ -91,7 +115,7 @@ $$;
 COMMENT ON FUNCTION gamification.badges_for(text) IS
     'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only. Runs with the caller''s rights: with row security on, a reader sees awards and progress only for gamification.viewer().';
 
-CREATE FUNCTION gamification.badges_for(user_id anyelement)
+CREATE {{ or_replace }}FUNCTION gamification.badges_for(user_id anyelement)
 RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
                secret boolean, next text, progress bigint, awarded_at timestamptz)
 LANGUAGE sql

@@ -76,10 +76,11 @@ GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
 -- rights, security_invoker, so optional row security applies to them). Not the
 -- conditions: gamification.badge without its definition column, and not the registry.
 GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
-                gamification.user_unlockables, gamification.badges, gamification.points_history
+                gamification.user_unlockables, gamification.badges, gamification.points_history,
+                gamification.award_history, gamification.points_ledger
    TO gamification_reader;
-GRANT SELECT ON gamification.category, gamification.award, gamification.award_history, gamification.progress,
-                gamification.points_ledger, gamification.points_total, gamification.unlockable, gamification.unlock
+GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
+                gamification.points_total, gamification.unlockable, gamification.unlock
    TO gamification_reader;
 GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
    ON gamification.badge TO gamification_reader;
@@ -89,6 +90,8 @@ ALTER VIEW gamification.user_progress SET (security_invoker = true);
 ALTER VIEW gamification.user_unlockables SET (security_invoker = true);
 ALTER VIEW gamification.points_history SET (security_invoker = true);
 ALTER VIEW gamification.badges SET (security_invoker = true);
+ALTER VIEW gamification.award_history SET (security_invoker = true);
+ALTER VIEW gamification.points_ledger SET (security_invoker = true);
 -- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
 GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
                           gamification._require_user(text, text), gamification._raise(text, text, text)
@@ -132,10 +135,10 @@ GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
-    gamification._unlocks_reached(text, bigint, text[]),
+    gamification._unlocks_reached(text, bigint, text[]), gamification._points_apply(text[], bigint[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
-    gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
+    gamification._stage(text[], text[], bigint[]), gamification._restoring(), gamification._lock_users(text[]),
     gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
     gamification._apply_steps(text[], text[], bigint[]), gamification._apply_pending(xid8),
     gamification._apply_queue(integer)
@@ -159,6 +162,5 @@ GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runn
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;
-GRANT INSERT ON gamification.award_history, gamification.points_ledger, gamification.badge_error TO gamification_runner;
-GRANT USAGE ON SEQUENCE gamification.award_history_id_seq, gamification.points_ledger_id_seq,
-                        gamification.badge_error_id_seq TO gamification_runner;
+GRANT INSERT ON gamification.event, gamification.badge_error TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.event_id_seq, gamification.badge_error_id_seq TO gamification_runner;

@@ -4,21 +4,22 @@ BEGIN;
 -- Awards found inside writes are applied at commit; these tests read them in the same
 -- transaction, so apply them at the end of each statement instead.
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(39);
+SELECT plan(41);
 
 SELECT has_table('gamification', t, 'table gamification.' || t || ' exists')
-  FROM unnest(ARRAY['category', 'badge', 'award', 'award_history', 'progress', 'points_ledger',
+  FROM unnest(ARRAY['category', 'badge', 'award', 'event', 'progress',
                     'points_total', 'unlockable', 'unlock']) AS t;
 
 SELECT columns_are('gamification', 'badge',
     ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next',
           'definition', 'created_at', 'updated_at', 'retired_at'], 'badge has the documented columns');
-SELECT columns_are('gamification', 'points_ledger',
-    ARRAY['id', 'user_id', 'amount', 'reason', 'badge_code', 'created_at'], 'points_ledger has the documented columns');
+SELECT columns_are('gamification', 'event',
+    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data'], 'the event log has the documented columns');
+SELECT col_has_check('gamification', 'event', 'kind', 'the event kinds are checked');
 
 SELECT has_view('gamification', v, 'view gamification.' || v || ' exists')
   FROM unnest(ARRAY['user_badges', 'user_points', 'user_progress', 'user_unlockables', 'badges',
-                    'points_history']) AS v;
+                    'points_history', 'award_history', 'points_ledger']) AS v;
 
 -- Views are a public contract: exact column names, in this order.
 SELECT is(
@@ -49,8 +50,8 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(a.attname::text COLLATE "C" ORDER BY a.attnum) FROM pg_attribute a
         WHERE a.attrelid = 'gamification.points_history'::regclass AND a.attnum > 0),
-    ARRAY['user_id', 'amount', 'reason', 'badge', 'created_at'],
-    'points_history columns, in order');
+    ARRAY['user_id', 'amount', 'reason', 'badge', 'created_at', 'id'],
+    'points_history columns, in order (id added at the end in 0.2.0)');
 
 SELECT has_function('gamification', 'badge_register', ARRAY['jsonb'], 'badge_register(jsonb)');
 SELECT has_function('gamification', 'category_register', ARRAY['jsonb'], 'category_register(jsonb)');
@@ -100,9 +101,9 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
-    ARRAY['award', 'award_history', 'award_history_id_seq', 'badge', 'badge_rule', 'category', 'pending_queue',
-          'pending_queue_id_seq', 'points_ledger', 'points_ledger_id_seq', 'progress', 'unlock', 'unlockable'],
-    'definitions, user data and queued steps are dumped by pg_dump (points_total is derived)');
+    ARRAY['award', 'badge', 'badge_rule', 'category', 'event', 'event_id_seq', 'pending_queue',
+          'pending_queue_id_seq', 'points_total', 'progress', 'unlock', 'unlockable'],
+    'definitions, user data, totals and queued steps are dumped by pg_dump');
 
 SELECT * FROM finish();
 ROLLBACK;

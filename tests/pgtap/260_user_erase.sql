@@ -66,12 +66,12 @@ SELECT (SELECT jsonb_agg(to_jsonb(x) - 'id' ORDER BY x.id) FROM gamification.awa
        (SELECT array_agg(unlockable_code ORDER BY unlockable_code) FROM gamification.unlock WHERE user_id = 'stayer-1') AS unlocks;
 
 SELECT set_eq($$ SELECT * FROM pg_temp.tables_mentioning('leaver-7f3a9c', ARRAY['public.erase_posts'::regclass]) $$,
-    ARRAY['gamification.award', 'gamification.award_history', 'gamification.badge_error', 'gamification.points_ledger',
+    ARRAY['gamification.award', 'gamification.badge_error', 'gamification.event',
           'gamification.points_total', 'gamification.progress', 'gamification.unlock'],
     'before: the search finds the user in every per-user table, and in a badge error');
 
 SELECT is(gamification.user_erase('leaver-7f3a9c'),
-    '{"award": 4, "award_history": 6, "progress": 3, "points_ledger": 7, "points_total": 1, "unlock": 2, "pending": 0, "pending_queue": 0, "badge_error": 1}'::jsonb,
+    '{"award": 4, "event": 11, "progress": 3, "points_total": 1, "unlock": 2, "pending": 0, "pending_queue": 0, "badge_error": 1}'::jsonb,
     'user_erase returns the rows removed per table');
 SELECT is_empty($$ SELECT * FROM pg_temp.tables_mentioning('leaver-7f3a9c', ARRAY['public.erase_posts'::regclass]) $$,
     'after: no row of any table outside the application''s own mentions the user');
@@ -98,15 +98,15 @@ SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.user_badges WH
     'and so do the awards of user 42');
 
 -- The append-only guard is not lifted for anyone else afterwards.
-SELECT throws_ok($$ DELETE FROM gamification.points_ledger WHERE user_id = 'stayer-1' $$, '55000',
-    'gamification.points_ledger is append-only: DELETE is not allowed', 'the ledger is still append-only');
+SELECT throws_ok($$ DELETE FROM gamification.event WHERE user_id = 'stayer-1' $$, '55000',
+    'gamification.event is append-only: DELETE is not allowed', 'the event log is still append-only');
 SELECT throws_ok($$ DELETE FROM gamification.award_history $$, '55000',
-    'gamification.award_history is append-only: DELETE is not allowed', 'the history is still append-only');
+    'gamification.event is append-only: DELETE is not allowed', 'also through the 0.1.0 history view');
 SELECT ok(coalesce(current_setting('gamification.erasing', true), '') <> 'on', 'user_erase leaves no setting behind');
 
 -- Idempotent, and the user may come back as a new one.
 SELECT is(gamification.user_erase('leaver-7f3a9c'),
-    '{"award": 0, "award_history": 0, "progress": 0, "points_ledger": 0, "points_total": 0, "unlock": 0, "pending": 0, "pending_queue": 0, "badge_error": 0}'::jsonb,
+    '{"award": 0, "event": 0, "progress": 0, "points_total": 0, "unlock": 0, "pending": 0, "pending_queue": 0, "badge_error": 0}'::jsonb,
     'a second erase removes nothing');
 SELECT is(gamification.badge_award('leaver-7f3a9c', 'a'), true, 'the same key can earn again');
 SELECT is((SELECT points FROM gamification.user_points WHERE user_id = 'leaver-7f3a9c'), 10::bigint, 'from zero');

@@ -1,9 +1,9 @@
--- award_points(), the append-only ledger and the total == sum(ledger) invariant.
+-- award_points(), the append-only event log and the total == sum(event points) invariant.
 BEGIN;
 -- Awards found inside writes are applied at commit; these tests read them in the same
 -- transaction, so apply them at the end of each statement instead.
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(21);
+SELECT plan(24);
 
 SELECT is(gamification.award_points('u1', 10, 'daily_login'), 10::bigint, 'award_points returns the new total');
 SELECT is(gamification.award_points('u1', 5, 'comment'), 15::bigint, 'totals add up');
@@ -14,24 +14,32 @@ SELECT results_eq($$ SELECT amount, reason, badge FROM gamification.points_histo
     $$ VALUES (-20::bigint, 'spam'::text, NULL::text), (5, 'comment', NULL), (10, 'daily_login', NULL) $$,
     'points_history shows every ledger row');
 
--- Any path into the ledger keeps the total, even a multi-user INSERT.
-INSERT INTO gamification.points_ledger (user_id, amount, reason)
-VALUES ('m1', 1, 'bulk'), ('m2', 2, 'bulk'), ('m1', 3, 'bulk');
+-- The writers keep the totals, in the statement that appends the event. A row appended
+-- to the log by hand (only a superuser can) changes no total until totals_rebuild().
+INSERT INTO gamification.event (user_id, kind, points, reason)
+VALUES ('m1', 'points_changed', 1, 'bulk'), ('m2', 'points_changed', 2, 'bulk'), ('m1', 'points_changed', 3, 'bulk');
+SELECT is_empty($$ SELECT 1 FROM gamification.user_points WHERE user_id IN ('m1', 'm2') $$,
+    'rows appended to the log by hand change no total');
+SELECT is(gamification.totals_rebuild(), 2::bigint, 'totals_rebuild() repairs the two totals');
 SELECT results_eq($$ SELECT user_id, points FROM gamification.user_points WHERE user_id IN ('m1', 'm2') ORDER BY user_id $$,
-    $$ VALUES ('m1'::text, 4::bigint), ('m2', 2) $$, 'a direct multi-row INSERT into the ledger updates totals');
+    $$ VALUES ('m1'::text, 4::bigint), ('m2', 2) $$, 'to the sum of their events');
 SELECT is((SELECT count(*) FROM gamification.points_total t
-            WHERE t.points <> (SELECT sum(l.amount) FROM gamification.points_ledger l WHERE l.user_id = t.user_id)),
-    0::bigint, 'total == sum(ledger) for every user');
+            WHERE t.points <> (SELECT sum(e.points) FROM gamification.event e WHERE e.user_id = t.user_id)),
+    0::bigint, 'total == sum(event points) for every user');
+SELECT results_eq($$ SELECT kind, subject, points, reason FROM gamification.event WHERE user_id = 'u1' ORDER BY id $$,
+    $$ VALUES ('points_changed'::text, NULL::text, 10::bigint, 'daily_login'::text), ('points_changed', NULL, 5, 'comment'),
+              ('points_changed', NULL, -20, 'spam') $$,
+    'each call is one points_changed event, in order');
 
--- Append-only.
-SELECT throws_ok($$ UPDATE gamification.points_ledger SET amount = 100 $$, '55000',
-    'gamification.points_ledger is append-only: UPDATE is not allowed', 'UPDATE refused');
-SELECT throws_ok($$ DELETE FROM gamification.points_ledger $$, '55000',
-    'gamification.points_ledger is append-only: DELETE is not allowed', 'DELETE refused');
-SELECT throws_ok($$ TRUNCATE gamification.points_ledger $$, '55000',
-    'gamification.points_ledger is append-only: TRUNCATE is not allowed', 'TRUNCATE refused');
+-- Append-only, also through the views of 0.1.0's two logs.
+SELECT throws_ok($$ UPDATE gamification.event SET points = 100 $$, '55000',
+    'gamification.event is append-only: UPDATE is not allowed', 'UPDATE refused');
+SELECT throws_ok($$ DELETE FROM gamification.event $$, '55000',
+    'gamification.event is append-only: DELETE is not allowed', 'DELETE refused');
+SELECT throws_ok($$ TRUNCATE gamification.event $$, '55000',
+    'gamification.event is append-only: TRUNCATE is not allowed', 'TRUNCATE refused');
 SELECT throws_ok($$ DELETE FROM gamification.award_history $$, '55000',
-    'gamification.award_history is append-only: DELETE is not allowed', 'award_history is append-only too');
+    'gamification.event is append-only: DELETE is not allowed', 'the award_history view writes nothing either');
 
 SELECT throws_ok($$ SELECT gamification.award_points('u1', 0, 'nothing') $$, '22023',
     'gamification.award_points(): amount must not be 0', 'amount 0');
