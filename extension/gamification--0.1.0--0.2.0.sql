@@ -1885,28 +1885,41 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_key integer;
 BEGIN
     -- Every path that changes a user's state takes that user's lock first, held to the
-    -- end of the transaction, several users in one global order (the lock keys, sorted):
-    -- two transactions may wait for each other here, never in a cycle. A transaction
-    -- advisory lock in a class of the extension's own (1483533329 = hashtext('gamification')),
-    -- keyed by hashtext(user_id): no row is written or locked to take it.
-    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): no sort
-        IF p_users[1] IS NOT NULL THEN
-            PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, pg_catalog.hashtext(p_users[1]));
+    -- end of the transaction, several users in one global order (their keys, sorted): two
+    -- transactions may wait for each other here, never in a cycle. The lock is a row of
+    -- gamification.user_lock, which only the runner and the extension's owner may lock
+    -- (an advisory lock could be taken, and held, by any role: every commit awarding that
+    -- user would wait for it). Keyed by a 64-bit hash, so the table holds no user key.
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): usually one probe
+        IF p_users[1] IS NULL THEN
+            RETURN;
         END IF;
-        RETURN;
+        PERFORM 1 FROM gamification.user_lock l
+         WHERE l.key = pg_catalog.hashtextextended(p_users[1], 0) FOR NO KEY UPDATE;
+        IF FOUND THEN
+            RETURN;
+        END IF;
     END IF;
-    FOR v_key IN SELECT DISTINCT pg_catalog.hashtext(u.user_id) FROM pg_catalog.unnest(p_users) AS u(user_id)
-                  WHERE u.user_id IS NOT NULL ORDER BY 1 LOOP
-        PERFORM pg_catalog.pg_advisory_xact_lock(1483533329, v_key);
-    END LOOP;
+    -- Users seen for the first time get their row, in key order (a concurrent insert of
+    -- the same key is waited for); then every row is locked, in key order. A row this
+    -- transaction inserted is its own already.
+    INSERT INTO gamification.user_lock (key)
+    SELECT DISTINCT pg_catalog.hashtextextended(u.user_id, 0)
+      FROM pg_catalog.unnest(p_users) AS u(user_id)
+     WHERE u.user_id IS NOT NULL
+     ORDER BY 1
+    ON CONFLICT (key) DO NOTHING;
+    PERFORM 1 FROM gamification.user_lock l
+     WHERE l.key = ANY (ARRAY(SELECT pg_catalog.hashtextextended(u.user_id, 0)
+                                FROM pg_catalog.unnest(p_users) AS u(user_id) WHERE u.user_id IS NOT NULL))
+     ORDER BY l.key
+       FOR NO KEY UPDATE;
 END;
 $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
-    'Internal: take the transaction lock of each user (advisory, class 1483533329, key hashtext(user_id)) in one global order; every writer of a user''s state calls it first.';
+    'Internal: take the lock of each user (its row of gamification.user_lock, created on first use, locked FOR NO KEY UPDATE to the end of the transaction) in one global order, the keys sorted; every writer of a user''s state calls it first.';
 
 CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[])
 RETURNS void
@@ -1968,7 +1981,7 @@ BEGIN
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
     -- same writes as below, row by row, without the set-based statement's set-up (about
     -- 60 us less per award, docs/benchmarks.md); pgTAP 190 proves the two paths equal.
-    PERFORM gamification._lock_users(p_users);
+    -- The caller holds the users' locks (_lock_users).
     IF pg_catalog.cardinality(p_users) = 1 THEN
         IF p_users[1] IS NULL THEN
             RETURN 0;
@@ -2024,7 +2037,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the users locked first, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE OR REPLACE FUNCTION gamification._restoring()
@@ -2080,6 +2093,7 @@ BEGIN
     IF p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0 THEN
         RETURN gamification._stage(p_codes, p_users, NULL);
     END IF;
+    PERFORM gamification._lock_users(p_users);
     RETURN gamification._apply_grants(p_codes, p_users, p_source);
 END;
 $$;
@@ -2120,9 +2134,8 @@ DECLARE
     v_users text[];
     v_crossed boolean;
 BEGIN
-    -- Upsert in (user, badge) order, the users locked first, and award the pairs whose
-    -- progress crossed the badge's target.
-    PERFORM gamification._lock_users(p_users);
+    -- Upsert in (user, badge) order (the caller holds the users' locks) and award the
+    -- pairs whose progress crossed the badge's target.
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one pair (a one-row write): one upsert
         IF p_users[1] IS NULL OR p_steps[1] IS NULL OR p_steps[1] <= 0 THEN
             RETURN 0;
@@ -2159,7 +2172,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_counts(text[], text[], bigint[]) IS
-    'Internal, set-based over badges and users, applied now (the users locked first): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
 
 
 CREATE OR REPLACE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
@@ -2171,6 +2184,7 @@ BEGIN
     IF pg_catalog.pg_trigger_depth() > 0 THEN
         RETURN gamification._stage(p_codes, p_users, p_steps);
     END IF;
+    PERFORM gamification._lock_users(p_users);
     RETURN gamification._apply_counts(p_codes, p_users, p_steps);
 END;
 $$;
@@ -2212,8 +2226,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- One staged row (a one-row write with one badge): straight to its writer, which
-    -- locks its one user itself.
+    -- Every user locked first, in one order. One staged row (a one-row write with one
+    -- badge) goes straight to its writer.
+    PERFORM gamification._lock_users(p_users);
     IF pg_catalog.cardinality(p_users) = 1 THEN
         IF p_steps[1] IS NULL THEN
             PERFORM gamification._apply_grants(p_codes, p_users, 'trigger');
@@ -2222,8 +2237,7 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    -- Every user locked first, in one order; steps before awards, as _apply_counts does.
-    PERFORM gamification._lock_users(p_users);
+    -- Steps before awards, as _apply_counts does.
     PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
        FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
       WHERE x.n IS NOT NULL
@@ -2363,6 +2377,15 @@ CREATE TABLE gamification.pending_queue (
 );
 COMMENT ON TABLE gamification.pending_queue IS
     'Staged awards and steps that their transaction could not apply at commit (a lock its lock_timeout did not allow): committed with the write, applied exactly once by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
+
+-- The users' locks (_lock_users): a row per user key hash, locked FOR NO KEY UPDATE by
+-- every writer of that user's state. Unlogged: locking writes no WAL, and the rows come
+-- back on first use after a crash. Not dumped; no user key in it.
+CREATE UNLOGGED TABLE gamification.user_lock (
+    key bigint PRIMARY KEY
+);
+COMMENT ON TABLE gamification.user_lock IS
+    'One row per user ever written (key: hashtextextended(user_id, 0)), locked by every writer of that user''s state before it writes, in key order (_lock_users). Only the runner and the extension''s owner can lock them. Unlogged.';
 
 CREATE UNLOGGED TABLE gamification.pending_commit (
     txid xid8 PRIMARY KEY
@@ -4974,6 +4997,8 @@ TO gamification_runner;
 -- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
 GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit, gamification.pending_queue
    TO gamification_runner;  -- UPDATE: the queue is taken FOR UPDATE SKIP LOCKED
+-- The users' locks: rows locked FOR NO KEY UPDATE (which needs UPDATE), created on first use.
+GRANT SELECT, INSERT, UPDATE ON gamification.user_lock TO gamification_runner;
 GRANT USAGE ON SEQUENCE gamification.pending_id_seq, gamification.pending_queue_id_seq TO gamification_runner;
 DO $owner$
 BEGIN

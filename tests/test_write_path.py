@@ -168,6 +168,30 @@ def test_a_commit_that_cannot_take_a_users_lock_queues_its_steps_and_loses_none(
     assert_exact(db)
 
 
+def test_no_other_role_can_hold_a_users_lock(db, dsn):
+    """Any role may take any advisory lock, so a users' lock made of one let any role that
+    can connect stall every commit awarding that user (forever without lock_timeout). The
+    locks are rows of gamification.user_lock now, which only the runner may lock."""
+    db.execute("CREATE ROLE gam_mallory LOGIN IN ROLE gamification_reader")
+    try:
+        mallory_dsn = psycopg.conninfo.make_conninfo(dsn, user="gam_mallory")
+        with psycopg.connect(mallory_dsn) as mallory, psycopg.connect(dsn) as writer:
+            # What the machinery locked before: advisory, class 1483533329, key hashtext(user).
+            mallory.execute("SELECT pg_advisory_xact_lock(1483533329, hashtext('1'))")
+            writer.execute("SET lock_timeout = '1s'")
+            writer.execute("INSERT INTO post (author) VALUES (1)")
+            writer.commit()
+            mallory.rollback()
+            assert db.execute("SELECT count(*) FROM gamification.pending_queue").fetchone() == (0,), \
+                "the commit waited for another role's lock and queued its steps"
+            assert db.execute("SELECT count(*) FROM gamification.user_badges WHERE user_id = '1' AND code = 'poster'"
+                              ).fetchone() == (1,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                mallory.execute("SELECT 1 FROM gamification.user_lock FOR NO KEY UPDATE")
+    finally:
+        db.execute("DROP ROLE gam_mallory")
+
+
 def test_the_queue_is_drained_by_the_next_commit(db, dsn):
     with psycopg.connect(dsn) as holder, psycopg.connect(dsn) as writer:
         holder.execute("SELECT gamification.badge_award(2, 'poster')")

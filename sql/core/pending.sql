@@ -31,6 +31,15 @@ CREATE TABLE gamification.pending_queue (
 COMMENT ON TABLE gamification.pending_queue IS
     'Staged awards and steps that their transaction could not apply at commit (a lock its lock_timeout did not allow): committed with the write, applied exactly once by the next commit or gamification.pending_apply(); counted in badge_status.pending.';
 
+-- The users' locks (_lock_users): a row per user key hash, locked FOR NO KEY UPDATE by
+-- every writer of that user's state. Unlogged: locking writes no WAL, and the rows come
+-- back on first use after a crash. Not dumped; no user key in it.
+CREATE UNLOGGED TABLE gamification.user_lock (
+    key bigint PRIMARY KEY
+);
+COMMENT ON TABLE gamification.user_lock IS
+    'One row per user ever written (key: hashtextextended(user_id, 0)), locked by every writer of that user''s state before it writes, in key order (_lock_users). Only the runner and the extension''s owner can lock them. Unlogged.';
+
 CREATE UNLOGGED TABLE gamification.pending_commit (
     txid xid8 PRIMARY KEY
 );

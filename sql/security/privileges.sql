@@ -147,6 +147,8 @@ TO gamification_runner;
 -- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
 GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit, gamification.pending_queue
    TO gamification_runner;  -- UPDATE: the queue is taken FOR UPDATE SKIP LOCKED
+-- The users' locks: rows locked FOR NO KEY UPDATE (which needs UPDATE), created on first use.
+GRANT SELECT, INSERT, UPDATE ON gamification.user_lock TO gamification_runner;
 GRANT USAGE ON SEQUENCE gamification.pending_id_seq, gamification.pending_queue_id_seq TO gamification_runner;
 DO $owner$
 BEGIN
