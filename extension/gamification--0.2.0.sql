@@ -2757,7 +2757,9 @@ COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
 --                     gamification_runner, every name qualified, search_path pg_catalog);
 --   body              every badge of a table and event on one fast path, in one
 --                     subtransaction; if anything fails, the badges one by one, so that
---                     the healthy ones still award and the broken one is logged;
+--                     the healthy ones still award and the broken one is logged, and
+--                     one by one from then on in that session (gamification.fast_path_failed
+--                     lists the functions whose fast path failed);
 --   body_one_badge    a row-level function with a single badge: just that badge;
 --   one_badge         one badge, isolated: its failure is recorded (or, if even that
 --                     fails, warned about) and the write goes on. Serialization failures
@@ -2772,7 +2774,7 @@ COMMENT ON FUNCTION gamification._require_reads(text, regprocedure, name) IS
 --   count_step        one step of a user's progress towards a badge, staged to commit
 --                     (_count_many, core/pending.sql).
 -- One badge on its own (the fallback, and row-level update_of functions), and per_row, the
--- fallback's fallback: a statement-level badge that failed, evaluated row by row:
+-- fallback's fallback: a statement-level badge that failed, evaluated again by halves:
 --   row_badge (+ row_award)  an update_of badge on NEW and OLD;
 --   rows_count, rows_grant   a statement-level badge over the transition table.
 
@@ -2820,32 +2822,53 @@ AS $fn$
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS {{body}}$t$
     WHEN 'body' THEN $t${{declare}}BEGIN
-{{gate}}    BEGIN
-{{fast_path}}    EXCEPTION WHEN OTHERS THEN
-        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
-{{one_by_one}}    END;
-    RETURN NULL;
+{{gate}}    -- After the fast path failed once in this session, the badges go one by one at once:
+    -- a broken badge would otherwise make every statement evaluate the others twice.
+    IF pg_catalog.current_setting('gamification.fast_path_failed', true) IS NULL
+       OR pg_catalog.strpos(pg_catalog.current_setting('gamification.fast_path_failed', true), {{marker}}) = 0 THEN
+        BEGIN
+{{fast_path}}            RETURN NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+            PERFORM pg_catalog.set_config('gamification.fast_path_failed',
+                coalesce(pg_catalog.current_setting('gamification.fast_path_failed', true), '') || {{marker}}, false);
+        END;
+    END IF;
+{{one_by_one}}    RETURN NULL;
 END$t$
     WHEN 'body_one_badge' THEN $t${{declare}}BEGIN
 {{gate}}{{one_by_one}}    RETURN NULL;
 END$t$
-    WHEN 'per_row' THEN $t$            -- The statement failed: each row on its own (up to 1,000 rows: a row is
-            -- reached by its position, as transition rows have no key and naming their
-            -- type would need USAGE on the table's schema), so that one bad row does not
-            -- cost the others their awards and steps.
+    WHEN 'per_row' THEN $t$            -- The statement failed: its rows again in two halves, each on its own, a
+            -- failing half halved again, down to single rows, so that one bad row costs
+            -- only itself (about 2 log2(n) shrinking passes per bad row). Rows are reached
+            -- by position: transition rows have no key, and naming their type would need
+            -- USAGE on the table's schema.
             DECLARE
-                v_n integer;  -- the loop's v_i is declared by the FOR itself
+                v_from integer[];
+                v_count integer[];
+                v_at integer;  -- the part in hand: its first row (from 0) and its number of rows
+                v_n integer;
             BEGIN
                 SELECT pg_catalog.count(*)::integer INTO v_n FROM {{rows}};
-                IF v_n <= 1000 THEN
-                    FOR v_i IN 0 .. v_n - 1 LOOP
-                        BEGIN
+                v_from := ARRAY[0, v_n / 2];
+                v_count := ARRAY[v_n / 2, v_n - v_n / 2];
+                WHILE pg_catalog.cardinality(v_from) > 0 LOOP
+                    v_at := v_from[pg_catalog.cardinality(v_from)];
+                    v_n := v_count[pg_catalog.cardinality(v_count)];
+                    v_from := v_from[1:pg_catalog.cardinality(v_from) - 1];
+                    v_count := v_count[1:pg_catalog.cardinality(v_count) - 1];
+                    CONTINUE WHEN v_n = 0;
+                    BEGIN
 {{statement}}
-                        EXCEPTION WHEN OTHERS THEN
-                            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
-                        END;
-                    END LOOP;
-                END IF;
+                    EXCEPTION WHEN OTHERS THEN
+                        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+                        IF v_n > 1 THEN
+                            v_from := v_from || ARRAY[v_at + v_n / 2, v_at];
+                            v_count := v_count || ARRAY[v_n - v_n / 2, v_n / 2];
+                        END IF;
+                    END;
+                END LOOP;
             END;
 $t$
     WHEN 'gate' THEN $t$    IF NOT ({{changed}}) THEN
@@ -3273,8 +3296,8 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- For a statement-level rule over one transition table (inserts, deletes, updates
-    -- that do not read OLD), its statement again over each row alone (statements of up
-    -- to 1,000 rows): the failure path of one_badge. A rule pairing OLD and NEW rows keeps
+    -- that do not read OLD), its statement again over halves of the rows, a failing half
+    -- halved again down to single rows: the failure path of one_badge. A rule pairing OLD and NEW rows keeps
     -- the statement as a whole.
     SELECT CASE WHEN r.update_of IS NULL
                      AND NOT (r.event = 'update' AND r.kind = 'condition' AND gamification._uses_old(r.condition))
@@ -3282,12 +3305,12 @@ AS $$
                          'rows', CASE WHEN r.event = 'delete' THEN 'old_rows' ELSE 'new_rows' END,
                          'statement', gamification._indent(
                              pg_catalog.replace(pg_catalog.replace(gamification._rule_statement_sql(r),
-                                 'FROM new_rows AS new', 'FROM (SELECT * FROM new_rows OFFSET v_i LIMIT 1) AS new'),
-                                 'FROM old_rows AS old', 'FROM (SELECT * FROM old_rows OFFSET v_i LIMIT 1) AS old'), 28)))
+                                 'FROM new_rows AS new', 'FROM (SELECT * FROM new_rows OFFSET v_at LIMIT v_n) AS new'),
+                                 'FROM old_rows AS old', 'FROM (SELECT * FROM old_rows OFFSET v_at LIMIT v_n) AS old'), 24)))
                 ELSE '' END
 $$;
 COMMENT ON FUNCTION gamification._rule_per_row_sql(gamification.badge_rule) IS
-    'Internal: generated PL/pgSQL evaluating a statement-level rule row by row, each row in its own block, for statements of up to 1,000 rows (the failure path: one failing row loses only itself), or an empty text for a rule that pairs OLD and NEW rows.';
+    'Internal: generated PL/pgSQL evaluating a statement-level rule again over halves of its rows, a failing half halved again down to single rows, each part in its own block (the failure path: one failing row loses only itself), or an empty text for a rule that pairs OLD and NEW rows.';
 
 CREATE FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
@@ -3311,14 +3334,14 @@ BEGIN
         RETURN NULL;
     END IF;
     IF NOT p_row THEN
-        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 8) || E'\n';
+        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 12) || E'\n';
     END IF;
     FOR r IN SELECT * FROM gamification._rules_of(p_table, p_event, p_row) b
               WHERE gamification._predicate_of(b) IS NOT NULL LOOP
         v_count := v_count + 1;
         v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code) || gamification._rule_statement_sql(r);
         IF p_row THEN
-            v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
+            v_fast := v_fast || gamification._indent(v_stmt, 12) || E'\n';
         END IF;
         -- Recording the failure must not fail the write either (the runner may have lost
         -- a grant, badge_error may be full): then only a WARNING remains.
@@ -3341,7 +3364,11 @@ BEGIN
                    THEN gamification._render(gamification._template('body_one_badge'), pg_catalog.jsonb_build_object(
                             'declare', v_declare, 'gate', v_gate, 'one_by_one', pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')))
                    ELSE gamification._render(gamification._template('body'), pg_catalog.jsonb_build_object(
-                            'declare', v_declare, 'gate', v_gate, 'fast_path', v_fast, 'one_by_one', v_isolated)) END;
+                            'declare', v_declare, 'gate', v_gate, 'fast_path', v_fast, 'one_by_one', v_isolated,
+                            -- this function as generated now: a regenerated one tries its fast path again
+                            'marker', pg_catalog.quote_literal(pg_catalog.format('|%s:%s|',
+                                gamification._trigger_function_name(p_table, p_event, p_row),
+                                pg_catalog.left(pg_catalog.md5(v_fast), 8))))) END;
     RETURN gamification._render(gamification._template('trigger_function'), pg_catalog.jsonb_build_object(
         'function', pg_catalog.quote_ident(gamification._trigger_function_name(p_table, p_event, p_row)),
         'body', pg_catalog.quote_literal(v_body)));

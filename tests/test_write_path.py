@@ -220,3 +220,45 @@ def test_a_row_that_fails_a_condition_costs_only_itself(dsn):
         # And the failure is recorded, once per badge and statement.
         assert db.execute("SELECT badge_code, count(*) FROM gamification.badge_error GROUP BY 1 ORDER BY 1").fetchall() == [
             ("ratio", 1), ("ratios", 1)]
+
+
+def test_a_bad_row_in_a_large_statement_costs_only_itself(dsn):
+    """Statements of any size: a failing badge is evaluated again by halves, down to the
+    bad rows (it was row by row up to 1,000 rows, and nothing above)."""
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute("CREATE TABLE public.t (id serial PRIMARY KEY, user_id int, a int, b int)")
+        db.execute("""SELECT gamification.badge_register('[
+            {"code": "ratios", "name": "Ratios", "target": 1000000,
+             "counter": {"table": "t", "user_field": "user_id", "where": "a / b > 0"}}]')""")
+        # 5,000 rows for 50 users, two of them dividing by zero.
+        db.execute("INSERT INTO t (user_id, a, b) SELECT g % 50, 1, CASE WHEN g IN (77, 4321) THEN 0 ELSE 1 END "
+                   "FROM generate_series(1, 5000) g")
+        progress = dict(db.execute("SELECT user_id, progress FROM gamification.user_progress").fetchall())
+        assert sum(progress.values()) == 4998
+        assert progress["27"] == 99 and progress["21"] == 99 and progress["1"] == 100
+
+
+def test_a_broken_badge_does_not_make_the_others_run_twice(dsn):
+    """After the fast path of a table's trigger failed once in a session, the badges go one
+    by one at once: a slow healthy badge runs once per statement, not twice."""
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute("CREATE TABLE public.t (id serial PRIMARY KEY, user_id int, a int, b int)")
+        # A healthy badge whose condition reads a table (evaluated first: badges go in code
+        # order): how many times it runs shows in the transaction's own scans of that table.
+        db.execute("""SELECT gamification.badge_register('[
+            {"code": "a_healthy", "name": "Healthy", "condition": "EXISTS (SELECT FROM public.t x WHERE x.id = NEW.id)",
+             "trigger_condition": "insert", "trigger_table": "t", "user_field": "user_id"},
+            {"code": "broken", "name": "Broken", "condition": "NEW.a / NEW.b > 0",
+             "trigger_condition": "insert", "trigger_table": "t", "user_field": "user_id"}]')""")
+
+        def scans() -> int:
+            return db.execute("SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables "
+                              "WHERE relname = 't'").fetchone()[0]
+
+        with db.transaction():
+            db.execute("INSERT INTO t (user_id, a, b) VALUES (1, 1, 0)")  # the first failure in this session
+            before = scans()
+            for user in range(2, 12):  # ten more statements, each meeting the broken badge
+                db.execute("INSERT INTO t (user_id, a, b) VALUES (%s, 1, 0)", [user])
+            assert scans() - before == 10, "the healthy badge ran more than once per statement"
+        assert db.execute("SELECT count(*) FROM gamification.user_badges WHERE code = 'a_healthy'").fetchone() == (11,)

@@ -352,8 +352,8 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- For a statement-level rule over one transition table (inserts, deletes, updates
-    -- that do not read OLD), its statement again over each row alone (statements of up
-    -- to 1,000 rows): the failure path of one_badge. A rule pairing OLD and NEW rows keeps
+    -- that do not read OLD), its statement again over halves of the rows, a failing half
+    -- halved again down to single rows: the failure path of one_badge. A rule pairing OLD and NEW rows keeps
     -- the statement as a whole.
     SELECT CASE WHEN r.update_of IS NULL
                      AND NOT (r.event = 'update' AND r.kind = 'condition' AND gamification._uses_old(r.condition))
@@ -361,12 +361,12 @@ AS $$
                          'rows', CASE WHEN r.event = 'delete' THEN 'old_rows' ELSE 'new_rows' END,
                          'statement', gamification._indent(
                              pg_catalog.replace(pg_catalog.replace(gamification._rule_statement_sql(r),
-                                 'FROM new_rows AS new', 'FROM (SELECT * FROM new_rows OFFSET v_i LIMIT 1) AS new'),
-                                 'FROM old_rows AS old', 'FROM (SELECT * FROM old_rows OFFSET v_i LIMIT 1) AS old'), 28)))
+                                 'FROM new_rows AS new', 'FROM (SELECT * FROM new_rows OFFSET v_at LIMIT v_n) AS new'),
+                                 'FROM old_rows AS old', 'FROM (SELECT * FROM old_rows OFFSET v_at LIMIT v_n) AS old'), 24)))
                 ELSE '' END
 $$;
 COMMENT ON FUNCTION gamification._rule_per_row_sql(gamification.badge_rule) IS
-    'Internal: generated PL/pgSQL evaluating a statement-level rule row by row, each row in its own block, for statements of up to 1,000 rows (the failure path: one failing row loses only itself), or an empty text for a rule that pairs OLD and NEW rows.';
+    'Internal: generated PL/pgSQL evaluating a statement-level rule again over halves of its rows, a failing half halved again down to single rows, each part in its own block (the failure path: one failing row loses only itself), or an empty text for a rule that pairs OLD and NEW rows.';
 
 CREATE {{ or_replace }}FUNCTION gamification._trigger_function_sql(p_table regclass, p_event text, p_row boolean)
 RETURNS text
@@ -390,14 +390,14 @@ BEGIN
         RETURN NULL;
     END IF;
     IF NOT p_row THEN
-        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 8) || E'\n';
+        v_fast := gamification._indent(gamification._combined_sql(p_table, p_event), 12) || E'\n';
     END IF;
     FOR r IN SELECT * FROM gamification._rules_of(p_table, p_event, p_row) b
               WHERE gamification._predicate_of(b) IS NOT NULL LOOP
         v_count := v_count + 1;
         v_stmt := pg_catalog.format(E'-- badge %s\n', r.badge_code) || gamification._rule_statement_sql(r);
         IF p_row THEN
-            v_fast := v_fast || gamification._indent(v_stmt, 8) || E'\n';
+            v_fast := v_fast || gamification._indent(v_stmt, 12) || E'\n';
         END IF;
         -- Recording the failure must not fail the write either (the runner may have lost
         -- a grant, badge_error may be full): then only a WARNING remains.
@@ -420,7 +420,11 @@ BEGIN
                    THEN gamification._render(gamification._template('body_one_badge'), pg_catalog.jsonb_build_object(
                             'declare', v_declare, 'gate', v_gate, 'one_by_one', pg_catalog.regexp_replace(v_isolated, '^    ', '', 'gn')))
                    ELSE gamification._render(gamification._template('body'), pg_catalog.jsonb_build_object(
-                            'declare', v_declare, 'gate', v_gate, 'fast_path', v_fast, 'one_by_one', v_isolated)) END;
+                            'declare', v_declare, 'gate', v_gate, 'fast_path', v_fast, 'one_by_one', v_isolated,
+                            -- this function as generated now: a regenerated one tries its fast path again
+                            'marker', pg_catalog.quote_literal(pg_catalog.format('|%s:%s|',
+                                gamification._trigger_function_name(p_table, p_event, p_row),
+                                pg_catalog.left(pg_catalog.md5(v_fast), 8))))) END;
     RETURN gamification._render(gamification._template('trigger_function'), pg_catalog.jsonb_build_object(
         'function', pg_catalog.quote_ident(gamification._trigger_function_name(p_table, p_event, p_row)),
         'body', pg_catalog.quote_literal(v_body)));

@@ -6,7 +6,9 @@
 --                     gamification_runner, every name qualified, search_path pg_catalog);
 --   body              every badge of a table and event on one fast path, in one
 --                     subtransaction; if anything fails, the badges one by one, so that
---                     the healthy ones still award and the broken one is logged;
+--                     the healthy ones still award and the broken one is logged, and
+--                     one by one from then on in that session (gamification.fast_path_failed
+--                     lists the functions whose fast path failed);
 --   body_one_badge    a row-level function with a single badge: just that badge;
 --   one_badge         one badge, isolated: its failure is recorded (or, if even that
 --                     fails, warned about) and the write goes on. Serialization failures
@@ -21,7 +23,7 @@
 --   count_step        one step of a user's progress towards a badge, staged to commit
 --                     (_count_many, core/pending.sql).
 -- One badge on its own (the fallback, and row-level update_of functions), and per_row, the
--- fallback's fallback: a statement-level badge that failed, evaluated row by row:
+-- fallback's fallback: a statement-level badge that failed, evaluated again by halves:
 --   row_badge (+ row_award)  an update_of badge on NEW and OLD;
 --   rows_count, rows_grant   a statement-level badge over the transition table.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
@@ -71,32 +73,53 @@ AS $fn$
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS {{body}}$t$
     WHEN 'body' THEN $t${{declare}}BEGIN
-{{gate}}    BEGIN
-{{fast_path}}    EXCEPTION WHEN OTHERS THEN
-        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
-{{one_by_one}}    END;
-    RETURN NULL;
+{{gate}}    -- After the fast path failed once in this session, the badges go one by one at once:
+    -- a broken badge would otherwise make every statement evaluate the others twice.
+    IF pg_catalog.current_setting('gamification.fast_path_failed', true) IS NULL
+       OR pg_catalog.strpos(pg_catalog.current_setting('gamification.fast_path_failed', true), {{marker}}) = 0 THEN
+        BEGIN
+{{fast_path}}            RETURN NULL;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+            PERFORM pg_catalog.set_config('gamification.fast_path_failed',
+                coalesce(pg_catalog.current_setting('gamification.fast_path_failed', true), '') || {{marker}}, false);
+        END;
+    END IF;
+{{one_by_one}}    RETURN NULL;
 END$t$
     WHEN 'body_one_badge' THEN $t${{declare}}BEGIN
 {{gate}}{{one_by_one}}    RETURN NULL;
 END$t$
-    WHEN 'per_row' THEN $t$            -- The statement failed: each row on its own (up to 1,000 rows: a row is
-            -- reached by its position, as transition rows have no key and naming their
-            -- type would need USAGE on the table's schema), so that one bad row does not
-            -- cost the others their awards and steps.
+    WHEN 'per_row' THEN $t$            -- The statement failed: its rows again in two halves, each on its own, a
+            -- failing half halved again, down to single rows, so that one bad row costs
+            -- only itself (about 2 log2(n) shrinking passes per bad row). Rows are reached
+            -- by position: transition rows have no key, and naming their type would need
+            -- USAGE on the table's schema.
             DECLARE
-                v_n integer;  -- the loop's v_i is declared by the FOR itself
+                v_from integer[];
+                v_count integer[];
+                v_at integer;  -- the part in hand: its first row (from 0) and its number of rows
+                v_n integer;
             BEGIN
                 SELECT pg_catalog.count(*)::integer INTO v_n FROM {{rows}};
-                IF v_n <= 1000 THEN
-                    FOR v_i IN 0 .. v_n - 1 LOOP
-                        BEGIN
+                v_from := ARRAY[0, v_n / 2];
+                v_count := ARRAY[v_n / 2, v_n - v_n / 2];
+                WHILE pg_catalog.cardinality(v_from) > 0 LOOP
+                    v_at := v_from[pg_catalog.cardinality(v_from)];
+                    v_n := v_count[pg_catalog.cardinality(v_count)];
+                    v_from := v_from[1:pg_catalog.cardinality(v_from) - 1];
+                    v_count := v_count[1:pg_catalog.cardinality(v_count) - 1];
+                    CONTINUE WHEN v_n = 0;
+                    BEGIN
 {{statement}}
-                        EXCEPTION WHEN OTHERS THEN
-                            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
-                        END;
-                    END LOOP;
-                END IF;
+                    EXCEPTION WHEN OTHERS THEN
+                        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+                        IF v_n > 1 THEN
+                            v_from := v_from || ARRAY[v_at + v_n / 2, v_at];
+                            v_count := v_count || ARRAY[v_n - v_n / 2, v_n / 2];
+                        END IF;
+                    END;
+                END LOOP;
             END;
 $t$
     WHEN 'gate' THEN $t$    IF NOT ({{changed}}) THEN
