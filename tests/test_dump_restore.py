@@ -104,7 +104,7 @@ def pg_restore(server, target: str, dump_file, *args: str) -> None:
 # tables reference each other, and pg_dump cannot order the data of an extension's
 # configuration tables, so their data loads in one session. The data-only paths restore into the schema a
 # --schema-only restore made, triggers and all: the rows they load into posts were
-# counted before the dump and must not count again (core/runtime.sql, _restoring()).
+# counted before the dump and must not count again (core/runtime.sql, _stage()).
 RESTORE_PATHS = {
     "custom": [[]],
     "custom-parallel-post-data": [["--section=pre-data", "--section=data"], ["--section=post-data", "-j", "2"]],

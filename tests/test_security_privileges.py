@@ -114,7 +114,7 @@ VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "bad
 # is for admins only (a contract refinement made while implementing: see README).
 ADMIN_VIEWS = ["badge_status"]
 TABLES = ["category", "badge", "award", "event", "progress", "points_total",
-          "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "pending_commit"]
+          "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "user_lock"]
 
 PREVIEW_DEF = json.dumps({"code": "pv", "name": "Preview", "condition": "true", "trigger_condition": "insert",
                           "trigger_table": "public.posts", "user_field": "author"})
@@ -177,10 +177,10 @@ OPERATIONS += [
     ("insert progress", 4, "INSERT INTO gamification.progress (user_id, badge_code, progress) VALUES ('zz', 'prog1', 1)"),
     ("update progress", 4, "UPDATE gamification.progress SET progress = 4"),
     # Staged and queued steps (core/pending.sql): only the runner writes them.
-    ("insert pending", 4, "INSERT INTO gamification.pending (user_id, badge_code, steps) VALUES ('zz', 'prog1', 100)"),
+    ("insert pending", 4, "INSERT INTO gamification.pending (users, codes, steps) VALUES ('{zz}', '{prog1}', '{100}')"),
     ("insert pending_queue", 4,
      "INSERT INTO gamification.pending_queue (user_id, badge_code, steps, at) VALUES ('zz', 'prog1', 100, now())"),
-    ("insert pending_commit", 4, "INSERT INTO gamification.pending_commit (txid) VALUES (pg_current_xact_id())"),
+    ("lock a user", 4, "SELECT 1 FROM gamification.user_lock FOR NO KEY UPDATE"),
     ("insert event", 4,
      "INSERT INTO gamification.event (user_id, kind, points, reason) VALUES ('zz', 'points_changed', 1, 'direct')"),
     ("insert badge event", 4,

@@ -15,7 +15,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.event', 'gamification.progress',
                  'gamification.points_total', 'gamification.unlock',
-                 'gamification.pending', 'gamification.pending_queue']::regclass[]
+                 'gamification.pending_queue']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';

@@ -1,6 +1,7 @@
 -- Awards and counter steps found inside an application's write are not applied there:
--- they are appended to gamification.pending and applied when the transaction commits,
--- by one deferred constraint trigger, with every user concerned locked in one global
+-- each statement appends one row of them to gamification.pending, and they are applied
+-- when the transaction commits, by the deferred constraint trigger of those rows (its
+-- first firing takes every row of the transaction; the others find none), with every user concerned locked in one global
 -- order (_lock_users). So two transactions that would not conflict without the
 -- extension never wait for each other inside their statements, and never deadlock at
 -- commit. What cannot be applied at commit (the writer's lock_timeout) stays queued,
@@ -10,16 +11,23 @@
 -- Unlogged: a transaction's staged rows are deleted by its own commit, so they never need
 -- WAL; what outlives a transaction moves to the logged pending_queue.
 CREATE UNLOGGED TABLE gamification.pending (
-    id         bigserial PRIMARY KEY,
-    txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-    user_id    text NOT NULL,
-    badge_code text NOT NULL,
-    steps      bigint,  -- NULL: a condition met (an award); n: a counter step of n
-    at         timestamptz NOT NULL DEFAULT now()
+    txid  xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    users text[] NOT NULL,
+    codes text[] NOT NULL,
+    steps bigint[] NOT NULL,  -- steps[i] NULL: a condition met (an award); n: a counter step of n
+    at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX pending_txid_idx ON gamification.pending (txid);
 COMMENT ON TABLE gamification.pending IS
-    'Awards (steps NULL) and counter steps found inside a write, applied at the writing transaction''s commit and deleted then; only the transaction that staged them sees them. Unlogged.';
+    'What one statement of a write found, one row per statement: badge codes[i] for users[i], awarded (steps[i] NULL) or advanced by steps[i]; applied at the writing transaction''s commit and deleted then. Only the transaction that staged them sees them. Unlogged.';
+
+CREATE CONSTRAINT TRIGGER pending_apply_at_commit
+    AFTER INSERT ON gamification.pending
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION gamification._apply_at_commit();
+-- Also where ordinary triggers do not fire (replicas, logical replication's apply): the
+-- fire_on_replica badges stage there too.
+ALTER TABLE gamification.pending ENABLE ALWAYS TRIGGER pending_apply_at_commit;
 
 CREATE TABLE gamification.pending_queue (
     id         bigserial PRIMARY KEY,
@@ -39,20 +47,6 @@ CREATE UNLOGGED TABLE gamification.user_lock (
 );
 COMMENT ON TABLE gamification.user_lock IS
     'One row per user ever written (key: hashtextextended(user_id, 0)), locked by every writer of that user''s state before it writes, in key order (_lock_users). Only the runner and the extension''s owner can lock them. Unlogged.';
-
-CREATE UNLOGGED TABLE gamification.pending_commit (
-    txid xid8 PRIMARY KEY
-);
-COMMENT ON TABLE gamification.pending_commit IS
-    'One marker row per transaction that staged awards or steps; its deferred constraint trigger applies them at commit. Empty between transactions.';
-
-CREATE CONSTRAINT TRIGGER pending_apply_at_commit
-    AFTER INSERT ON gamification.pending_commit
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION gamification._apply_at_commit();
--- Also where ordinary triggers do not fire (replicas, logical replication's apply): the
--- fire_on_replica badges stage there too.
-ALTER TABLE gamification.pending_commit ENABLE ALWAYS TRIGGER pending_apply_at_commit;
 
 -- Queued steps are data: pg_dump keeps them, like the awards they will become.
 SELECT pg_catalog.pg_extension_config_dump('gamification.pending_queue', '');

@@ -138,18 +138,18 @@ GRANT EXECUTE ON FUNCTION
     gamification._unlocks_reached(text, bigint, text[]), gamification._points_apply(text[], bigint[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
-    gamification._stage(text[], text[], bigint[]), gamification._restoring(), gamification._lock_users(text[]),
+    gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
     gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
     gamification._apply_steps(text[], text[], bigint[]), gamification._apply_pending(xid8),
     gamification._apply_queue(integer)
 TO gamification_runner;
 -- Staged awards and steps (core/pending.sql): written inside writes, applied at commit by
 -- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
-GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_commit, gamification.pending_queue
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_queue
    TO gamification_runner;  -- UPDATE: the queue is taken FOR UPDATE SKIP LOCKED
 -- The users' locks: rows locked FOR NO KEY UPDATE (which needs UPDATE), created on first use.
 GRANT SELECT, INSERT, UPDATE ON gamification.user_lock TO gamification_runner;
-GRANT USAGE ON SEQUENCE gamification.pending_id_seq, gamification.pending_queue_id_seq TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.pending_queue_id_seq TO gamification_runner;
 DO $owner$
 BEGIN
     ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;

@@ -27,7 +27,7 @@ SELECT * FROM gamification.user_points ORDER BY user_id;
 INSERT INTO auth_user (username) VALUES ('dee');
 BEGIN;
 INSERT INTO dummy_sketch (user_id) SELECT 4 FROM generate_series(1, 4);
-SELECT count(*) AS staged_for_commit FROM gamification.pending WHERE user_id = '4';
+SELECT count(*) AS staged_for_commit FROM gamification.pending p, unnest(p.users) u WHERE u = '4';
 \echo 'To see them before committing, apply them now (the users stay locked until commit):'
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
 SELECT user_id, code FROM gamification.user_badges WHERE user_id = '4';
