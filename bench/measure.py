@@ -22,14 +22,17 @@ def settle(target: Target, dsn: str, tables: str = "events") -> None:
         target.checkpoint(conn)
 
 
-def function_stats(target: Target, dsn: str, limit: int = 12) -> list[dict[str, Any]]:
+def function_stats(target: Target, dsn: str) -> list[dict[str, Any]]:
+    """Every function that ran in the database (registration included), most self time
+    first. All of them, not a top few: the award cost reads _apply_grants, which is rarely
+    among the functions with the most self time."""
     if not target.track_functions:
         return []
     with closing(psycopg.connect(dsn, autocommit=True)) as conn:
         rows = conn.execute(
             "SELECT schemaname || '.' || funcname, calls, round(total_time::numeric, 1)::float8, "
             "round(self_time::numeric, 1)::float8 FROM pg_stat_user_functions "
-            "ORDER BY self_time DESC, funcname LIMIT %s", (limit,)).fetchall()
+            "ORDER BY self_time DESC, funcname").fetchall()
     return [{"function": f, "calls": c, "total_ms": t, "self_ms": s} for f, c, t, s in rows]
 
 
@@ -144,9 +147,18 @@ def function_ms(sc: Scenario, setting: str, is_it: Callable[[str], bool]) -> flo
 
 
 def award_ms(sc: Scenario, setting: str) -> float | None:
-    """What writing the awards cost: _grant_many, the ledger's totals trigger included (it
-    fires inside)."""
-    return function_ms(sc, setting, lambda f: f == "gamification._grant_many")
+    """What applying the awards cost: _apply_grants with its callees (the award rows, their
+    events, the totals and unlocks through _points_apply). Inside a write _grant_many only
+    stages; _apply_grants runs at commit (from _apply_steps, or from _apply_counts when a
+    counter reaches its target) and directly for a backfill or badge_award(). It never
+    calls itself, so its total counts each call once."""
+    return function_ms(sc, setting, lambda f: f == "gamification._apply_grants")
+
+
+def commit_ms(sc: Scenario, setting: str) -> float | None:
+    """The deferred trigger that applies a transaction's staged awards and counter steps at
+    commit, with its callees."""
+    return function_ms(sc, setting, lambda f: f == "gamification._apply_at_commit")
 
 
 def trigger_ms(sc: Scenario, setting: str) -> float | None:

@@ -61,10 +61,10 @@ def scenario_backfill(opts: Options, target: Target, progress: Progress) -> Scen
     if awards is not None:
         plain_ms = times["plain GROUP BY query"][0] * 1000
         explain(sc.figures[-1], f"run 1: the plain query {plain_ms:.0f} ms, the backfill "
-                                f"{times['badge_register with backfill'][0] * 1000:.0f} ms; writing its "
-                                f"{run1_awards(sc, 'badge_register with backfill'):,} awards (_grant_many with "
-                                f"the ledger totals) took {awards:.0f} ms, {awards / plain_ms:.2f}x the plain query "
-                                "by itself")
-    sc.notes.append("The backfill also writes progress for every counted user, awards, award history "
-                    "and points; the plain query only reads.")
+                                f"{times['badge_register with backfill'][0] * 1000:.0f} ms; applying its "
+                                f"{run1_awards(sc, 'badge_register with backfill'):,} awards (_apply_grants: award "
+                                f"rows, events, totals) took {awards:.0f} ms, {awards / plain_ms:.2f}x the plain "
+                                "query by itself")
+    sc.notes.append("The backfill also writes progress for every counted user, the awards, an event each "
+                    "and the users' totals; the plain query only reads.")
     return sc
