@@ -36,6 +36,60 @@ def function_stats(target: Target, dsn: str) -> list[dict[str, Any]]:
     return [{"function": f, "calls": c, "total_ms": t, "self_ms": s} for f, c, t, s in rows]
 
 
+# The extension's tables an award writes: its award row, its event, the user's total
+# (once per user per statement), an unlock when a total crosses a threshold; and the
+# counter progress that leads to it. The staging tables (rows of a write, taken back at
+# its commit) are reported apart.
+AWARD_TABLES = ("award", "event", "points_total", "unlock", "progress")
+STAGING_TABLES = ("pending", "pending_commit")
+
+
+def _table_counters(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
+    rows = conn.execute(
+        "SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables "
+        "WHERE schemaname = 'gamification' AND relname = ANY(%s)",
+        (list(AWARD_TABLES + STAGING_TABLES),)).fetchall()
+    return {name: (ins, upd) for name, ins, upd in rows}
+
+
+def table_writes(dsn: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Rows inserted and updated so far in AWARD_TABLES and STAGING_TABLES
+    (pg_stat_user_tables), read once the statistics of every other session have arrived.
+    A session flushes its statistics when it ends, a moment after it leaves
+    pg_stat_activity: so wait until no other client is connected, until each award
+    table's inserts equal its rows (nothing in the benchmark deletes from them), and
+    until two reads 0.1 s apart agree. ``settled`` is False if that took longer than
+    ``timeout`` (the figures may then miss a session's last writes)."""
+    deadline = time.monotonic() + timeout
+    previous: dict[str, tuple[int, int]] | None = None
+    with closing(psycopg.connect(dsn, autocommit=True)) as conn:
+        while True:
+            others = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchone()[0]
+            counters = _table_counters(conn)
+            rows = {t: conn.execute(f"SELECT count(*) FROM gamification.{t}").fetchone()[0] for t in AWARD_TABLES}
+            settled = (others == 0 and counters == previous
+                       and all(counters.get(t, (0, 0))[0] == rows[t] for t in AWARD_TABLES))
+            if settled or time.monotonic() > deadline:
+                break
+            previous = counters
+            time.sleep(0.1)
+    return {"settled": settled,
+            "tables": {t: {"ins": counters.get(t, (0, 0))[0], "upd": counters.get(t, (0, 0))[1]}
+                       for t in AWARD_TABLES + STAGING_TABLES}}
+
+
+def rows_written(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a measured run wrote, from two table_writes(): per table inserts + updates,
+    their total over AWARD_TABLES, and the staging rows apart."""
+    delta = {t: sum(after["tables"][t][k] - before["tables"][t][k] for k in ("ins", "upd"))
+             for t in AWARD_TABLES + STAGING_TABLES}
+    return {**{t: delta[t] for t in AWARD_TABLES}, "total": sum(delta[t] for t in AWARD_TABLES),
+            "staged": sum(delta[t] for t in STAGING_TABLES),
+            "settled": before["settled"] and after["settled"]}
+
+
 def flush_stats(conn: psycopg.Connection) -> None:
     try:
         conn.execute("SELECT pg_stat_force_next_flush()")  # PostgreSQL 15+
@@ -170,6 +224,27 @@ def run1_awards(sc: Scenario, setting: str) -> int:
     return next((v["awards"] for v in sc.verification if v.get("setting") == setting and v.get("run") == 1), 0)
 
 
+def per_award(sc: Scenario, setting: str, awards: int | None = None) -> dict[str, Any] | None:
+    """Run 1's cost per award: microseconds applying awards (award_ms) and rows written to
+    AWARD_TABLES (the setting's rows_written of run 1), each over the awards of run 1
+    (run1_awards unless given). None without function statistics, awards or row counts."""
+    apply = award_ms(sc, setting)
+    awards = run1_awards(sc, setting) if awards is None else awards
+    written = sc.settings.get(setting, {}).get("rows_written")
+    if apply is None or not awards or not written:
+        return None
+    rows = written[0]
+    return {"awards": awards, "apply_ms": apply, "us": 1000 * apply / awards, "rows": rows["total"] / awards,
+            "rows_by_table": {t: rows[t] / awards for t in AWARD_TABLES}, "staged": rows["staged"] / awards,
+            "settled": rows["settled"]}
+
+
+def attach_per_award(figure: dict[str, Any], sc: Scenario, setting: str, awards: int | None = None) -> None:
+    cost = per_award(sc, setting, awards)
+    if cost is not None:
+        figure["per_award"] = cost
+
+
 def explain(figure: dict[str, Any], why: str | None) -> None:
     """Attach a measured reason to a figure; the summary prints it under a target not met."""
     if why:
@@ -200,7 +275,11 @@ def bulk_measure(target: Target, scenario: Scenario, rows: int, users: int,
     def measure(s: Setting, run: int) -> float:
         dsn = s.prepare(target)
         settle(target, dsn)
+        before = table_writes(dsn) if s.extension else None
         seconds = time_bulk(dsn, rows, users)
+        if before is not None and run >= 1:
+            scenario.settings.setdefault(s.name, {}).setdefault("rows_written", []).append(
+                rows_written(before, table_writes(dsn)))
         with closing(psycopg.connect(dsn, autocommit=True)) as conn:
             check = s.verify(conn)
         if check.get("checked"):
@@ -244,8 +323,12 @@ def single_turns(opts: Options, progress: Progress, tag: str, target: Target, se
         dsns = [s.prepare(target, dbname=f"single{i}") for i, s in enumerate(settings)]
         for dsn in dsns:
             settle(target, dsn)
+        before = [table_writes(dsn) if s.extension else None for s, dsn in zip(settings, dsns)]
         elapsed, latencies = take_turns(dsns, rows)
         for i, s in enumerate(settings):
+            if before[i] is not None:
+                scenario.settings.setdefault(s.name, {}).setdefault("rows_written", []).append(
+                    rows_written(before[i], table_writes(dsns[i])))
             times[s.name].append(elapsed[i])
             scenario.settings.setdefault(s.name, {}).setdefault("latency_us", []).append(
                 latency_us(elapsed[i], latencies[i]))

@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the benchmark is not installed: it is run from the repository root
 
-from bench.report import fmt_ratio  # noqa: E402
+from bench.measure import AWARD_TABLES, STAGING_TABLES, rows_written  # noqa: E402
+from bench.report import fmt_ratio, per_award_text  # noqa: E402
 from bench.scenarios.concurrency import parse_pgbench  # noqa: E402
 
 SCENARIOS = {1, 2, 3, 5, 6, 7}
@@ -91,6 +92,18 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     assert all(v["checked"] and v["ok"] for v in bench7["verification"])
     unmet = [f for sc in scenarios.values() for f in sc["figures"] if f["met"] is False and f.get("why")]
     assert ("why: " in result.stdout) == bool(unmet)
+    # The cost per award next to the figures that award: time in _apply_grants and rows
+    # written, over run 1's awards. Every award writes exactly one award row and one event.
+    priced = {1: [f for f in bulk["figures"] if not f["label"].startswith("bulk: floor")],
+              2: scenarios[2]["figures"], 5: scenarios[5]["figures"], 7: [ratios[0]]}
+    for number, figures in priced.items():
+        for figure in figures:
+            cost = figure.get("per_award")
+            assert cost, (number, figure["label"])
+            assert cost["awards"] > 0 and cost["us"] > 0 and cost["settled"], (number, figure["label"])
+            assert cost["rows_by_table"]["award"] == cost["rows_by_table"]["event"] == 1, (number, figure["label"])
+            assert cost["rows"] >= 2
+    assert "per award: " in result.stdout
     # Function statistics of the generated triggers, for profiling.
     stats = bulk["function_stats"]["20 badges (10 counters + 10 conditions)"]
     assert any(row["function"].startswith("gamification.trg_events_insert_") for row in stats)
@@ -118,3 +131,17 @@ def test_ratio_never_prints_as_its_target_when_it_misses() -> None:
     assert fmt_ratio(0.6967) == "0.70x"
     assert fmt_ratio(0.70, 0.7) == "0.70x"
     assert fmt_ratio(1.234, 1.5) == "1.23x"
+
+
+def test_rows_written_and_the_per_award_line() -> None:
+    def snapshot(ins: int, upd: int) -> dict:
+        return {"settled": True, "tables": {t: {"ins": ins, "upd": upd} for t in AWARD_TABLES + STAGING_TABLES}}
+    written = rows_written(snapshot(1, 2), snapshot(4, 7))
+    assert written["award"] == 8 and written["total"] == 8 * len(AWARD_TABLES)
+    assert written["staged"] == 8 * len(STAGING_TABLES) and written["settled"]
+    cost = {"awards": 1959, "us": 29.76, "rows": 2.61, "settled": True,
+            "rows_by_table": {"award": 1.0, "event": 1.0, "points_total": 0.1, "unlock": 0.0, "progress": 0.51}}
+    assert per_award_text(cost) == "per award: 30 us, 2.6 rows, 0.5 of them progress (run 1, 1,959 awards)"
+    cost["rows_by_table"]["progress"] = 0.0
+    assert per_award_text({**cost, "settled": False}) == (
+        "per award: 30 us, 2.6 rows (run 1, 1,959 awards; row statistics incomplete)")

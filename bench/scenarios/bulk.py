@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..badges import MIXED20, floor, plain, with_badges
 from ..common import Options, Progress, Target
-from ..measure import Scenario, award_ms, bulk_measure, explain, interleaved, ratio_figure, run1_awards
+from ..measure import (Scenario, attach_per_award, award_ms, bulk_measure, explain, interleaved, ratio_figure,
+                       run1_awards)
 
 
 def scenario_bulk(opts: Options, target: Target, progress: Progress) -> Scenario:
@@ -19,6 +20,7 @@ def scenario_bulk(opts: Options, target: Target, progress: Progress) -> Scenario
     for s in settings[1:]:
         sc.figures.append(ratio_figure(f"bulk: {s.name}", s.name, base, times[s.name], times[base],
                                        limits.get(s.name), size))
+        attach_per_award(sc.figures[-1], sc, s.name)
         awards = award_ms(sc, s.name)
         if s.name in limits and awards is not None:
             b, t = times[base][0], times[s.name][0]

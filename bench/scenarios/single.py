@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..badges import MIXED20, plain, with_badges
 from ..common import Options, Progress, Target
-from ..measure import (Scenario, award_ms, commit_ms, explain, ratio_figure, run1_awards,
+from ..measure import (Scenario, attach_per_award, award_ms, commit_ms, explain, ratio_figure, run1_awards,
                        single_rows, single_turns, trigger_ms)
 
 
@@ -20,6 +20,7 @@ def scenario_single(opts: Options, target: Target, progress: Progress) -> Scenar
     for s in settings[1:]:
         sc.figures.append(ratio_figure(f"single: {s.name}", s.name, base, times[s.name], times[base],
                                        1.5 if s.name == MIXED20 else None, size))
+        attach_per_award(sc.figures[-1], sc, s.name)
     trigger, commit, awards = trigger_ms(sc, MIXED20), commit_ms(sc, MIXED20), award_ms(sc, MIXED20)
     if trigger and commit is not None and awards is not None:
         plain_us = sc.settings[base]["latency_us"][0]["mean"]
