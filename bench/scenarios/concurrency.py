@@ -26,6 +26,28 @@ INSERT INTO events (user_id, kind, points) VALUES (:uid, 'k' || (:p % 5), :p);
 UPDATE profiles SET score = score + :p WHERE user_id = :uid;
 END;
 """
+# Two users per transaction, in random order: one row for each of two distinct random
+# users, the lower user id first in about half of the transactions and the higher first in
+# the others, so that concurrent transactions touch the same two users in opposite orders.
+# Without the extension these inserts take no lock on each other: any deadlock or error is
+# the extension's.
+PGBENCH_TWO_USERS_SCRIPT = """\\set a random(1, :users)
+\\set b 1 + (:a + random(0, :users - 2)) % :users
+\\set lo least(:a, :b)
+\\set hi greatest(:a, :b)
+\\set p random(0, 1023)
+\\set q random(0, 1023)
+\\set low_first random(0, 1)
+BEGIN;
+\\if :low_first
+INSERT INTO events (user_id, kind, points) VALUES (:lo, 'k' || (:p % 5), :p);
+INSERT INTO events (user_id, kind, points) VALUES (:hi, 'k' || (:q % 5), :q);
+\\else
+INSERT INTO events (user_id, kind, points) VALUES (:hi, 'k' || (:q % 5), :q);
+INSERT INTO events (user_id, kind, points) VALUES (:lo, 'k' || (:p % 5), :p);
+\\endif
+END;
+"""
 PROFILES_DDL = ("CREATE TABLE profiles (user_id int PRIMARY KEY, score int NOT NULL DEFAULT 0)",)
 # Before the run, every user earns both badges (3 events, a score of 1,500), through the
 # extension's own triggers: the run then measures writes that award nothing.
@@ -79,16 +101,31 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
     holding = replace(storm, name="extension, every user already holding both badges")
     handwritten = Setting("reference: hand-written row trigger, one counter upsert per insert",
                           ddl=PROFILES_DDL + HANDWRITTEN_DDL)
-    settings = [replace(plain(), ddl=PROFILES_DDL), storm, holding, handwritten]
-    tps: dict[str, list[float]] = {s.name: [] for s in settings}
-    errors: list[int] = []
-    deadlocks: list[int] = []
+    base_setting = replace(plain(), ddl=PROFILES_DDL)
+    pair_base = replace(base_setting, name="no badges, two users per transaction")
+    pair = replace(storm, name="extension: counter + update condition, two users per transaction")
     workdir = Path(tempfile.mkdtemp(prefix="gamification-bench-"))
-    script = workdir / "mixed.sql"
-    script.write_text(PGBENCH_SCRIPT)
+    mixed, two_users = workdir / "mixed.sql", workdir / "two_users.sql"
+    mixed.write_text(PGBENCH_SCRIPT)
+    two_users.write_text(PGBENCH_TWO_USERS_SCRIPT)
+    # Every setting with its script, run in this order in every run.
+    plan = [(base_setting, mixed), (storm, mixed), (holding, mixed), (handwritten, mixed)]
+    if users >= 2:
+        plan += [(pair_base, two_users), (pair, two_users)]
+        sc.notes.append("two users per transaction: one INSERT into events for each of two distinct random "
+                        "users, the lower id first in about half of the transactions (pgbench \\if), the "
+                        "higher first in the others; the same duration and clients")
+    else:
+        sc.notes.append("two users per transaction: skipped (--users 1)")
+    settings = [s for s, _ in plan]
+    tps: dict[str, list[float]] = {s.name: [] for s in settings}
+    # Errors and deadlocks per workload, over its extension runs.
+    errors: dict[str, list[int]] = {"mixed": [], "two users": []}
+    deadlocks: dict[str, list[int]] = {"mixed": [], "two users": []}
     try:
         for run in range(1, opts.runs + 1):
-            for s in settings:
+            for s, script in plan:
+                workload = "two users" if script is two_users else "mixed"
                 dsn = s.prepare(target)
                 with closing(psycopg.connect(dsn, autocommit=True)) as conn:
                     conn.execute("INSERT INTO profiles (user_id) SELECT g FROM generate_series(1, %s) g", (users,))
@@ -129,9 +166,9 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                 sc.settings.setdefault(s.name, {}).setdefault("pgbench", []).append(parsed)
                 tps[s.name].append(parsed["tps"])
                 if s.extension:
-                    errors.append(parsed["failed"] + parsed["aborted_clients"] + parsed["log_errors"])
-                    deadlocks.append(max(parsed["deadlock_failures"], parsed["db_deadlocks"] or 0,
-                                         parsed["log_deadlocks"]))
+                    errors[workload].append(parsed["failed"] + parsed["aborted_clients"] + parsed["log_errors"])
+                    deadlocks[workload].append(max(parsed["deadlock_failures"], parsed["db_deadlocks"] or 0,
+                                                   parsed["log_deadlocks"]))
                     sc.verification.append({"setting": s.name, "run": run, **check})
                     if run == 1:
                         sc.function_stats[s.name] = function_stats(target, dsn)
@@ -139,12 +176,16 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                          f"{parsed['failed']} failed, {parsed['aborted_clients']} aborted clients")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    base = settings[0].name
+    base = base_setting.name
     for name, values in tps.items():
         sc.settings[name]["tps"] = stats(values)
+
+    def run1_awards_in_run(setting: Setting) -> int:
+        return sc.settings[setting.name]["pgbench"][0]["awards_in_run"]
+
     sc.figures.append(ratio_figure("pgbench TPS with badges vs without", storm.name, base, tps[storm.name],
                                    tps[base], 0.7, size, higher_is_better=True, unit="tps"))
-    attach_per_award(sc.figures[-1], sc, storm.name, sc.settings[storm.name]["pgbench"][0]["awards_in_run"])
+    attach_per_award(sc.figures[-1], sc, storm.name, run1_awards_in_run(storm))
     sc.figures.append(ratio_figure("  same badges, every user already holding both", holding.name, base,
                                    tps[holding.name], tps[base], None, size, higher_is_better=True, unit="tps"))
     sc.figures.append(ratio_figure("  reference: hand-written one-upsert row trigger", handwritten.name, base,
@@ -165,8 +206,18 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                            f"one-upsert trigger {by_hand:.2f}x")
     sc.notes.append("Already holding both badges, the same writes award nothing; the hand-written trigger "
                     "is the least a counter kept in the writer's transaction costs.")
-    sc.figures.append(count_figure("errors (failed txns, aborted clients, logged ERRORs)", errors, size))
-    sc.figures.append(count_figure("deadlocks", deadlocks, size))
+    sc.figures.append(count_figure("errors (failed txns, aborted clients, logged ERRORs)", errors["mixed"], size))
+    sc.figures.append(count_figure("deadlocks", deadlocks["mixed"], size))
+    if pair.name in tps:
+        sc.figures.append(ratio_figure("two users per transaction, random order: TPS vs no badges", pair.name,
+                                       pair_base.name, tps[pair.name], tps[pair_base.name], None, size,
+                                       higher_is_better=True, unit="tps"))
+        attach_per_award(sc.figures[-1], sc, pair.name, run1_awards_in_run(pair))
+        pair_runs = sc.settings[pair.name]["pgbench"]
+        explain(sc.figures[-1], f"{sum(r['awards_in_run'] for r in pair_runs):,} awards in "
+                                f"{sum(r['transactions'] for r in pair_runs):,} transactions of two users each")
+        sc.figures.append(count_figure("  two users per transaction: errors", errors["two users"], size))
+        sc.figures.append(count_figure("  two users per transaction: deadlocks", deadlocks["two users"], size))
     if target.logfile is None:
         sc.notes.append("server log not readable (--dsn): deadlocks from pgbench and pg_stat_database only")
     return sc
