@@ -22,15 +22,72 @@ def settle(target: Target, dsn: str, tables: str = "events") -> None:
         target.checkpoint(conn)
 
 
-def function_stats(target: Target, dsn: str, limit: int = 12) -> list[dict[str, Any]]:
+def function_stats(target: Target, dsn: str) -> list[dict[str, Any]]:
+    """Every function that ran in the database (registration included), most self time
+    first. All of them, not a top few: the award cost reads _apply_grants, which is rarely
+    among the functions with the most self time."""
     if not target.track_functions:
         return []
     with closing(psycopg.connect(dsn, autocommit=True)) as conn:
         rows = conn.execute(
             "SELECT schemaname || '.' || funcname, calls, round(total_time::numeric, 1)::float8, "
             "round(self_time::numeric, 1)::float8 FROM pg_stat_user_functions "
-            "ORDER BY self_time DESC, funcname LIMIT %s", (limit,)).fetchall()
+            "ORDER BY self_time DESC, funcname").fetchall()
     return [{"function": f, "calls": c, "total_ms": t, "self_ms": s} for f, c, t, s in rows]
+
+
+# The extension's tables an award writes: its award row, its event, the user's total
+# (once per user per statement), an unlock when a total crosses a threshold; and the
+# counter progress that leads to it. The staging tables (rows of a write, taken back at
+# its commit) are reported apart.
+AWARD_TABLES = ("award", "event", "points_total", "unlock", "progress")
+STAGING_TABLES = ("pending", "pending_commit")
+
+
+def _table_counters(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
+    rows = conn.execute(
+        "SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables "
+        "WHERE schemaname = 'gamification' AND relname = ANY(%s)",
+        (list(AWARD_TABLES + STAGING_TABLES),)).fetchall()
+    return {name: (ins, upd) for name, ins, upd in rows}
+
+
+def table_writes(dsn: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Rows inserted and updated so far in AWARD_TABLES and STAGING_TABLES
+    (pg_stat_user_tables), read once the statistics of every other session have arrived.
+    A session flushes its statistics when it ends, a moment after it leaves
+    pg_stat_activity: so wait until no other client is connected, until each award
+    table's inserts equal its rows (nothing in the benchmark deletes from them), and
+    until two reads 0.1 s apart agree. ``settled`` is False if that took longer than
+    ``timeout`` (the figures may then miss a session's last writes)."""
+    deadline = time.monotonic() + timeout
+    previous: dict[str, tuple[int, int]] | None = None
+    with closing(psycopg.connect(dsn, autocommit=True)) as conn:
+        while True:
+            others = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchone()[0]
+            counters = _table_counters(conn)
+            rows = {t: conn.execute(f"SELECT count(*) FROM gamification.{t}").fetchone()[0] for t in AWARD_TABLES}
+            settled = (others == 0 and counters == previous
+                       and all(counters.get(t, (0, 0))[0] == rows[t] for t in AWARD_TABLES))
+            if settled or time.monotonic() > deadline:
+                break
+            previous = counters
+            time.sleep(0.1)
+    return {"settled": settled,
+            "tables": {t: {"ins": counters.get(t, (0, 0))[0], "upd": counters.get(t, (0, 0))[1]}
+                       for t in AWARD_TABLES + STAGING_TABLES}}
+
+
+def rows_written(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a measured run wrote, from two table_writes(): per table inserts + updates,
+    their total over AWARD_TABLES, and the staging rows apart."""
+    delta = {t: sum(after["tables"][t][k] - before["tables"][t][k] for k in ("ins", "upd"))
+             for t in AWARD_TABLES + STAGING_TABLES}
+    return {**{t: delta[t] for t in AWARD_TABLES}, "total": sum(delta[t] for t in AWARD_TABLES),
+            "staged": sum(delta[t] for t in STAGING_TABLES),
+            "settled": before["settled"] and after["settled"]}
 
 
 def flush_stats(conn: psycopg.Connection) -> None:
@@ -144,9 +201,18 @@ def function_ms(sc: Scenario, setting: str, is_it: Callable[[str], bool]) -> flo
 
 
 def award_ms(sc: Scenario, setting: str) -> float | None:
-    """What writing the awards cost: _grant_many, the ledger's totals trigger included (it
-    fires inside)."""
-    return function_ms(sc, setting, lambda f: f == "gamification._grant_many")
+    """What applying the awards cost: _apply_grants with its callees (the award rows, their
+    events, the totals and unlocks through _points_apply). Inside a write _grant_many only
+    stages; _apply_grants runs at commit (from _apply_steps, or from _apply_counts when a
+    counter reaches its target) and directly for a backfill or badge_award(). It never
+    calls itself, so its total counts each call once."""
+    return function_ms(sc, setting, lambda f: f == "gamification._apply_grants")
+
+
+def commit_ms(sc: Scenario, setting: str) -> float | None:
+    """The deferred trigger that applies a transaction's staged awards and counter steps at
+    commit, with its callees."""
+    return function_ms(sc, setting, lambda f: f == "gamification._apply_at_commit")
 
 
 def trigger_ms(sc: Scenario, setting: str) -> float | None:
@@ -156,6 +222,27 @@ def trigger_ms(sc: Scenario, setting: str) -> float | None:
 
 def run1_awards(sc: Scenario, setting: str) -> int:
     return next((v["awards"] for v in sc.verification if v.get("setting") == setting and v.get("run") == 1), 0)
+
+
+def per_award(sc: Scenario, setting: str, awards: int | None = None) -> dict[str, Any] | None:
+    """Run 1's cost per award: microseconds applying awards (award_ms) and rows written to
+    AWARD_TABLES (the setting's rows_written of run 1), each over the awards of run 1
+    (run1_awards unless given). None without function statistics, awards or row counts."""
+    apply = award_ms(sc, setting)
+    awards = run1_awards(sc, setting) if awards is None else awards
+    written = sc.settings.get(setting, {}).get("rows_written")
+    if apply is None or not awards or not written:
+        return None
+    rows = written[0]
+    return {"awards": awards, "apply_ms": apply, "us": 1000 * apply / awards, "rows": rows["total"] / awards,
+            "rows_by_table": {t: rows[t] / awards for t in AWARD_TABLES}, "staged": rows["staged"] / awards,
+            "settled": rows["settled"]}
+
+
+def attach_per_award(figure: dict[str, Any], sc: Scenario, setting: str, awards: int | None = None) -> None:
+    cost = per_award(sc, setting, awards)
+    if cost is not None:
+        figure["per_award"] = cost
 
 
 def explain(figure: dict[str, Any], why: str | None) -> None:
@@ -188,7 +275,11 @@ def bulk_measure(target: Target, scenario: Scenario, rows: int, users: int,
     def measure(s: Setting, run: int) -> float:
         dsn = s.prepare(target)
         settle(target, dsn)
+        before = table_writes(dsn) if s.extension else None
         seconds = time_bulk(dsn, rows, users)
+        if before is not None and run >= 1:
+            scenario.settings.setdefault(s.name, {}).setdefault("rows_written", []).append(
+                rows_written(before, table_writes(dsn)))
         with closing(psycopg.connect(dsn, autocommit=True)) as conn:
             check = s.verify(conn)
         if check.get("checked"):
@@ -232,8 +323,12 @@ def single_turns(opts: Options, progress: Progress, tag: str, target: Target, se
         dsns = [s.prepare(target, dbname=f"single{i}") for i, s in enumerate(settings)]
         for dsn in dsns:
             settle(target, dsn)
+        before = [table_writes(dsn) if s.extension else None for s, dsn in zip(settings, dsns)]
         elapsed, latencies = take_turns(dsns, rows)
         for i, s in enumerate(settings):
+            if before[i] is not None:
+                scenario.settings.setdefault(s.name, {}).setdefault("rows_written", []).append(
+                    rows_written(before[i], table_writes(dsns[i])))
             times[s.name].append(elapsed[i])
             scenario.settings.setdefault(s.name, {}).setdefault("latency_us", []).append(
                 latency_us(elapsed[i], latencies[i]))

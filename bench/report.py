@@ -81,6 +81,16 @@ def fmt_ratio(x: float, limit: float | None = None) -> str:
     return text
 
 
+def per_award_text(cost: dict[str, Any]) -> str:
+    """The line under a figure that awards: run 1's time applying awards (_apply_grants)
+    and rows written to the award tables, each per award."""
+    progress = cost.get("rows_by_table", {}).get("progress", 0)
+    of_which = f", {progress:.1f} of them progress" if progress >= 0.05 else ""
+    unsettled = "; row statistics incomplete" if cost.get("settled") is False else ""
+    return (f"per award: {cost['us']:.0f} us, {cost['rows']:.1f} rows{of_which} "
+            f"(run 1, {cost['awards']:,} awards{unsettled})")
+
+
 def summary(result: dict[str, Any]) -> str:
     m = result["machine"]
     s = m["settings"]
@@ -121,6 +131,8 @@ def summary(result: dict[str, Any]) -> str:
                 label, med = f["label"], f"{f['total']}"
                 rng = f"{f['value']['min']}-{f['value']['max']}"
             lines.append(f"{'':<2} {label[:58]:<58} {med:>8} {rng:>13} {target:>8}  {verdict}")
+            if f.get("per_award"):
+                lines.append(" " * 6 + per_award_text(f["per_award"]))
             if f["met"] is False and f.get("why"):
                 lines.extend(textwrap.wrap(f"why: {f['why']}", 97, initial_indent=" " * 6,
                                            subsequent_indent=" " * 11))

@@ -12,8 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the benchmark is not installed: it is run from the repository root
 
-from bench.report import fmt_ratio  # noqa: E402
-from bench.scenarios.concurrency import parse_pgbench  # noqa: E402
+from bench.measure import AWARD_TABLES, STAGING_TABLES, rows_written  # noqa: E402
+from bench.report import fmt_ratio, per_award_text  # noqa: E402
+from bench.scenarios.concurrency import PGBENCH_TWO_USERS_SCRIPT, parse_pgbench  # noqa: E402
 
 SCENARIOS = {1, 2, 3, 5, 6, 7}
 
@@ -76,21 +77,40 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     # The floor of any statement-level trigger, measured in the same run, next to the targets.
     assert any(f["label"].startswith("bulk: floor") for f in bulk["figures"])
     # pgbench: the award storm against the baseline, the same badges already held (the run
-    # awards nothing) and a hand-written one-upsert trigger, for reference; no errors.
+    # awards nothing) and a hand-written one-upsert trigger, for reference; then two users
+    # per transaction in random order against the same script without badges; no errors,
+    # no deadlocks.
     bench7 = scenarios[7]
     assert bench7["status"] == "ok", bench7["error"]
     ratios = [f for f in bench7["figures"] if f["kind"] == "ratio"]
-    assert [f["target"] is not None for f in ratios] == [True, False, False]
+    assert [f["target"] is not None for f in ratios] == [True, False, False, False]
     assert all(f["ratio"]["median"] > 0 for f in ratios)
+    assert ratios[3]["label"].startswith("two users per transaction")
+    assert ratios[3]["baseline"] == "no badges, two users per transaction"
     runs = {name: s["pgbench"] for name, s in bench7["settings"].items()}
     holding = next(r for name, r in runs.items() if "already holding" in name)
     storm = runs["extension: counter + update condition"]
+    pair = runs["extension: counter + update condition, two users per transaction"]
     assert all(r["awards_in_run"] == 0 for r in holding) and all(r["awards_in_run"] > 0 for r in storm)
+    assert all(r["awards_in_run"] > 0 and r["transactions"] > 0 for r in pair)
     counts = {f["label"]: f["total"] for f in bench7["figures"] if f["kind"] == "count"}
-    assert counts == {"errors (failed txns, aborted clients, logged ERRORs)": 0, "deadlocks": 0}
+    assert counts == {"errors (failed txns, aborted clients, logged ERRORs)": 0, "deadlocks": 0,
+                      "  two users per transaction: errors": 0, "  two users per transaction: deadlocks": 0}
     assert all(v["checked"] and v["ok"] for v in bench7["verification"])
     unmet = [f for sc in scenarios.values() for f in sc["figures"] if f["met"] is False and f.get("why")]
     assert ("why: " in result.stdout) == bool(unmet)
+    # The cost per award next to the figures that award: time in _apply_grants and rows
+    # written, over run 1's awards. Every award writes exactly one award row and one event.
+    priced = {1: [f for f in bulk["figures"] if not f["label"].startswith("bulk: floor")],
+              2: scenarios[2]["figures"], 5: scenarios[5]["figures"], 7: [ratios[0], ratios[3]]}
+    for number, figures in priced.items():
+        for figure in figures:
+            cost = figure.get("per_award")
+            assert cost, (number, figure["label"])
+            assert cost["awards"] > 0 and cost["us"] > 0 and cost["settled"], (number, figure["label"])
+            assert cost["rows_by_table"]["award"] == cost["rows_by_table"]["event"] == 1, (number, figure["label"])
+            assert cost["rows"] >= 2
+    assert "per award: " in result.stdout
     # Function statistics of the generated triggers, for profiling.
     stats = bulk["function_stats"]["20 badges (10 counters + 10 conditions)"]
     assert any(row["function"].startswith("gamification.trg_events_insert_") for row in stats)
@@ -118,3 +138,29 @@ def test_ratio_never_prints_as_its_target_when_it_misses() -> None:
     assert fmt_ratio(0.6967) == "0.70x"
     assert fmt_ratio(0.70, 0.7) == "0.70x"
     assert fmt_ratio(1.234, 1.5) == "1.23x"
+
+
+def test_rows_written_and_the_per_award_line() -> None:
+    def snapshot(ins: int, upd: int) -> dict:
+        return {"settled": True, "tables": {t: {"ins": ins, "upd": upd} for t in AWARD_TABLES + STAGING_TABLES}}
+    written = rows_written(snapshot(1, 2), snapshot(4, 7))
+    assert written["award"] == 8 and written["total"] == 8 * len(AWARD_TABLES)
+    assert written["staged"] == 8 * len(STAGING_TABLES) and written["settled"]
+    cost = {"awards": 1959, "us": 29.76, "rows": 2.61, "settled": True,
+            "rows_by_table": {"award": 1.0, "event": 1.0, "points_total": 0.1, "unlock": 0.0, "progress": 0.51}}
+    assert per_award_text(cost) == "per award: 30 us, 2.6 rows, 0.5 of them progress (run 1, 1,959 awards)"
+    cost["rows_by_table"]["progress"] = 0.0
+    assert per_award_text({**cost, "settled": False}) == (
+        "per award: 30 us, 2.6 rows (run 1, 1,959 awards; row statistics incomplete)")
+
+
+def test_two_users_script_writes_both_orders_of_two_distinct_users() -> None:
+    lines = PGBENCH_TWO_USERS_SCRIPT.splitlines()
+    branch = lines.index("\\if :low_first")
+    other = lines.index("\\else")
+    assert [line.split("VALUES (")[1][:3] for line in lines[branch + 1:other]] == [":lo", ":hi"]
+    assert [line.split("VALUES (")[1][:3] for line in lines[other + 1:lines.index("\\endif")]] == [":hi", ":lo"]
+    # b = 1 + (a + r) % users with r in 0..users-2 is never a: the two users differ.
+    users = 7
+    assert all(1 + (a + r) % users != a and 1 <= 1 + (a + r) % users <= users
+               for a in range(1, users + 1) for r in range(users - 1))

@@ -15,7 +15,8 @@ import psycopg
 
 from ..badges import Badge, Setting, counter_badge, plain
 from ..common import BenchError, Options, Progress, Target, VerificationError, stats
-from ..measure import Scenario, count_figure, explain, function_stats, ratio_figure, settle
+from ..measure import (Scenario, attach_per_award, count_figure, explain, function_stats, ratio_figure,
+                       rows_written, settle, table_writes)
 
 
 PGBENCH_SCRIPT = """\\set uid random(1, :users)
@@ -23,6 +24,28 @@ PGBENCH_SCRIPT = """\\set uid random(1, :users)
 BEGIN;
 INSERT INTO events (user_id, kind, points) VALUES (:uid, 'k' || (:p % 5), :p);
 UPDATE profiles SET score = score + :p WHERE user_id = :uid;
+END;
+"""
+# Two users per transaction, in random order: one row for each of two distinct random
+# users, the lower user id first in about half of the transactions and the higher first in
+# the others, so that concurrent transactions touch the same two users in opposite orders.
+# Without the extension these inserts take no lock on each other: any deadlock or error is
+# the extension's.
+PGBENCH_TWO_USERS_SCRIPT = """\\set a random(1, :users)
+\\set b 1 + (:a + random(0, :users - 2)) % :users
+\\set lo least(:a, :b)
+\\set hi greatest(:a, :b)
+\\set p random(0, 1023)
+\\set q random(0, 1023)
+\\set low_first random(0, 1)
+BEGIN;
+\\if :low_first
+INSERT INTO events (user_id, kind, points) VALUES (:lo, 'k' || (:p % 5), :p);
+INSERT INTO events (user_id, kind, points) VALUES (:hi, 'k' || (:q % 5), :q);
+\\else
+INSERT INTO events (user_id, kind, points) VALUES (:hi, 'k' || (:q % 5), :q);
+INSERT INTO events (user_id, kind, points) VALUES (:lo, 'k' || (:p % 5), :p);
+\\endif
 END;
 """
 PROFILES_DDL = ("CREATE TABLE profiles (user_id int PRIMARY KEY, score int NOT NULL DEFAULT 0)",)
@@ -78,16 +101,31 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
     holding = replace(storm, name="extension, every user already holding both badges")
     handwritten = Setting("reference: hand-written row trigger, one counter upsert per insert",
                           ddl=PROFILES_DDL + HANDWRITTEN_DDL)
-    settings = [replace(plain(), ddl=PROFILES_DDL), storm, holding, handwritten]
-    tps: dict[str, list[float]] = {s.name: [] for s in settings}
-    errors: list[int] = []
-    deadlocks: list[int] = []
+    base_setting = replace(plain(), ddl=PROFILES_DDL)
+    pair_base = replace(base_setting, name="no badges, two users per transaction")
+    pair = replace(storm, name="extension: counter + update condition, two users per transaction")
     workdir = Path(tempfile.mkdtemp(prefix="gamification-bench-"))
-    script = workdir / "mixed.sql"
-    script.write_text(PGBENCH_SCRIPT)
+    mixed, two_users = workdir / "mixed.sql", workdir / "two_users.sql"
+    mixed.write_text(PGBENCH_SCRIPT)
+    two_users.write_text(PGBENCH_TWO_USERS_SCRIPT)
+    # Every setting with its script, run in this order in every run.
+    plan = [(base_setting, mixed), (storm, mixed), (holding, mixed), (handwritten, mixed)]
+    if users >= 2:
+        plan += [(pair_base, two_users), (pair, two_users)]
+        sc.notes.append("two users per transaction: one INSERT into events for each of two distinct random "
+                        "users, the lower id first in about half of the transactions (pgbench \\if), the "
+                        "higher first in the others; the same duration and clients")
+    else:
+        sc.notes.append("two users per transaction: skipped (--users 1)")
+    settings = [s for s, _ in plan]
+    tps: dict[str, list[float]] = {s.name: [] for s in settings}
+    # Errors and deadlocks per workload, over its extension runs.
+    errors: dict[str, list[int]] = {"mixed": [], "two users": []}
+    deadlocks: dict[str, list[int]] = {"mixed": [], "two users": []}
     try:
         for run in range(1, opts.runs + 1):
-            for s in settings:
+            for s, script in plan:
+                workload = "two users" if script is two_users else "mixed"
                 dsn = s.prepare(target)
                 with closing(psycopg.connect(dsn, autocommit=True)) as conn:
                     conn.execute("INSERT INTO profiles (user_id) SELECT g FROM generate_series(1, %s) g", (users,))
@@ -100,6 +138,7 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                             raise VerificationError(f"{s.name}: {held_before} awards before the run, "
                                                     f"expected {2 * users}")
                 settle(target, dsn, "events, profiles")
+                before = table_writes(dsn) if s.extension else None
                 offset = target.log_offset()
                 argv = [str(target.pgbench), "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
                         "-T", str(opts.pgbench_seconds), "-D", f"users={users}", "--failures-detailed",
@@ -108,6 +147,11 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                 parsed = parse_pgbench(result.stdout + result.stderr)
                 if parsed["tps"] is None:
                     raise BenchError(f"pgbench failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+                # After pgbench's sessions are gone and their statistics arrived (table_writes
+                # waits for both): pg_stat_database and the function statistics are complete.
+                if before is not None:
+                    sc.settings.setdefault(s.name, {}).setdefault("rows_written", []).append(
+                        rows_written(before, table_writes(dsn)))
                 log = target.log_since(offset)
                 with closing(psycopg.connect(dsn, autocommit=True)) as conn:
                     db_deadlocks = conn.execute(
@@ -122,9 +166,9 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                 sc.settings.setdefault(s.name, {}).setdefault("pgbench", []).append(parsed)
                 tps[s.name].append(parsed["tps"])
                 if s.extension:
-                    errors.append(parsed["failed"] + parsed["aborted_clients"] + parsed["log_errors"])
-                    deadlocks.append(max(parsed["deadlock_failures"], parsed["db_deadlocks"] or 0,
-                                         parsed["log_deadlocks"]))
+                    errors[workload].append(parsed["failed"] + parsed["aborted_clients"] + parsed["log_errors"])
+                    deadlocks[workload].append(max(parsed["deadlock_failures"], parsed["db_deadlocks"] or 0,
+                                                   parsed["log_deadlocks"]))
                     sc.verification.append({"setting": s.name, "run": run, **check})
                     if run == 1:
                         sc.function_stats[s.name] = function_stats(target, dsn)
@@ -132,11 +176,16 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                          f"{parsed['failed']} failed, {parsed['aborted_clients']} aborted clients")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    base = settings[0].name
+    base = base_setting.name
     for name, values in tps.items():
         sc.settings[name]["tps"] = stats(values)
+
+    def run1_awards_in_run(setting: Setting) -> int:
+        return sc.settings[setting.name]["pgbench"][0]["awards_in_run"]
+
     sc.figures.append(ratio_figure("pgbench TPS with badges vs without", storm.name, base, tps[storm.name],
                                    tps[base], 0.7, size, higher_is_better=True, unit="tps"))
+    attach_per_award(sc.figures[-1], sc, storm.name, run1_awards_in_run(storm))
     sc.figures.append(ratio_figure("  same badges, every user already holding both", holding.name, base,
                                    tps[holding.name], tps[base], None, size, higher_is_better=True, unit="tps"))
     sc.figures.append(ratio_figure("  reference: hand-written one-upsert row trigger", handwritten.name, base,
@@ -145,14 +194,30 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
     awards = sum(r["awards_in_run"] for r in runs)
     txns = sum(r["transactions"] for r in runs)
     held, by_hand = (f["ratio"]["median"] for f in sc.figures[1:3])
+    cost = sc.figures[0].get("per_award")
+    rows = "each award its row, an event and a total"
+    if cost:
+        progress_rows = cost["rows_by_table"]["progress"]
+        rows = (f"in run 1 {cost['rows'] - progress_rows:.1f} rows written per award (its row, an event, "
+                f"totals, unlocks) and {progress_rows:.1f} counter progress writes per award")
     explain(sc.figures[0], f"{awards:,} awards in {txns:,} transactions ({awards / max(txns, 1):.2f} per "
-                           "transaction): every user earns both badges during the run, each award four "
-                           f"rows and a total; the same writes awarding nothing (badges already held) "
-                           f"{held:.2f}x, a hand-written one-upsert trigger {by_hand:.2f}x")
+                           f"transaction): every user earns both badges during the run, {rows}; the same "
+                           f"writes awarding nothing (badges already held) {held:.2f}x, a hand-written "
+                           f"one-upsert trigger {by_hand:.2f}x")
     sc.notes.append("Already holding both badges, the same writes award nothing; the hand-written trigger "
                     "is the least a counter kept in the writer's transaction costs.")
-    sc.figures.append(count_figure("errors (failed txns, aborted clients, logged ERRORs)", errors, size))
-    sc.figures.append(count_figure("deadlocks", deadlocks, size))
+    sc.figures.append(count_figure("errors (failed txns, aborted clients, logged ERRORs)", errors["mixed"], size))
+    sc.figures.append(count_figure("deadlocks", deadlocks["mixed"], size))
+    if pair.name in tps:
+        sc.figures.append(ratio_figure("two users per transaction, random order: TPS vs no badges", pair.name,
+                                       pair_base.name, tps[pair.name], tps[pair_base.name], None, size,
+                                       higher_is_better=True, unit="tps"))
+        attach_per_award(sc.figures[-1], sc, pair.name, run1_awards_in_run(pair))
+        pair_runs = sc.settings[pair.name]["pgbench"]
+        explain(sc.figures[-1], f"{sum(r['awards_in_run'] for r in pair_runs):,} awards in "
+                                f"{sum(r['transactions'] for r in pair_runs):,} transactions of two users each")
+        sc.figures.append(count_figure("  two users per transaction: errors", errors["two users"], size))
+        sc.figures.append(count_figure("  two users per transaction: deadlocks", deadlocks["two users"], size))
     if target.logfile is None:
         sc.notes.append("server log not readable (--dsn): deadlocks from pgbench and pg_stat_database only")
     return sc
