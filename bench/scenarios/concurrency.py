@@ -184,10 +184,10 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
         return sc.settings[setting.name]["pgbench"][0]["awards_in_run"]
 
     sc.figures.append(ratio_figure("pgbench TPS with badges vs without", storm.name, base, tps[storm.name],
-                                   tps[base], 0.7, size, higher_is_better=True, unit="tps"))
+                                   tps[base], 0.85, size, higher_is_better=True, unit="tps"))
     attach_per_award(sc.figures[-1], sc, storm.name, run1_awards_in_run(storm))
     sc.figures.append(ratio_figure("  same badges, every user already holding both", holding.name, base,
-                                   tps[holding.name], tps[base], None, size, higher_is_better=True, unit="tps"))
+                                   tps[holding.name], tps[base], 0.95, size, higher_is_better=True, unit="tps"))
     sc.figures.append(ratio_figure("  reference: hand-written one-upsert row trigger", handwritten.name, base,
                                    tps[handwritten.name], tps[base], None, size, higher_is_better=True, unit="tps"))
     runs = sc.settings[storm.name]["pgbench"]
@@ -204,6 +204,10 @@ def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> S
                            f"transaction): every user earns both badges during the run, {rows}; the same "
                            f"writes awarding nothing (badges already held) {held:.2f}x, a hand-written "
                            f"one-upsert trigger {by_hand:.2f}x")
+    explain(sc.figures[1], f"nothing is awarded, but every insert is a counter step (counters count past "
+                           f"their target): staged in the statement, applied at commit under the user's lock "
+                           f"(docs/benchmarks.md, the write path as released in 0.2.0); the hand-written "
+                           f"one-upsert trigger, which does its upsert inside the statement, {by_hand:.2f}x")
     sc.notes.append("Already holding both badges, the same writes award nothing; the hand-written trigger "
                     "is the least a counter kept in the writer's transaction costs.")
     sc.figures.append(count_figure("errors (failed txns, aborted clients, logged ERRORs)", errors["mixed"], size))

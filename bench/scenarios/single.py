@@ -19,7 +19,7 @@ def scenario_single(opts: Options, target: Target, progress: Progress) -> Scenar
     base = settings[0].name
     for s in settings[1:]:
         sc.figures.append(ratio_figure(f"single: {s.name}", s.name, base, times[s.name], times[base],
-                                       1.5 if s.name == MIXED20 else None, size))
+                                       1.4 if s.name == MIXED20 else None, size))
         attach_per_award(sc.figures[-1], sc, s.name)
     trigger, commit, awards = trigger_ms(sc, MIXED20), commit_ms(sc, MIXED20), award_ms(sc, MIXED20)
     if trigger and commit is not None and awards is not None:
