@@ -137,6 +137,10 @@ class Relation:
     columns: tuple[Column, ...]
 
 
+# Tables that are a public contract like the views (documented column by column).
+PUBLIC_TABLES = frozenset({"event"})
+
+
 @dataclass(frozen=True)
 class Catalog:
     functions: tuple[Function, ...]
@@ -144,9 +148,9 @@ class Catalog:
 
     @property
     def public_names(self) -> set[str]:
-        """Every public function and view: what docs/reference.md must document."""
+        """Every public function and view, and the event log: what docs/reference.md must document."""
         return ({f.name for f in self.functions}
-                | {r.name for r in self.relations if r.kind == "view"})
+                | {r.name for r in self.relations if r.kind == "view" or r.name in PUBLIC_TABLES})
 
 
 def _roles(names: list[str]) -> tuple[str, ...]:
@@ -293,6 +297,7 @@ def render(catalog: Catalog, errors: Errors, template_dir: Path, template: str =
         "views": [r for r in catalog.relations if r.kind == "view"],
         "tables": [r for r in catalog.relations if r.kind == "table"],
         "errors": errors.documented,
+        "public_tables": PUBLIC_TABLES,
         "command": COMMAND,
     }
     return _tidy(_environment(template_dir).get_template(template).render(**context))

@@ -24,7 +24,7 @@ COMMENT ON COLUMN gamification.event.user_id IS 'The application''s user key, as
 COMMENT ON COLUMN gamification.event.kind IS 'What happened: badge_awarded, badge_revoked, badge_reset (a badge taken by reset()), points_changed (points_award() or reset()), unlockable_unlocked (the user''s points reached it), unlockable_locked (they fell below it).';
 COMMENT ON COLUMN gamification.event.subject IS 'The badge (badge_*) or unlockable (unlockable_*) code; NULL for points_changed.';
 COMMENT ON COLUMN gamification.event.points IS 'The effect on the user''s points: the badge''s points paid on badge_awarded, minus the points paid at award time on badge_revoked, the amount on points_changed, 0 otherwise. sum(points) per user is the user''s total.';
-COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_award() or reset; for badge_awarded how it was earned (trigger, progress, target, backfill, manual); revoke or reset for the badge_revoked and badge_reset kinds; NULL for unlockables.';
+COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_award() or reset; for badge_awarded how it was earned (trigger, progress, target, backfill, manual); revoke or reset for the badge_revoked and badge_reset kinds; for unlockables NULL, or register when unlockable_register() recorded a first unlock.';
 COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row.';
 
 -- The log is user data: pg_dump keeps it, with its sequence.
