@@ -18,6 +18,7 @@ from psycopg import sql
 
 from gamification import pgtle
 from gamification.project import Project, find_project
+from gamification.released import read_manifest
 
 REPO = find_project(Path(__file__).parent)
 
@@ -96,16 +97,22 @@ def versions_in_extension_dir(project: Project) -> tuple[list[str], list[tuple[s
     return full, paths
 
 
+def released_versions(project: Project) -> list[str]:
+    return sorted({name.removeprefix("gamification--").removesuffix(".sql")
+                   for name in read_manifest(project.released_manifest) if name.count("--") == 1},
+                  key=pgtle.version_key)
+
+
 def release_next_version(project: Project) -> None:
-    """Make the copy look like the coming release: 0.1.0 released, default 0.2.0, with
-    an upgrade script 0.1.0--0.2.0 and (as build renders it) a full 0.2.0 script."""
+    """Make the copy look like the coming release: the version in development, with an upgrade
+    script from the latest released version (a stub here) and (as build renders it) a full
+    script of its own."""
+    previous = released_versions(project)[-1]
     (project.sql_dir / "upgrades").mkdir(exist_ok=True)
-    (project.sql_dir / "upgrades" / "0.1.0--0.2.0.sql.j2").write_text(
+    (project.sql_dir / "upgrades" / f"{previous}--{project.version}.sql.j2").write_text(
         "-- gamification {{ from_version }} -> {{ to_version }}\n"
         "\\echo Use \"ALTER EXTENSION gamification UPDATE\" to load this file. \\quit\n"
         "COMMENT ON SCHEMA gamification IS 'gamification {{ to_version }}';\n")
-    control = project.control_file.read_text().replace(f"'{project.version}'", "'0.2.0'")
-    project.control_file.write_text(control)
     assert cli(project, "build").returncode == 0
 
 
@@ -149,15 +156,17 @@ def test_every_version_and_path_of_the_coming_release(project: Project) -> None:
     release_next_version(project)
     result = cli(project, "build", "--pg-tle")
     assert result.returncode == 0, result.stderr
-    text = (project.root / "dist" / "gamification--0.2.0.pgtle.sql").read_text()
-    assert [(fn, args[1:3] if fn == "install_update_path" else args[1:2]) for fn, args in calls(text)] == [
-        ("install_extension", ["0.1.0"]),
-        ("install_extension_version_sql", ["0.2.0"]),
-        ("install_update_path", ["0.1.0", "0.2.0"]),
-        ("set_default_version", ["0.2.0"]),
-    ]
-    upgrade = calls(text)[2][1][3]
-    assert upgrade == "-- gamification 0.1.0 -> 0.2.0\nCOMMENT ON SCHEMA gamification IS 'gamification 0.2.0';\n"
+    coming = project.version
+    versions = released_versions(project) + [coming]
+    text = (project.root / "dist" / f"gamification--{coming}.pgtle.sql").read_text()
+    assert [(fn, args[1:3] if fn == "install_update_path" else args[1:2]) for fn, args in calls(text)] == (
+        [("install_extension", [versions[0]])]
+        + [("install_extension_version_sql", [v]) for v in versions[1:]]
+        + [("install_update_path", [a, b]) for a, b in zip(versions, versions[1:])]
+        + [("set_default_version", [coming])])
+    upgrade = calls(text)[-2][1][3]
+    assert upgrade == (f"-- gamification {versions[-2]} -> {coming}\n"
+                       f"COMMENT ON SCHEMA gamification IS 'gamification {coming}';\n")
 
 
 def test_versions_sort_numerically(project: Project) -> None:
@@ -194,9 +203,9 @@ def test_the_tag_avoids_text_of_the_scripts(project: Project) -> None:
 
 
 def test_build_fails_when_the_default_version_has_no_script(project: Project) -> None:
-    project.control_file.write_text(project.control_file.read_text().replace(f"'{project.version}'", "'0.3.0'"))
+    project.control_file.write_text(project.control_file.read_text().replace(f"'{project.version}'", "'9.9.0'"))
     result = cli(project, "build", "--pg-tle")
-    assert result.returncode == 2 and "default_version 0.3.0 has neither" in result.stderr
+    assert result.returncode == 2 and "default_version 9.9.0 has neither" in result.stderr
 
 
 def test_output_needs_pg_tle(project: Project, tmp_path: Path) -> None:
