@@ -7,3 +7,384 @@
 -- function its REVOKE and GRANT here. The runtime interface that generated trigger functions
 -- call (sql/core/runtime.sql) never changes signature.
 \echo Use "ALTER EXTENSION gamification UPDATE TO '0.3.0'" to load this file. \quit
+
+
+
+-- Event delivery (issue 18): the log gains the writing transaction's id, at the end (rows
+-- written before the upgrade get the upgrade's own), and named consumers read it in
+-- commit-safe order (core/consumers.sql).
+-- The extension's own DDL: the event triggers that follow migrations stay out of it.
+SELECT gamification._ddl_quiet(true);
+ALTER TABLE gamification.event ADD COLUMN txid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id();
+SELECT gamification._ddl_quiet(false);
+CREATE INDEX event_txid_idx ON gamification.event (txid, id);
+COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
+
+-- Consumers of the event log: an application (or each of its workers) reads the events
+-- after its cursor, in a batch, and acknowledges them; a crash before the acknowledgement
+-- commits reads them again (at least once; the event id makes handling idempotent).
+--
+-- Commit order. Event ids are taken when a row is written, not when its transaction
+-- commits: a reader asking for "ids above my cursor" would skip the events of a
+-- transaction that took lower ids and committed later. So events are read in the order
+-- of their transaction's id (event.txid, then id), and only those of transactions older
+-- than the reader's snapshot's xmin: every transaction below that horizon has ended, so
+-- nothing can later appear below the cursor (PgQ's idea, with pg_current_xact_id()). A
+-- transaction that stays open holds delivery back until it ends; events of a transaction
+-- that rolled back are never seen.
+
+CREATE TABLE gamification.consumer (
+    name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
+    after_txid  xid8 NOT NULL,
+    after_id    bigint NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    acked_at    timestamptz
+);
+COMMENT ON TABLE gamification.consumer IS
+    'Named consumers of the event log and their durable cursors: every event whose (txid, id) is at or below (after_txid, after_id) has been acknowledged.';
+SELECT pg_catalog.pg_extension_config_dump('gamification.consumer', '');
+
+CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators register consumers; they hold no rights on the table
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF $1 IS NULL OR $1 !~ '^[A-Za-z0-9_.:-]{1,63}$' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.consumer_register(): consumer name must be 1 to 63 characters from A-Z a-z 0-9 _ . : -, got %s', coalesce(pg_catalog.quote_literal($1), 'null')),
+            HINT = 'Name it after the application or worker that reads, e.g. ''mobile_push''.';
+    END IF;
+    -- From now: the events of transactions that end from here on; from the start: all.
+    INSERT INTO gamification.consumer (name, after_txid, after_id)
+    VALUES ($1, CASE WHEN $2 THEN '0'::xid8 ELSE pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) END,
+            CASE WHEN $2 THEN 0 ELSE -1 END)
+    ON CONFLICT (name) DO NOTHING;
+END;
+$$;
+COMMENT ON FUNCTION gamification.consumer_register(text, boolean) IS
+    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true. Operators and admins.';
+
+CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
+RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
+               reason text, data jsonb)
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators consume; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_consumer gamification.consumer;
+BEGIN
+    -- The consumer's row is locked to the end of the caller's transaction: fetch, handle
+    -- and acknowledge in one transaction; another worker of the same consumer meanwhile
+    -- gets no rows (SKIP LOCKED) instead of the same batch.
+    SELECT * INTO v_consumer FROM gamification.consumer c WHERE c.name = $1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = $1) THEN
+            RAISE EXCEPTION USING ERRCODE = '42704',
+                MESSAGE = pg_catalog.format('consumer "%s" does not exist', $1),
+                HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', $1);
+        END IF;
+        RETURN;  -- another worker holds this consumer's batch
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data
+      FROM gamification.event e
+     WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
+       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+     ORDER BY e.txid, e.id
+     LIMIT greatest(coalesce($2, 100), 1);
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_fetch(text, integer) IS
+    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer.';
+
+CREATE FUNCTION gamification.events_ack(consumer text, txid xid8, id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators consume; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- Only forward: acknowledging an older position again changes nothing.
+    UPDATE gamification.consumer c
+       SET after_txid = $2, after_id = $3, acked_at = pg_catalog.now()
+     WHERE c.name = $1 AND ($2, $3) > (c.after_txid, c.after_id);
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = $1) THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('consumer "%s" does not exist', $1),
+            HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', $1);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_ack(text, xid8, bigint) IS
+    'Acknowledge every event of a consumer up to and including the one at (txid, id), the last event of the batch handled: the cursor moves there (never back). 42704 for an unknown consumer.';
+
+
+-- Privileges start again from nothing (the file revokes everything first), then row security.
+-- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
+-- grants to login roles (they are cluster-wide, so they are created only if missing
+-- and survive DROP EXTENSION):
+--   gamification_reader    reads the views (never the conditions);
+--   gamification_operator  + awards, revokes, progress, points and resets by hand;
+--   gamification_admin     + registers, changes and removes definitions, through the API only.
+-- Two more roles are never granted to people:
+--   gamification_runner    owns and runs the generated trigger functions and condition
+--                          predicates inside other roles' writes: it may read what the
+--                          conditions read and write what an award writes, nothing else;
+--                          it bypasses row security so that no table owner's policy runs.
+--   gamification_pooler    grant it to a connection pool's login role: only sessions that
+--                          log in as one of its members may choose the user that row
+--                          security shows (SET gamification.user_id).
+-- Everything else, PUBLIC included, gets nothing. An application role that only writes
+-- to tracked tables needs nothing either. Nobody but the extension's owner can create
+-- objects in schema gamification or write its tables directly. The README's "Security
+-- model" has the threat model these grants implement.
+
+DO $roles$
+DECLARE
+    v_role text;
+BEGIN
+    FOREACH v_role IN ARRAY ARRAY['gamification_reader', 'gamification_operator', 'gamification_admin',
+                                  'gamification_runner', 'gamification_pooler'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_role) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', v_role);
+        END IF;
+    END LOOP;
+    -- Whatever an earlier install or a DBA did to it: the runner logs in nowhere and
+    -- holds no power beyond its grants (and BYPASSRLS, see above). Only a superuser may
+    -- give BYPASSRLS: an installer that is not one (pg_tle) leaves it to the DBA.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'gamification_runner'
+                  AND (r.rolcanlogin OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication
+                       OR r.rolinherit OR NOT r.rolbypassrls)) THEN
+        BEGIN
+            ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING USING
+                MESSAGE = 'gamification: role gamification_runner could not be given BYPASSRLS (or lose a power it has)',
+                HINT = 'As a superuser: ALTER ROLE gamification_runner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT BYPASSRLS. Until then row-security policies on the tables conditions read run as that role.';
+        END;
+    END IF;
+    -- A member of the runner could act as it (read what conditions read, award): the
+    -- role is cluster-wide and may predate this install, so say so if anyone is.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                WHERE m.roleid = 'gamification_runner'::regrole AND m.member <> current_user::regrole) THEN
+        RAISE WARNING USING
+            MESSAGE = pg_catalog.format('gamification: roles are members of gamification_runner: %s',
+                (SELECT pg_catalog.string_agg(m.member::regrole::text, ', ') FROM pg_catalog.pg_auth_members m
+                  WHERE m.roleid = 'gamification_runner'::regrole)),
+            HINT = 'Nobody should be able to act as the role that runs badge conditions: REVOKE gamification_runner FROM them.';
+    END IF;
+    IF NOT pg_catalog.pg_has_role('gamification_operator', 'gamification_reader', 'MEMBER') THEN
+        GRANT gamification_reader TO gamification_operator;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('gamification_admin', 'gamification_operator', 'MEMBER') THEN
+        GRANT gamification_operator TO gamification_admin;
+    END IF;
+END
+$roles$;
+
+-- Start from nothing, for everyone (an upgrade runs this file again): functions are
+-- executable by PUBLIC by default, so revoke them all.
+-- The extension's own functions only: the predicates and trigger functions generated for
+-- registered badges keep the runner's EXECUTE (an upgrade that took it stopped every badge).
+DO $revoke$
+DECLARE
+    v_function regprocedure;
+BEGIN
+    FOR v_function IN
+        SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+           AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+         ORDER BY 1::text
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, gamification_reader, gamification_operator, '
+                                  'gamification_admin, gamification_runner', v_function);
+        -- Admins may execute every function of the extension (see "Admins" below).
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO gamification_admin', v_function);
+    END LOOP;
+END
+$revoke$;
+REVOKE ALL ON ALL TABLES IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+REVOKE ALL ON SCHEMA gamification
+    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
+
+-- Readers: the views, and the tables under them (the views run with the reader's own
+-- rights, security_invoker, so optional row security applies to them). Not the
+-- conditions: gamification.badge without its definition column, and not the registry.
+GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
+                gamification.user_unlockables, gamification.badges, gamification.points_history,
+                gamification.award_history, gamification.points_ledger
+   TO gamification_reader;
+GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
+                gamification.points_total, gamification.unlockable, gamification.unlock
+   TO gamification_reader;
+GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
+   ON gamification.badge TO gamification_reader;
+ALTER VIEW gamification.user_badges SET (security_invoker = true);
+ALTER VIEW gamification.user_points SET (security_invoker = true);
+ALTER VIEW gamification.user_progress SET (security_invoker = true);
+ALTER VIEW gamification.user_unlockables SET (security_invoker = true);
+ALTER VIEW gamification.points_history SET (security_invoker = true);
+ALTER VIEW gamification.badges SET (security_invoker = true);
+ALTER VIEW gamification.award_history SET (security_invoker = true);
+ALTER VIEW gamification.points_ledger SET (security_invoker = true);
+-- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
+GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
+                          gamification._require_user(text, text), gamification._raise(text, text, text)
+   TO gamification_reader;
+
+-- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
+-- search_path pinned), so operators need no rights on the tables and cannot write them.
+GRANT EXECUTE ON FUNCTION
+    gamification.badge_award(text, text), gamification.badge_award(anyelement, text),
+    gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),
+    gamification.badge_progress(text, text, bigint), gamification.badge_progress(anyelement, text, bigint),
+    gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
+    gamification.reset(text), gamification.reset(anyelement),
+    gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
+    gamification.user_reset(text), gamification.user_reset(anyelement),
+    gamification.user_erase(text), gamification.user_erase(anyelement)
+TO gamification_operator;
+-- data_reset() empties every user's data, so it is for admins; operators may call it only
+-- to be told so (42501 with a hint from _data_reset, rather than PostgreSQL's bare refusal).
+GRANT EXECUTE ON FUNCTION gamification.data_reset(), gamification._data_reset(name) TO gamification_operator;
+
+-- Admins: definitions, through the API only. The public functions are SECURITY INVOKER
+-- wrappers that pass the caller's search_path and role to SECURITY DEFINER internals
+-- (which check that the session may act as that role: _registrant), so the registry is
+-- written only after validation, and generated objects are created by the extension's
+-- owner and handed to gamification_runner. Admins read everything, conditions included.
+-- Admins may execute every function of the extension (badge_status and the wrappers run
+-- the generator's helpers with the admin's rights): the SECURITY INVOKER ones run with
+-- the admin's own, read-only rights on these tables, and each SECURITY DEFINER one checks
+-- what it is asked (_registrant) or needs nothing (triggers_sync regenerates from the
+-- registry). Functions generated later are not included.
+GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
+-- (Granted at the top of this file, function by function: the extension's own only.)
+-- badge_status reads only the catalog and the registry (it evaluates no condition), with
+-- the viewing admin's own rights.
+ALTER VIEW gamification.badge_status SET (security_invoker = true);
+
+-- The runner: what generated code calls (the runtime interface, sql/core/runtime.sql, frozen
+-- signatures) and what an award writes.
+GRANT EXECUTE ON FUNCTION
+    gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
+    gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
+    gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
+    gamification._unlocks_reached(text, bigint, text[]), gamification._points_apply(text[], bigint[]),
+    gamification._badge_must_exist(text), gamification._levenshtein(text, text),
+    gamification._raise(text, text, text),
+    gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
+    gamification._apply_grants(text[], text[], text), gamification._apply_counts(text[], text[], bigint[]),
+    gamification._apply_steps(text[], text[], bigint[]), gamification._apply_pending(xid8),
+    gamification._apply_queue(integer)
+TO gamification_runner;
+-- Staged awards and steps (core/pending.sql): written inside writes, applied at commit by
+-- _apply_at_commit(), which the runner owns (it runs inside the committing role's transaction).
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.pending, gamification.pending_queue
+   TO gamification_runner;  -- UPDATE: the queue is taken FOR UPDATE SKIP LOCKED
+-- The users' locks: rows locked FOR NO KEY UPDATE (which needs UPDATE), created on first use.
+GRANT SELECT, INSERT, UPDATE ON gamification.user_lock TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.pending_queue_id_seq TO gamification_runner;
+DO $owner$
+BEGIN
+    ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;
+    -- Its privileges from nothing: an upgrade's REVOKE above took even the owner's own.
+    REVOKE ALL ON FUNCTION gamification._apply_at_commit() FROM gamification_runner, gamification_admin;
+    GRANT EXECUTE ON FUNCTION gamification._apply_at_commit() TO gamification_runner;
+    GRANT EXECUTE ON FUNCTION gamification._apply_at_commit() TO gamification_admin;
+EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superuser (pg_tle)
+    RAISE WARNING USING
+        MESSAGE = 'gamification: _apply_at_commit() stays owned by the installing role (it is not a member of gamification_runner)',
+        HINT = 'As a superuser: ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner.';
+END
+$owner$;
+GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
+-- Consumers of the event log (core/consumers.sql): application workers, as operators.
+GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean), gamification.events_fetch(text, integer),
+                          gamification.events_ack(text, xid8, bigint)
+   TO gamification_operator;
+GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
+GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
+   TO gamification_runner;
+GRANT INSERT ON gamification.event, gamification.badge_error TO gamification_runner;
+GRANT USAGE ON SEQUENCE gamification.event_id_seq, gamification.badge_error_id_seq TO gamification_runner;
+
+-- Optional row-level security, off by default: once enabled, a role that is only a
+-- reader sees, through the views, just the rows of one user, gamification.viewer():
+--   * a session whose login role is a member of gamification_pooler (a connection pool
+--     that serves many users) names the user: SET gamification.user_id = '42';
+--   * any other session sees the rows of the user whose key is its own login name: a
+--     reader that runs its own SQL cannot choose whose rows it reads.
+-- Operators and admins (and the SECURITY DEFINER functions) still see every row.
+
+CREATE OR REPLACE FUNCTION gamification.viewer()
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.pg_has_role(session_user, 'gamification_pooler', 'MEMBER')
+                THEN NULLIF(pg_catalog.current_setting('gamification.user_id', true), '')
+                ELSE session_user::text END
+$$;
+COMMENT ON FUNCTION gamification.viewer() IS
+    'The user key whose rows row security shows to a reader: gamification.user_id when the session logged in as a member of gamification_pooler (a connection pool), otherwise the session''s own login name. NULL (no rows) for a pooler session that set no user.';
+
+DO $policies$
+DECLARE
+    v_table regclass;
+BEGIN
+    FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        -- An upgrade replaces the policies of an earlier version.
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS gamification_staff ON %s', v_table);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS gamification_own_rows ON %s', v_table);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY gamification_staff ON %s TO gamification_operator USING (true) WITH CHECK (true)', v_table);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY gamification_own_rows ON %s FOR SELECT TO gamification_reader '
+            'USING (user_id OPERATOR(pg_catalog.=) gamification.viewer())', v_table);
+    END LOOP;
+END
+$policies$;
+
+CREATE OR REPLACE FUNCTION gamification.row_security(enabled boolean)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_table regclass;
+BEGIN
+    IF enabled IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.row_security(): enabled must not be null',
+                                    HINT = 'Pass true to turn row security on, false to turn it off.';
+    END IF;
+    FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY', v_table,
+                                  CASE WHEN enabled THEN 'ENABLE' ELSE 'DISABLE' END);
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION gamification.row_security(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gamification.row_security(boolean) TO gamification_admin;
+REVOKE ALL ON FUNCTION gamification._user_data_tables() FROM PUBLIC;
+-- From nothing, so that an upgrade (where privileges.sql already granted admins) ends
+-- with the same privileges, in the same order, as an install.
+REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC, gamification_reader, gamification_admin;
+GRANT EXECUTE ON FUNCTION gamification.viewer() TO gamification_reader;
+GRANT EXECUTE ON FUNCTION gamification.viewer(), gamification._user_data_tables() TO gamification_admin;
+COMMENT ON FUNCTION gamification.row_security(boolean) IS
+    'Turn row-level security on the users'' data on (true) or off (false; the default). When on, a role that is only a gamification_reader sees, through the views and badges_for(), only the rows of gamification.viewer(): the setting gamification.user_id for sessions of a gamification_pooler member, otherwise the user named like its own login; operators and admins see all rows. Admins only.';

@@ -111,9 +111,11 @@ CREATE TABLE gamification.event (
     subject text,
     points  bigint NOT NULL DEFAULT 0,
     reason  text,
-    data    jsonb
+    data    jsonb,
+    txid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
 );
 CREATE INDEX event_user_subject_idx ON gamification.event (user_id, subject, id);
+CREATE INDEX event_txid_idx ON gamification.event (txid, id);
 COMMENT ON TABLE gamification.event IS 'The event log: one row per thing that happened to a user, in the order it happened (id). Append-only: UPDATE, DELETE and TRUNCATE are refused, except by user_erase() and data_reset(). The sum of points per user is their total.';
 COMMENT ON COLUMN gamification.event.id IS 'Position in the log (increasing; within one transaction, the order of the changes).';
 COMMENT ON COLUMN gamification.event.at IS 'When it happened (the transaction''s start time, like now()).';
@@ -123,6 +125,8 @@ COMMENT ON COLUMN gamification.event.subject IS 'The badge (badge_*) or unlockab
 COMMENT ON COLUMN gamification.event.points IS 'The effect on the user''s points: the badge''s points paid on badge_awarded, minus the points paid at award time on badge_revoked, the amount on points_changed, 0 otherwise. sum(points) per user is the user''s total.';
 COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_award() or reset; for badge_awarded how it was earned (trigger, progress, target, backfill, manual); revoke or reset for the badge_revoked and badge_reset kinds; for unlockables NULL, or register when unlockable_register() recorded a first unlock.';
 COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row.';
+
+COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
 
 -- The log is user data: pg_dump keeps it, with its sequence.
 SELECT pg_catalog.pg_extension_config_dump('gamification.event', '');
@@ -1115,6 +1119,115 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.pending_apply() IS
     'Apply now the awards and counter steps that are queued (left by transactions that could not apply them at commit, see badge_status.pending) and those staged by the calling transaction. Returns how many were applied. Safe to run concurrently (each queued row is applied once).';
+
+
+-- ---------------------------------------------------------------------------
+-- sql/core/consumers.sql
+-- ---------------------------------------------------------------------------
+
+-- Consumers of the event log: an application (or each of its workers) reads the events
+-- after its cursor, in a batch, and acknowledges them; a crash before the acknowledgement
+-- commits reads them again (at least once; the event id makes handling idempotent).
+--
+-- Commit order. Event ids are taken when a row is written, not when its transaction
+-- commits: a reader asking for "ids above my cursor" would skip the events of a
+-- transaction that took lower ids and committed later. So events are read in the order
+-- of their transaction's id (event.txid, then id), and only those of transactions older
+-- than the reader's snapshot's xmin: every transaction below that horizon has ended, so
+-- nothing can later appear below the cursor (PgQ's idea, with pg_current_xact_id()). A
+-- transaction that stays open holds delivery back until it ends; events of a transaction
+-- that rolled back are never seen.
+
+CREATE TABLE gamification.consumer (
+    name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
+    after_txid  xid8 NOT NULL,
+    after_id    bigint NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    acked_at    timestamptz
+);
+COMMENT ON TABLE gamification.consumer IS
+    'Named consumers of the event log and their durable cursors: every event whose (txid, id) is at or below (after_txid, after_id) has been acknowledged.';
+SELECT pg_catalog.pg_extension_config_dump('gamification.consumer', '');
+
+CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators register consumers; they hold no rights on the table
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF $1 IS NULL OR $1 !~ '^[A-Za-z0-9_.:-]{1,63}$' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.consumer_register(): consumer name must be 1 to 63 characters from A-Z a-z 0-9 _ . : -, got %s', coalesce(pg_catalog.quote_literal($1), 'null')),
+            HINT = 'Name it after the application or worker that reads, e.g. ''mobile_push''.';
+    END IF;
+    -- From now: the events of transactions that end from here on; from the start: all.
+    INSERT INTO gamification.consumer (name, after_txid, after_id)
+    VALUES ($1, CASE WHEN $2 THEN '0'::xid8 ELSE pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) END,
+            CASE WHEN $2 THEN 0 ELSE -1 END)
+    ON CONFLICT (name) DO NOTHING;
+END;
+$$;
+COMMENT ON FUNCTION gamification.consumer_register(text, boolean) IS
+    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true. Operators and admins.';
+
+CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
+RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
+               reason text, data jsonb)
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators consume; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_consumer gamification.consumer;
+BEGIN
+    -- The consumer's row is locked to the end of the caller's transaction: fetch, handle
+    -- and acknowledge in one transaction; another worker of the same consumer meanwhile
+    -- gets no rows (SKIP LOCKED) instead of the same batch.
+    SELECT * INTO v_consumer FROM gamification.consumer c WHERE c.name = $1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = $1) THEN
+            RAISE EXCEPTION USING ERRCODE = '42704',
+                MESSAGE = pg_catalog.format('consumer "%s" does not exist', $1),
+                HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', $1);
+        END IF;
+        RETURN;  -- another worker holds this consumer's batch
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data
+      FROM gamification.event e
+     WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
+       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+     ORDER BY e.txid, e.id
+     LIMIT greatest(coalesce($2, 100), 1);
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_fetch(text, integer) IS
+    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer.';
+
+CREATE FUNCTION gamification.events_ack(consumer text, txid xid8, id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators consume; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- Only forward: acknowledging an older position again changes nothing.
+    UPDATE gamification.consumer c
+       SET after_txid = $2, after_id = $3, acked_at = pg_catalog.now()
+     WHERE c.name = $1 AND ($2, $3) > (c.after_txid, c.after_id);
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = $1) THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('consumer "%s" does not exist', $1),
+            HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', $1);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_ack(text, xid8, bigint) IS
+    'Acknowledge every event of a consumer up to and including the one at (txid, id), the last event of the batch handled: the cursor moves there (never back). 42704 for an unknown consumer.';
 
 
 -- ---------------------------------------------------------------------------
@@ -5045,8 +5158,26 @@ $roles$;
 
 -- Start from nothing, for everyone (an upgrade runs this file again): functions are
 -- executable by PUBLIC by default, so revoke them all.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification
-    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+-- The extension's own functions only: the predicates and trigger functions generated for
+-- registered badges keep the runner's EXECUTE (an upgrade that took it stopped every badge).
+DO $revoke$
+DECLARE
+    v_function regprocedure;
+BEGIN
+    FOR v_function IN
+        SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+           AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+         ORDER BY 1::text
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, gamification_reader, gamification_operator, '
+                                  'gamification_admin, gamification_runner', v_function);
+        -- Admins may execute every function of the extension (see "Admins" below).
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO gamification_admin', v_function);
+    END LOOP;
+END
+$revoke$;
 REVOKE ALL ON ALL TABLES IN SCHEMA gamification
     FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA gamification
@@ -5107,7 +5238,7 @@ GRANT EXECUTE ON FUNCTION gamification.data_reset(), gamification._data_reset(na
 -- what it is asked (_registrant) or needs nothing (triggers_sync regenerates from the
 -- registry). Functions generated later are not included.
 GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gamification TO gamification_admin;
+-- (Granted at the top of this file, function by function: the extension's own only.)
 -- badge_status reads only the catalog and the registry (it evaluates no condition), with
 -- the viewing admin's own rights.
 ALTER VIEW gamification.badge_status SET (security_invoker = true);
@@ -5136,6 +5267,10 @@ GRANT USAGE ON SEQUENCE gamification.pending_queue_id_seq TO gamification_runner
 DO $owner$
 BEGIN
     ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;
+    -- Its privileges from nothing: an upgrade's REVOKE above took even the owner's own.
+    REVOKE ALL ON FUNCTION gamification._apply_at_commit() FROM gamification_runner, gamification_admin;
+    GRANT EXECUTE ON FUNCTION gamification._apply_at_commit() TO gamification_runner;
+    GRANT EXECUTE ON FUNCTION gamification._apply_at_commit() TO gamification_admin;
 EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superuser (pg_tle)
     RAISE WARNING USING
         MESSAGE = 'gamification: _apply_at_commit() stays owned by the installing role (it is not a member of gamification_runner)',
@@ -5143,6 +5278,10 @@ EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superu
 END
 $owner$;
 GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
+-- Consumers of the event log (core/consumers.sql): application workers, as operators.
+GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean), gamification.events_fetch(text, integer),
+                          gamification.events_ack(text, xid8, bigint)
+   TO gamification_operator;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
@@ -5214,7 +5353,9 @@ $$;
 REVOKE ALL ON FUNCTION gamification.row_security(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gamification.row_security(boolean) TO gamification_admin;
 REVOKE ALL ON FUNCTION gamification._user_data_tables() FROM PUBLIC;
-REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC;
+-- From nothing, so that an upgrade (where privileges.sql already granted admins) ends
+-- with the same privileges, in the same order, as an install.
+REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC, gamification_reader, gamification_admin;
 GRANT EXECUTE ON FUNCTION gamification.viewer() TO gamification_reader;
 GRANT EXECUTE ON FUNCTION gamification.viewer(), gamification._user_data_tables() TO gamification_admin;
 COMMENT ON FUNCTION gamification.row_security(boolean) IS

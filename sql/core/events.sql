@@ -14,9 +14,11 @@ CREATE TABLE gamification.event (
     subject text,
     points  bigint NOT NULL DEFAULT 0,
     reason  text,
-    data    jsonb
+    data    jsonb,
+    txid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
 );
 CREATE INDEX event_user_subject_idx ON gamification.event (user_id, subject, id);
+CREATE INDEX event_txid_idx ON gamification.event (txid, id);
 COMMENT ON TABLE gamification.event IS 'The event log: one row per thing that happened to a user, in the order it happened (id). Append-only: UPDATE, DELETE and TRUNCATE are refused, except by user_erase() and data_reset(). The sum of points per user is their total.';
 COMMENT ON COLUMN gamification.event.id IS 'Position in the log (increasing; within one transaction, the order of the changes).';
 COMMENT ON COLUMN gamification.event.at IS 'When it happened (the transaction''s start time, like now()).';
@@ -26,6 +28,8 @@ COMMENT ON COLUMN gamification.event.subject IS 'The badge (badge_*) or unlockab
 COMMENT ON COLUMN gamification.event.points IS 'The effect on the user''s points: the badge''s points paid on badge_awarded, minus the points paid at award time on badge_revoked, the amount on points_changed, 0 otherwise. sum(points) per user is the user''s total.';
 COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_award() or reset; for badge_awarded how it was earned (trigger, progress, target, backfill, manual); revoke or reset for the badge_revoked and badge_reset kinds; for unlockables NULL, or register when unlockable_register() recorded a first unlock.';
 COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row.';
+
+COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
 
 -- The log is user data: pg_dump keeps it, with its sequence.
 SELECT pg_catalog.pg_extension_config_dump('gamification.event', '');

@@ -62,8 +62,26 @@ $roles$;
 
 -- Start from nothing, for everyone (an upgrade runs this file again): functions are
 -- executable by PUBLIC by default, so revoke them all.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gamification
-    FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
+-- The extension's own functions only: the predicates and trigger functions generated for
+-- registered badges keep the runner's EXECUTE (an upgrade that took it stopped every badge).
+DO $revoke$
+DECLARE
+    v_function regprocedure;
+BEGIN
+    FOR v_function IN
+        SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+           AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'gamification')
+         ORDER BY 1::text
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, gamification_reader, gamification_operator, '
+                                  'gamification_admin, gamification_runner', v_function);
+        -- Admins may execute every function of the extension (see "Admins" below).
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO gamification_admin', v_function);
+    END LOOP;
+END
+$revoke$;
 REVOKE ALL ON ALL TABLES IN SCHEMA gamification
     FROM PUBLIC, gamification_reader, gamification_operator, gamification_admin, gamification_runner;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA gamification
@@ -124,7 +142,7 @@ GRANT EXECUTE ON FUNCTION gamification.data_reset(), gamification._data_reset(na
 -- what it is asked (_registrant) or needs nothing (triggers_sync regenerates from the
 -- registry). Functions generated later are not included.
 GRANT SELECT ON ALL TABLES IN SCHEMA gamification TO gamification_admin;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gamification TO gamification_admin;
+-- (Granted at the top of this file, function by function: the extension's own only.)
 -- badge_status reads only the catalog and the registry (it evaluates no condition), with
 -- the viewing admin's own rights.
 ALTER VIEW gamification.badge_status SET (security_invoker = true);
@@ -153,6 +171,10 @@ GRANT USAGE ON SEQUENCE gamification.pending_queue_id_seq TO gamification_runner
 DO $owner$
 BEGIN
     ALTER FUNCTION gamification._apply_at_commit() OWNER TO gamification_runner;
+    -- Its privileges from nothing: an upgrade's REVOKE above took even the owner's own.
+    REVOKE ALL ON FUNCTION gamification._apply_at_commit() FROM gamification_runner, gamification_admin;
+    GRANT EXECUTE ON FUNCTION gamification._apply_at_commit() TO gamification_runner;
+    GRANT EXECUTE ON FUNCTION gamification._apply_at_commit() TO gamification_admin;
 EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superuser (pg_tle)
     RAISE WARNING USING
         MESSAGE = 'gamification: _apply_at_commit() stays owned by the installing role (it is not a member of gamification_runner)',
@@ -160,6 +182,10 @@ EXCEPTION WHEN insufficient_privilege THEN  -- an installer that is not a superu
 END
 $owner$;
 GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
+-- Consumers of the event log (core/consumers.sql): application workers, as operators.
+GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean), gamification.events_fetch(text, integer),
+                          gamification.events_ack(text, xid8, bigint)
+   TO gamification_operator;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock

@@ -58,7 +58,9 @@ $$;
 REVOKE ALL ON FUNCTION gamification.row_security(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gamification.row_security(boolean) TO gamification_admin;
 REVOKE ALL ON FUNCTION gamification._user_data_tables() FROM PUBLIC;
-REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC;
+-- From nothing, so that an upgrade (where privileges.sql already granted admins) ends
+-- with the same privileges, in the same order, as an install.
+REVOKE ALL ON FUNCTION gamification.viewer() FROM PUBLIC, gamification_reader, gamification_admin;
 GRANT EXECUTE ON FUNCTION gamification.viewer() TO gamification_reader;
 GRANT EXECUTE ON FUNCTION gamification.viewer(), gamification._user_data_tables() TO gamification_admin;
 COMMENT ON FUNCTION gamification.row_security(boolean) IS

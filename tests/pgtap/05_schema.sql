@@ -14,7 +14,7 @@ SELECT columns_are('gamification', 'badge',
     ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next',
           'definition', 'created_at', 'updated_at', 'retired_at'], 'badge has the documented columns');
 SELECT columns_are('gamification', 'event',
-    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data'], 'the event log has the documented columns');
+    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data', 'txid'], 'the event log has the documented columns (txid added in 0.3.0)');
 SELECT col_has_check('gamification', 'event', 'kind', 'the event kinds are checked');
 
 SELECT has_view('gamification', v, 'view gamification.' || v || ' exists')
@@ -94,6 +94,7 @@ SELECT is(
           'gamification.badge_progress(anyelement,text,bigint)', 'gamification.badge_progress(text,text,bigint)',
           'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
+          'gamification.consumer_register(text,boolean)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
           'gamification.pending_apply()', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
           'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
           'gamification.user_erase(text)'],
@@ -101,9 +102,9 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
-    ARRAY['award', 'badge', 'badge_rule', 'category', 'event', 'event_id_seq', 'pending_queue',
+    ARRAY['award', 'badge', 'badge_rule', 'category', 'consumer', 'event', 'event_id_seq', 'pending_queue',
           'pending_queue_id_seq', 'points_total', 'progress', 'unlock', 'unlockable'],
-    'definitions, user data, totals and queued steps are dumped by pg_dump');
+    'definitions, user data, totals, queued steps and consumers'' cursors are dumped by pg_dump');
 
 SELECT * FROM finish();
 ROLLBACK;

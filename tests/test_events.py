@@ -1,0 +1,113 @@
+"""Event delivery (issue 18): consumers read the event log in commit-safe order.
+
+Event ids are taken at insert time, so a transaction that took a lower id and commits
+later would be skipped by a reader of "ids above my cursor". These tests interleave real
+sessions to show that a consumer (events_fetch/events_ack, core/consumers.sql) skips
+nothing, delivers nothing twice and never delivers a rolled-back event.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import psycopg
+import pytest
+
+
+@pytest.fixture
+def db(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("""SELECT gamification.badge_register('{"code": "hello", "name": "Hello", "points": 3}')""")
+        conn.execute("SELECT gamification.consumer_register('app', from_start => true)")
+        yield conn
+
+
+def fetch_and_ack(conn: psycopg.Connection, consumer: str = "app", batch: int = 100) -> list[int]:
+    """One worker's turn: fetch a batch, acknowledge it, in one transaction."""
+    with conn.transaction():
+        rows = conn.execute("SELECT id, txid FROM gamification.events_fetch(%s, %s)", (consumer, batch)).fetchall()
+        if rows:
+            conn.execute("SELECT gamification.events_ack(%s, %s, %s)", (consumer, rows[-1][1], rows[-1][0]))
+    return [row[0] for row in rows]
+
+
+def test_a_transaction_that_took_a_lower_id_and_commits_later_is_not_skipped(db, dsn):
+    with psycopg.connect(dsn) as early, psycopg.connect(dsn) as late, psycopg.connect(dsn, autocommit=True) as reader:
+        early.execute("SELECT gamification.points_award('a', 1, 'first')")  # takes the lower id
+        late.execute("SELECT gamification.points_award('b', 1, 'second')")
+        late.commit()
+        (second,) = db.execute("SELECT id FROM gamification.event").fetchone()
+        # What a reader of "ids above my cursor" would do now: see only the later id, move
+        # its cursor past the earlier one, and skip that one when it commits.
+        assert fetch_and_ack(reader) == [], "delivered while an older transaction was still open"
+        early.commit()
+        (first,) = db.execute("SELECT id FROM gamification.event WHERE user_id = 'a'").fetchone()
+        assert first < second
+        assert fetch_and_ack(reader) == [first, second]
+        assert fetch_and_ack(reader) == []
+
+
+def test_events_of_a_rollback_are_never_delivered(db, dsn):
+    with psycopg.connect(dsn) as writer, psycopg.connect(dsn, autocommit=True) as reader:
+        writer.execute("SELECT gamification.badge_award('r', 'hello')")
+        writer.rollback()
+        db.execute("SELECT gamification.badge_award('c', 'hello')")
+        delivered = fetch_and_ack(reader)
+        users = {db.execute("SELECT user_id FROM gamification.event WHERE id = %s", (i,)).fetchone()[0]
+                 for i in delivered}
+        assert users == {"c"}
+
+
+def test_two_workers_of_one_consumer_never_get_the_same_batch_and_a_crash_rereads(db, dsn):
+    db.execute("SELECT gamification.points_award(u::text, 1, 'x') FROM generate_series(1, 5) u")
+    with psycopg.connect(dsn) as one, psycopg.connect(dsn) as two:
+        batch = [r[0] for r in one.execute("SELECT id FROM gamification.events_fetch('app', 3)")]
+        assert len(batch) == 3
+        assert two.execute("SELECT count(*) FROM gamification.events_fetch('app', 3)").fetchone() == (0,)
+        two.commit()
+        one.rollback()  # the worker died before acknowledging: the batch comes back
+        assert [r[0] for r in two.execute("SELECT id FROM gamification.events_fetch('app', 3)")] == batch
+
+
+def test_concurrent_writers_every_committed_event_delivered_exactly_once(db, dsn):
+    """Writers commit in random order with random pauses inside their transactions (some
+    roll back) while a consumer reads and acknowledges in a loop."""
+    stop = time.monotonic() + 3.0
+    errors: list[str] = []
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        with psycopg.connect(dsn) as conn:
+            while time.monotonic() < stop:
+                try:
+                    # One user per transaction: a manual call locks its user until commit.
+                    user = str(rng.randint(1, 50))
+                    conn.execute("SELECT gamification.points_award(%s, 1, 'w')", (user,))
+                    time.sleep(rng.random() * 0.02)
+                    conn.execute("SELECT gamification.badge_award(%s, 'hello')", (user,))
+                    if rng.random() < 0.2:
+                        conn.rollback()
+                    else:
+                        conn.commit()
+                except psycopg.Error as exc:  # pragma: no cover - reported below
+                    conn.rollback()
+                    errors.append(str(exc))
+
+    delivered: list[int] = []
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    with psycopg.connect(dsn, autocommit=True) as reader:
+        while any(t.is_alive() for t in threads):
+            delivered += fetch_and_ack(reader, batch=7)
+        for t in threads:
+            t.join()
+        while batch := fetch_and_ack(reader, batch=7):
+            delivered += batch
+    assert not errors
+    committed = [r[0] for r in db.execute("SELECT id FROM gamification.event ORDER BY id")]
+    assert len(committed) > 20
+    assert len(delivered) == len(set(delivered)), "an event was delivered twice"
+    assert sorted(delivered) == committed, "an event was skipped"
