@@ -111,3 +111,23 @@ def test_concurrent_writers_every_committed_event_delivered_exactly_once(db, dsn
     assert len(committed) > 20
     assert len(delivered) == len(set(delivered)), "an event was delivered twice"
     assert sorted(delivered) == committed, "an event was skipped"
+
+
+def test_a_listener_is_woken_after_commit_and_not_by_a_rollback(db, dsn):
+    with psycopg.connect(dsn, autocommit=True) as listener, psycopg.connect(dsn) as writer:
+        listener.execute("LISTEN gamification_events")
+        writer.execute("SELECT gamification.badge_award('n1', 'hello')")
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == [], "woken before the commit"
+        writer.rollback()
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == [], "woken by a rollback"
+        writer.execute("SELECT gamification.badge_award('n2', 'hello')")
+        writer.execute("SELECT gamification.points_award('n2', 4, 'more')")
+        writer.commit()
+        woken = list(listener.notifies(timeout=2, stop_after=2))
+        assert [(n.channel, n.payload) for n in woken] == [("gamification_events", "")], "one wake-up per transaction"
+        # Off for a database or role: polling still works.
+        writer.execute("SET gamification.notify = off")
+        writer.execute("SELECT gamification.badge_award('n3', 'hello')")
+        writer.commit()
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
+        assert len(fetch_and_ack(listener)) == 3  # n2's award and points, n3's award

@@ -102,3 +102,28 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.events_ack(text, xid8, bigint) IS
     'Acknowledge every event of a consumer up to and including the one at (txid, id), the last event of the batch handled: the cursor moves there (never back). 42704 for an unknown consumer.';
+
+-- Wake-ups: a NOTIFY on channel gamification_events, with an empty payload, from every
+-- transaction that appends events (PostgreSQL folds a transaction's identical
+-- notifications into one, sent at commit and never after a rollback). Listeners then
+-- call events_fetch(); polling works without it. NOTIFY serialises committing
+-- transactions that notify (docs/benchmarks.md), so it can be turned off per database or
+-- role: ALTER DATABASE app SET gamification.notify = off.
+CREATE FUNCTION gamification._events_notify()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.current_setting('gamification.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_catalog.pg_notify('gamification_events', '');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._events_notify() IS
+    'Internal trigger (AFTER INSERT ... FOR EACH STATEMENT on event): NOTIFY gamification_events, empty payload, unless gamification.notify is off.';
+
+CREATE TRIGGER event_notify
+    AFTER INSERT ON gamification.event
+    FOR EACH STATEMENT EXECUTE FUNCTION gamification._events_notify();
