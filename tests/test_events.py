@@ -131,3 +131,34 @@ def test_a_listener_is_woken_after_commit_and_not_by_a_rollback(db, dsn):
         writer.commit()
         assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
         assert len(fetch_and_ack(listener)) == 3  # n2's award and points, n3's award
+
+
+def test_the_events_cli_prints_json_lines_resumes_and_stops_on_ctrl_c(db, dsn):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    db.execute("SELECT gamification.badge_award('cli', 'hello')")
+    db.execute("SELECT gamification.points_award('cli', 2, 'gift')")
+    command = [sys.executable, "-m", "gamification", "events", "--dsn", dsn, "--consumer", "app"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    events = [json.loads(line) for line in first.stdout.splitlines()]
+    assert [(e["kind"], e["subject"], e["points"]) for e in events] == [
+        ("badge_awarded", "hello", 3), ("points_changed", None, 2)]
+    assert isinstance(events[0]["id"], int) and "T" in events[0]["at"]
+    # A second run resumes after what the first printed: nothing new.
+    assert subprocess.run(command, capture_output=True, text=True, timeout=60).stdout == ""
+    # --follow prints what a later commit makes, then stops cleanly on Ctrl-C.
+    follow = subprocess.Popen([*command, "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        db.execute("SELECT gamification.points_award('cli', 5, 'later')")
+        line = follow.stdout.readline()
+        assert json.loads(line)["points"] == 5
+    finally:
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=20) == 0, follow.stderr.read()
+    unknown = subprocess.run([*command[:-1], "nobody"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and 'consumer "nobody" does not exist' in unknown.stderr

@@ -12,6 +12,7 @@ import psycopg
 
 from . import build as build_mod
 from . import pgtle
+from .events import tail
 from .install import install
 from .register import register
 from .project import ProjectError, find_project
@@ -94,6 +95,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     register(args.file, args.dsn, args.dry_run, args.prune)
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    tail(args.dsn, args.consumer, args.follow, args.batch)
     return 0
 
 
@@ -185,6 +191,14 @@ def parser() -> argparse.ArgumentParser:
                    help="also unregister the badges the file does not list (their awards are kept); "
                         "without it they are kept, or removed after a confirmation on a terminal")
     p.set_defaults(func=cmd_register)
+
+    p = commands.add_parser(
+        "events", help="print a consumer's next events as JSON lines, acknowledging them (resumes where it stopped)")
+    p.add_argument("--dsn", required=True, help="libpq connection string of the database")
+    p.add_argument("--consumer", required=True, help="a consumer made with gamification.consumer_register()")
+    p.add_argument("--follow", action="store_true", help="wait for more events until Ctrl-C")
+    p.add_argument("--batch", type=int, default=100, metavar="N", help="events per batch (default 100)")
+    p.set_defaults(func=cmd_events)
 
     p = commands.add_parser(
         "reference", help="render docs/reference.md from the extension's COMMENTs, grants and docs/errors.toml")
