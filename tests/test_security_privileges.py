@@ -148,6 +148,11 @@ OPERATIONS += [
     ("user_erase(anyelement)", 2, "SELECT gamification.user_erase(42)"),
     ("data_reset", 3, "SELECT gamification.data_reset()"),
     ("pending_apply", 2, "SELECT gamification.pending_apply()"),
+    # Consumers of the event log (core/consumers.sql): application workers, as operators.
+    ("consume events", 2, "SELECT gamification.consumer_register('m_c'), "
+                          "(SELECT count(*) FROM gamification.events_fetch('m_c', 10)), "
+                          "gamification.events_ack('m_c', '1'::xid8, 1)"),
+    ("update consumer", 4, "UPDATE gamification.consumer SET after_id = 0"),
     ("totals_rebuild", 3, "SELECT gamification.totals_rebuild()"),
     ("badge_register", 3, "SELECT * FROM gamification.badge_register('{\"code\": \"m_new\", \"name\": \"New\"}')"),
     ("badge_register(trigger)", 3, "SELECT * FROM gamification.badge_register('" + PREVIEW_DEF + "')"),
@@ -326,6 +331,8 @@ FORGERIES = [
     ("stage a step", "SELECT gamification._stage(ARRAY['manual1'], ARRAY['666'], NULL)"),
     ("queue a step", "INSERT INTO gamification.pending_queue (user_id, badge_code, at) VALUES ('666', 'manual1', now())"),
     ("apply the queue", "SELECT gamification.pending_apply()"),
+    ("read the log as a consumer", "SELECT * FROM gamification.events_fetch('app', 10)"),
+    ("move a consumer's cursor", "SELECT gamification.events_ack('app', '1'::xid8, 1)"),
     ("insert event", "INSERT INTO gamification.event (user_id, kind, points, reason) VALUES ('666', 'points_changed', 1000000, 'forged')"),
     ("insert badge event", "INSERT INTO gamification.event (user_id, kind, subject, points) VALUES ('666', 'badge_awarded', 'manual1', 10)"),
     ("upsert points_total", "INSERT INTO gamification.points_total (user_id, points) VALUES ('666', 1000000)"),
