@@ -16,9 +16,18 @@
 -- The extension's own DDL: the event triggers that follow migrations stay out of it.
 SELECT gamification._ddl_quiet(true);
 ALTER TABLE gamification.event ADD COLUMN txid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id();
+-- Backfills and imports are marked (rows already there are live): a stable default, so
+-- PostgreSQL stores it once instead of rewriting the table.
+ALTER TABLE gamification.event ADD COLUMN origin text NOT NULL
+    DEFAULT CASE pg_catalog.current_setting('gamification.event_origin', true)
+            WHEN 'import' THEN 'import' WHEN 'backfill' THEN 'backfill' ELSE 'live' END
+    CHECK (origin IN ('live', 'backfill', 'import'));
+ALTER TABLE gamification.points_total ADD COLUMN pruned bigint NOT NULL DEFAULT 0;
 SELECT gamification._ddl_quiet(false);
 CREATE INDEX event_txid_idx ON gamification.event (txid, id);
 COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.event.origin IS 'live for what happened as it happened; backfill for awards made after the fact (a badge''s backfill, a lowered target) with the points and unlocks that follow, and first unlocks recorded by unlockable_register(); import for events written while the transaction set gamification.event_origin = ''import'' (a bulk import). Consumers registered with live_only skip all but live. Added in 0.3.0.';
+COMMENT ON COLUMN gamification.points_total.pruned IS 'The points of this user''s events that events_prune() deleted: points = pruned + the sum of the events left. Added in 0.3.0.';
 
 -- Consumers of the event log: an application (or each of its workers) reads the events
 -- after its cursor, in a batch, and acknowledges them; a crash before the acknowledgement
@@ -37,6 +46,7 @@ CREATE TABLE gamification.consumer (
     name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
     after_txid  xid8 NOT NULL,
     after_id    bigint NOT NULL,
+    live_only   boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
     acked_at    timestamptz
 );
@@ -44,7 +54,7 @@ COMMENT ON TABLE gamification.consumer IS
     'Named consumers of the event log and their durable cursors: every event whose (txid, id) is at or below (after_txid, after_id) has been acknowledged.';
 SELECT pg_catalog.pg_extension_config_dump('gamification.consumer', '');
 
-CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false)
+CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false, live_only boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators register consumers; they hold no rights on the table
@@ -58,18 +68,35 @@ BEGIN
             HINT = 'Name it after the application or worker that reads, e.g. ''mobile_push''.';
     END IF;
     -- From now: the events of transactions that end from here on; from the start: all.
-    INSERT INTO gamification.consumer (name, after_txid, after_id)
+    -- Registering again keeps the cursor and takes the new live_only.
+    INSERT INTO gamification.consumer AS c (name, after_txid, after_id, live_only)
     VALUES ($1, CASE WHEN $2 THEN '0'::xid8 ELSE pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) END,
-            CASE WHEN $2 THEN 0 ELSE -1 END)
-    ON CONFLICT (name) DO NOTHING;
+            CASE WHEN $2 THEN 0 ELSE -1 END, coalesce($3, false))
+    ON CONFLICT (name) DO UPDATE SET live_only = EXCLUDED.live_only WHERE c.live_only <> EXCLUDED.live_only;
 END;
 $$;
-COMMENT ON FUNCTION gamification.consumer_register(text, boolean) IS
-    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true. Operators and admins.';
+COMMENT ON FUNCTION gamification.consumer_register(text, boolean, boolean) IS
+    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true; with live_only => true it skips events whose origin is backfill or import (no notification avalanche). Operators and admins.';
+
+CREATE FUNCTION gamification._events_restored_elsewhere()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Every row a snapshot sees was written by a transaction below its xmax, or by the
+    -- caller's own; an event at or above it otherwise carries another cluster's
+    -- transaction id (a dump restored here).
+    SELECT EXISTS (SELECT 1 FROM gamification.event e
+                    WHERE e.txid >= pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())
+                      AND e.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())
+$$;
+COMMENT ON FUNCTION gamification._events_restored_elsewhere() IS
+    'Internal: true when the event log holds transaction ids this cluster has not reached (a dump of another cluster restored here): events_rebase() must run before consumers read.';
 
 CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb)
+               reason text, data jsonb, origin text)
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators consume; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
@@ -77,6 +104,10 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_consumer gamification.consumer;
+    -- Every transaction below this horizon has ended: its events can no longer appear.
+    v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    v_delivered bigint;
+    v_last gamification.consumer;
 BEGIN
     -- The consumer's row is locked to the end of the caller's transaction: fetch, handle
     -- and acknowledge in one transaction; another worker of the same consumer meanwhile
@@ -90,17 +121,36 @@ BEGIN
         END IF;
         RETURN;  -- another worker holds this consumer's batch
     END IF;
+    IF gamification._events_restored_elsewhere() THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = 'the event log holds transaction ids of another cluster (it was restored from a dump)',
+            HINT = 'An admin runs SELECT gamification.events_rebase(); once, then consumers resume where they were (README, "Backups, restores").';
+    END IF;
     RETURN QUERY
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
       FROM gamification.event e
      WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
-       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+       AND e.txid < v_horizon
+       AND (NOT v_consumer.live_only OR e.origin = 'live')
      ORDER BY e.txid, e.id
      LIMIT greatest(coalesce($2, 100), 1);
+    GET DIAGNOSTICS v_delivered = ROW_COUNT;
+    -- Nothing live left below the horizon: a live_only consumer moves past the backfill
+    -- and import events it skipped, so that the next fetch does not read them again.
+    IF v_delivered = 0 AND v_consumer.live_only THEN
+        SELECT e.txid AS after_txid, e.id AS after_id INTO v_last.after_txid, v_last.after_id
+          FROM gamification.event e
+         WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id) AND e.txid < v_horizon
+         ORDER BY e.txid DESC, e.id DESC LIMIT 1;
+        IF FOUND THEN
+            UPDATE gamification.consumer c SET after_txid = v_last.after_txid, after_id = v_last.after_id
+             WHERE c.name = $1;
+        END IF;
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification.events_fetch(text, integer) IS
-    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer.';
+    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction; for a live_only consumer only origin live. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer; 55000 when the log was restored from another cluster and events_rebase() has not run.';
 
 CREATE FUNCTION gamification.events_ack(consumer text, txid xid8, id bigint)
 RETURNS void
@@ -123,6 +173,136 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.events_ack(text, xid8, bigint) IS
     'Acknowledge every event of a consumer up to and including the one at (txid, id), the last event of the batch handled: the cursor moves there (never back). 42704 for an unknown consumer.';
+
+CREATE FUNCTION gamification.consumer_unregister(name text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators manage consumers; they hold no rights on the table
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- A consumer that no longer reads holds back events_prune(): drop it.
+    DELETE FROM gamification.consumer c WHERE c.name = $1;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.consumer_unregister(text) IS
+    'Remove a named consumer and its cursor (true if it existed). Every consumer holds back events_prune() until it has acknowledged, so remove the ones that no longer read. Operators and admins.';
+
+CREATE FUNCTION gamification.events_since(after_txid xid8 DEFAULT '0', after_id bigint DEFAULT 0,
+                                          max_events integer DEFAULT 100)
+RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
+               reason text, data jsonb, origin text)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- events_fetch() without a stored cursor, with the caller's own rights: row security
+    -- shows a reader only their own events. The caller keeps (txid, id) of the last one.
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+      FROM gamification.event e
+     WHERE (e.txid, e.id) > ($1, $2)
+       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+     ORDER BY e.txid, e.id
+     LIMIT greatest(coalesce($3, 100), 1)
+$$;
+COMMENT ON FUNCTION gamification.events_since(xid8, bigint, integer) IS
+    'The events after position (after_txid, after_id) in commit-safe order, like events_fetch() but with no stored cursor and with the caller''s rights: when row security is on, a reader gets only their own events. Pass the txid and id of the last event received to get the next ones. Readers and up.';
+
+CREATE FUNCTION gamification.events_prune(older_than interval, max_events bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins prune; nobody holds DELETE on the log
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    v_slowest gamification.consumer;
+    v_ids bigint[];
+    v_users text[];
+    v_deleted bigint;
+BEGIN
+    IF older_than IS NULL OR older_than < '0'::interval THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.events_prune(): older_than must be an interval of 0 or more, got %s', coalesce(older_than::text, 'null')),
+            HINT = 'Say how old an event must be to go, e.g. SELECT gamification.events_prune(''180 days'');';
+    END IF;
+    -- Nothing a consumer has not acknowledged goes: the slowest cursor bounds the prune.
+    SELECT * INTO v_slowest FROM gamification.consumer c ORDER BY c.after_txid, c.after_id LIMIT 1;
+    -- What goes: events old enough, of ended transactions, acknowledged by every consumer,
+    -- except what the extension still reads: a user's latest badge event per badge (what a
+    -- revoke takes back, whether a badge was revoked).
+    SELECT pg_catalog.array_agg(d.id ORDER BY d.id), pg_catalog.array_agg(DISTINCT d.user_id)
+      INTO v_ids, v_users
+      FROM (SELECT e.id, e.user_id
+              FROM gamification.event e
+             WHERE e.at <= pg_catalog.now() - older_than
+               AND e.txid < v_horizon
+               AND (v_slowest.name IS NULL OR (e.txid, e.id) <= (v_slowest.after_txid, v_slowest.after_id))
+               AND (e.kind NOT IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+                    OR EXISTS (SELECT 1 FROM gamification.event n
+                                WHERE n.user_id = e.user_id AND n.subject = e.subject AND n.id > e.id
+                                  AND n.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')))
+             ORDER BY e.id
+             LIMIT max_events) d;
+    IF v_ids IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    -- The users' locks first, in the one order of every writer; then each user's pruned
+    -- points move into points_total.pruned, so that a total is still pruned + the sum of
+    -- the log (totals_rebuild()).
+    PERFORM gamification._lock_users(v_users);
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this DELETE
+    WITH gone AS (
+        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.points
+    ),
+    folded AS (
+        INSERT INTO gamification.points_total AS t (user_id, points, pruned)
+        SELECT g.user_id, 0, pg_catalog.sum(g.points)::bigint FROM gone g
+         GROUP BY g.user_id HAVING pg_catalog.sum(g.points) <> 0
+         ORDER BY g.user_id
+        ON CONFLICT (user_id) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
+    )
+    SELECT pg_catalog.count(*) INTO v_deleted FROM gone;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
+    RETURN v_deleted;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_prune(interval, bigint) IS
+    'Retention: delete the events older than older_than (at <= now() - older_than) that every consumer has acknowledged, at most max_events of them (NULL: all), and return how many went. A user''s latest badge event per badge stays (revokes read it); user_points and every total are unchanged (the pruned points are kept in points_total.pruned); points_history and award_history then start later. 22023 for a negative or null age. Admins only.';
+
+CREATE FUNCTION gamification.events_rebase()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins; nobody holds UPDATE on the log
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rebased bigint;
+BEGIN
+    -- After a dump of another cluster is restored here, events and cursors carry that
+    -- cluster's transaction ids, which this one hands out again in another order. Every
+    -- committed event gets txid 0 (read in id order, before any later event), and each
+    -- consumer's cursor moves to just before its first unacknowledged event: events
+    -- acknowledged but above it come again (at least once), none is skipped.
+    LOCK TABLE gamification.consumer IN EXCLUSIVE MODE;  -- no fetch or ack meanwhile
+    UPDATE gamification.consumer c
+       SET after_txid = '0',
+           after_id = coalesce((SELECT pg_catalog.min(e.id) - 1 FROM gamification.event e
+                                 WHERE (e.txid, e.id) > (c.after_txid, c.after_id)),
+                               (SELECT pg_catalog.max(e.id) FROM gamification.event e),
+                               c.after_id)
+     WHERE c.after_txid <> '0';
+    PERFORM pg_catalog.set_config('gamification.rebasing', 'on', true);  -- lets _append_only() allow this UPDATE
+    UPDATE gamification.event e SET txid = '0' WHERE e.txid <> '0';
+    GET DIAGNOSTICS v_rebased = ROW_COUNT;
+    PERFORM pg_catalog.set_config('gamification.rebasing', '', true);
+    RETURN v_rebased;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_rebase() IS
+    'After restoring a dump into another cluster (whose transaction ids differ): renumber the log for delivery (the events of ended transactions get txid 0, read in id order) and move every consumer to its first unacknowledged event, so that none is skipped (some may come twice). Run once, as an admin, right after the restore; events_fetch() asks for it with 55000 when it finds ids of another cluster. Returns the number of events renumbered.';
 
 -- Wake-ups: a NOTIFY on channel gamification_events, with an empty payload, from every
 -- transaction that appends events (PostgreSQL folds a transaction's identical
@@ -148,6 +328,1611 @@ COMMENT ON FUNCTION gamification._events_notify() IS
 CREATE TRIGGER event_notify
     AFTER INSERT ON gamification.event
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._events_notify();
+
+-- Retroactive awards mark their events (event.origin).
+-- The runtime interface: every function that generated trigger functions call, and the
+-- award path behind them. Awards, counter steps and failures of every path end here
+-- (triggers, badge_award(), badge_progress(), backfills): _grant_many() and _revoke()
+-- (core/awards.sql) are the only writers of gamification.award.
+--
+-- FROZEN SIGNATURES. A generated function lives until triggers_sync() regenerates it, so
+-- it may have been generated by any earlier version: never rename, re-sign or drop
+-- _grant_many(text[], text[], text), _grant(text, text[], text),
+-- _count_many(text[], text[], bigint[]), _count(text, text[], bigint[]),
+-- _badge_failed(text, text, text) or _crosses(bigint, bigint, bigint); nor change the key
+-- (user_id, badge_code) of gamification.progress or the column gamification.badge.target,
+-- which the inline counter steps of generated code use. Change their bodies only, with
+-- CREATE OR REPLACE in an upgrade script.
+
+CREATE OR REPLACE FUNCTION gamification._crosses(p_progress bigint, p_step bigint, p_target bigint)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+-- A SQL-standard body, resolved when created, and no SET clause: the planner inlines it
+-- into the statements that use it (generated counter steps, _count_many, badge_progress).
+RETURN p_progress >= p_target AND p_progress - p_step < p_target;
+COMMENT ON FUNCTION gamification._crosses(bigint, bigint, bigint) IS
+    'Internal: whether a progress step of p_step that brought progress to p_progress crossed the target (old < target <= new): the one definition of earning a badge by progress.';
+
+CREATE OR REPLACE FUNCTION gamification._lock_users(p_users text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Every path that changes a user's state takes that user's lock first, held to the
+    -- end of the transaction, several users in one global order (their keys, sorted): two
+    -- transactions may wait for each other here, never in a cycle. The lock is a row of
+    -- gamification.user_lock, which only the runner and the extension's owner may lock
+    -- (an advisory lock could be taken, and held, by any role: every commit awarding that
+    -- user would wait for it). Keyed by a 64-bit hash, so the table holds no user key.
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): usually one probe
+        IF p_users[1] IS NULL THEN
+            RETURN;
+        END IF;
+        PERFORM 1 FROM gamification.user_lock l
+         WHERE l.key = pg_catalog.hashtextextended(p_users[1], 0) FOR NO KEY UPDATE;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    -- Users seen for the first time get their row, in key order (a concurrent insert of
+    -- the same key is waited for); then every row is locked, in key order. A row this
+    -- transaction inserted is its own already.
+    INSERT INTO gamification.user_lock (key)
+    SELECT DISTINCT pg_catalog.hashtextextended(u.user_id, 0)
+      FROM pg_catalog.unnest(p_users) AS u(user_id)
+     WHERE u.user_id IS NOT NULL
+     ORDER BY 1
+    ON CONFLICT (key) DO NOTHING;
+    PERFORM 1 FROM gamification.user_lock l
+     WHERE l.key = ANY (ARRAY(SELECT pg_catalog.hashtextextended(u.user_id, 0)
+                                FROM pg_catalog.unnest(p_users) AS u(user_id) WHERE u.user_id IS NOT NULL))
+     ORDER BY l.key
+       FOR NO KEY UPDATE;
+END;
+$$;
+COMMENT ON FUNCTION gamification._lock_users(text[]) IS
+    'Internal: take the lock of each user (its row of gamification.user_lock, created on first use, locked FOR NO KEY UPDATE to the end of the transaction) in one global order, the keys sorted; every writer of a user''s state calls it first.';
+
+CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_new bigint;
+    v_old bigint;
+BEGIN
+    -- Called by the writer that appended the events whose points these are, with the
+    -- users already locked: each total once, in user order, then one event per
+    -- unlockable a total crossed (up: unlocked, and its first unlock time kept; down: locked).
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most awards): two probes
+        IF p_users[1] IS NULL OR coalesce(p_deltas[1], 0) = 0 THEN
+            RETURN;
+        END IF;
+        -- The user's lock is held: nobody else writes this total meanwhile.
+        UPDATE gamification.points_total t SET points = t.points + p_deltas[1]
+         WHERE t.user_id = p_users[1]
+        RETURNING t.points INTO v_new;
+        IF FOUND THEN
+            v_old := v_new - p_deltas[1];
+        ELSE
+            INSERT INTO gamification.points_total (user_id, points) VALUES (p_users[1], p_deltas[1]);
+            v_new := p_deltas[1];
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM gamification.unlockable u
+                        WHERE (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)) THEN
+            RETURN;  -- no threshold crossed
+        END IF;
+        WITH crossed AS (
+            SELECT u.code, v_new >= u.points_required AS up
+              FROM gamification.unlockable u
+             WHERE (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)
+        ),
+        first_unlock AS (
+            INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+            SELECT p_users[1], c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.code
+            ON CONFLICT (user_id, unlockable_code) DO NOTHING
+        )
+        INSERT INTO gamification.event (user_id, kind, subject)
+        SELECT p_users[1], CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
+          FROM crossed c ORDER BY c.code;
+        RETURN;
+    END IF;
+    WITH delta AS (
+        SELECT d.user_id, pg_catalog.sum(d.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas)) AS d(user_id, n)
+         WHERE d.n <> 0
+         GROUP BY d.user_id
+    ),
+    prior AS (  -- read before the upsert (same snapshot): which users had a total
+        SELECT t.user_id FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id
+    ),
+    totals AS (
+        INSERT INTO gamification.points_total AS t (user_id, points)
+        SELECT d.user_id, d.n FROM delta d ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
+        RETURNING t.user_id, t.points
+    ),
+    crossed AS (
+        SELECT t.user_id, u.code, t.points >= u.points_required AS up
+          FROM totals t
+          JOIN delta d ON d.user_id = t.user_id
+          LEFT JOIN prior p ON p.user_id = t.user_id
+          JOIN gamification.unlockable u
+            ON (t.points >= u.points_required) <> (p.user_id IS NOT NULL AND t.points - d.n >= u.points_required)
+    ),
+    first_unlock AS (
+        INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+        SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
+        ON CONFLICT (user_id, unlockable_code) DO NOTHING
+    )
+    INSERT INTO gamification.event (user_id, kind, subject)
+    SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
+      FROM crossed c ORDER BY c.user_id, c.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._points_apply(text[], bigint[]) IS
+    'Internal: add p_deltas[i] to the total of user p_users[i] (once per user, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable a total rose to, and an unlockable_locked event for every one it fell below.';
+
+CREATE OR REPLACE FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_points bigint[];
+    v_one_points bigint;
+BEGIN
+    -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
+    -- One pair (what a one-row statement, badge_award() or a counter step awards): the
+    -- same writes as below, row by row, without the set-based statement's set-up (about
+    -- 60 us less per award, docs/benchmarks.md); pgTAP 190 proves the two paths equal.
+    -- The caller holds the users' locks (_lock_users).
+    IF pg_catalog.cardinality(p_users) = 1 THEN
+        IF p_users[1] IS NULL THEN
+            RETURN 0;
+        END IF;
+        SELECT b.points INTO v_one_points FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
+        IF NOT FOUND THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO gamification.award (user_id, badge_code) VALUES (p_users[1], p_codes[1])
+        ON CONFLICT (user_id, badge_code) DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN 0;  -- held already
+        END IF;
+        INSERT INTO gamification.event (user_id, kind, subject, points, reason)
+        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source);
+        IF v_one_points <> 0 THEN
+            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points]);
+        END IF;
+        RETURN 1;
+    END IF;
+    -- Award badge p_codes[i] to user p_users[i], for every pair not held yet, in
+    -- (user, badge) order so concurrent callers lock in the same order. Unknown and
+    -- retired badges are skipped: callers check the codes they take from users.
+    WITH wanted AS (
+        SELECT DISTINCT w.user_id, w.code
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes)) AS w(user_id, code)
+         WHERE w.user_id IS NOT NULL
+    ),
+    ins AS (
+        INSERT INTO gamification.award (user_id, badge_code)
+        SELECT w.user_id, w.code
+          FROM wanted w JOIN gamification.badge b ON b.code = w.code AND b.retired_at IS NULL
+         ORDER BY w.user_id, w.code
+        ON CONFLICT (user_id, badge_code) DO NOTHING
+        RETURNING user_id, badge_code
+    )
+    SELECT pg_catalog.array_agg(i.user_id ORDER BY i.user_id, i.badge_code),
+           pg_catalog.array_agg(i.badge_code ORDER BY i.user_id, i.badge_code),
+           pg_catalog.array_agg(b.points ORDER BY i.user_id, i.badge_code)
+      INTO v_users, v_codes, v_points
+      FROM ins i JOIN gamification.badge b ON b.code = i.badge_code;
+    IF v_users IS NULL THEN
+        RETURN 0;  -- nothing new: no event, no total to change
+    END IF;
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason)
+    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
+           AS a(user_id, code, points);
+    IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
+        PERFORM gamification._points_apply(v_users, v_points);  -- each total once
+    END IF;
+    RETURN pg_catalog.cardinality(v_users);
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+
+
+CREATE OR REPLACE FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Inside a write, nothing per-user is locked: the statement's steps (p_steps NULL:
+    -- conditions met) are one row of gamification.pending, whose deferred trigger applies
+    -- them at commit, every user of the transaction locked in one order.
+    -- Rows loaded by a restore were counted before the dump: nothing to stage. pg_dump's
+    -- scripts and pg_restore (data-only too, with or without -j) open every session with
+    -- check_function_bodies = off and row_security = off, which applications do not set;
+    -- a load of one's own says so with gamification.restoring = on.
+    IF pg_catalog.current_setting('gamification.restoring', true) = 'on'
+       OR (pg_catalog.current_setting('check_function_bodies') = 'off'
+           AND pg_catalog.current_setting('row_security') = 'off') THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO gamification.pending (users, codes, steps)
+    VALUES (p_users, p_codes, coalesce(p_steps, pg_catalog.array_fill(NULL::bigint, ARRAY[pg_catalog.cardinality(p_users)])));
+    RETURN 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._stage(text[], text[], bigint[]) IS
+    'Internal: append a write''s awards (p_steps NULL) or counter steps to gamification.pending, one row per call, to be applied at commit by the row''s deferred trigger; locks nothing per user.';
+
+CREATE OR REPLACE FUNCTION gamification._grant_many(p_codes text[], p_users text[], p_source text)
+RETURNS integer
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- From a trigger (a write), staged to commit; from anywhere else (badge_award(), a
+    -- backfill, a target change), applied now.
+    IF p_source = 'trigger' AND pg_catalog.pg_trigger_depth() > 0 THEN
+        RETURN gamification._stage(p_codes, p_users, NULL);
+    END IF;
+    PERFORM gamification._lock_users(p_users);
+    RETURN gamification._apply_grants(p_codes, p_users, p_source);
+END;
+$$;
+COMMENT ON FUNCTION gamification._grant_many(text[], text[], text) IS
+    'Internal (runtime interface): award badge p_codes[i] to user p_users[i] where not held. Inside a trigger with source trigger the awards are staged and applied at commit (returns 0); otherwise applied now (_apply_grants, returns the number of new awards).';
+
+CREATE OR REPLACE FUNCTION gamification._grant(p_code text, p_users text[], p_source text DEFAULT 'manual')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_badge gamification.badge := gamification._badge_must_exist(p_code);
+BEGIN
+    IF v_badge.retired_at IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s" was unregistered and can no longer be awarded', p_code),
+            HINT = 'Register it again with gamification.badge_register() to award it.';
+    END IF;
+    IF pg_catalog.cardinality(p_users) = 0 THEN
+        RETURN 0;
+    END IF;
+    RETURN gamification._grant_many(pg_catalog.array_fill(p_code, ARRAY[pg_catalog.cardinality(p_users)]),
+                                    p_users, p_source);
+END;
+$$;
+COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
+    'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends a badge_awarded event per new award, paying the badge''s points. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
+
+
+CREATE OR REPLACE FUNCTION gamification._grant_retroactive(p_code text, p_users text[], p_source text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_origin text := pg_catalog.current_setting('gamification.event_origin', true);
+    v_awarded integer;
+BEGIN
+    -- Awards made after the fact, for many users at once: their events (and the points
+    -- and unlocks that follow) say so in event.origin, through the column's default, so
+    -- that consumers can spare users a flood of notifications. The setting is put back.
+    PERFORM pg_catalog.set_config('gamification.event_origin', 'backfill', true);
+    v_awarded := gamification._grant(p_code, p_users, p_source);
+    PERFORM pg_catalog.set_config('gamification.event_origin', coalesce(v_origin, ''), true);
+    RETURN v_awarded;
+END;
+$$;
+COMMENT ON FUNCTION gamification._grant_retroactive(text, text[], text) IS
+    'Internal: _grant() for awards made after the fact (a backfill, a lowered target), with the events it appends marked origin backfill.';
+
+
+CREATE OR REPLACE FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_codes text[];
+    v_users text[];
+    v_crossed boolean;
+BEGIN
+    -- Upsert in (user, badge) order (the caller holds the users' locks) and award the
+    -- pairs whose progress crossed the badge's target.
+    IF pg_catalog.cardinality(p_users) = 1 THEN  -- one pair (a one-row write): one upsert
+        IF p_users[1] IS NULL OR p_steps[1] IS NULL OR p_steps[1] <= 0 THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO gamification.progress AS p (user_id, badge_code, progress) VALUES (p_users[1], p_codes[1], p_steps[1])
+        ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+        RETURNING (SELECT gamification._crosses(p.progress, p_steps[1], b.target) FROM gamification.badge b WHERE b.code = p.badge_code)
+        INTO v_crossed;
+        RETURN CASE WHEN v_crossed THEN gamification._apply_grants(p_codes, p_users, 'progress') ELSE 0 END;
+    END IF;
+    WITH step AS (
+        SELECT s.user_id, s.code, pg_catalog.sum(s.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps))
+               AS s(user_id, code, n)
+         WHERE s.user_id IS NOT NULL AND s.n > 0
+         GROUP BY s.user_id, s.code
+    ),
+    advanced AS (
+        INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+        SELECT step.user_id, step.code, step.n FROM step ORDER BY step.user_id, step.code
+        ON CONFLICT (user_id, badge_code)
+        DO UPDATE SET progress = p.progress + EXCLUDED.progress, updated_at = pg_catalog.now()
+        RETURNING p.user_id, p.badge_code, p.progress
+    )
+    SELECT pg_catalog.array_agg(a.badge_code), pg_catalog.array_agg(a.user_id) INTO v_codes, v_users
+      FROM advanced a
+      JOIN step ON step.user_id = a.user_id AND step.code = a.badge_code
+      JOIN gamification.badge b ON b.code = a.badge_code
+     WHERE gamification._crosses(a.progress, step.n, b.target);
+    IF v_codes IS NULL THEN
+        RETURN 0;
+    END IF;
+    RETURN gamification._apply_grants(v_codes, v_users, 'progress');
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_counts(text[], text[], bigint[]) IS
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i] and award the pairs whose progress crosses the badge''s target. Returns the number newly awarded.';
+
+
+CREATE OR REPLACE FUNCTION gamification._count_many(p_codes text[], p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.pg_trigger_depth() > 0 THEN
+        RETURN gamification._stage(p_codes, p_users, p_steps);
+    END IF;
+    PERFORM gamification._lock_users(p_users);
+    RETURN gamification._apply_counts(p_codes, p_users, p_steps);
+END;
+$$;
+COMMENT ON FUNCTION gamification._count_many(text[], text[], bigint[]) IS
+    'Internal (runtime interface): add p_steps[i] to the progress of user p_users[i] towards badge p_codes[i], awarding at the target. Inside a trigger staged and applied at commit (returns 0); otherwise applied now (_apply_counts).';
+
+CREATE OR REPLACE FUNCTION gamification._count(p_code text, p_users text[], p_steps bigint[])
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT gamification._count_many(pg_catalog.array_fill(p_code, ARRAY[pg_catalog.cardinality(p_users)]), p_users, p_steps)
+$$;
+COMMENT ON FUNCTION gamification._count(text, text[], bigint[]) IS
+    'Internal: _count_many() for one badge.';
+
+
+CREATE OR REPLACE FUNCTION gamification._badge_failed(p_code text, p_sqlstate text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO gamification.badge_error (badge_code, sqlstate, message) VALUES (p_code, p_sqlstate, p_message);
+    RAISE WARNING USING
+        MESSAGE = pg_catalog.format('gamification: badge "%s" was not evaluated: %s', p_code, p_message),
+        DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', p_sqlstate),
+        HINT = 'See SELECT * FROM gamification.badge_status WHERE broken IS NOT NULL.';
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_failed(text, text, text) IS
+    'Internal: record that a trigger badge could not be evaluated inside a write, and warn; the write goes on.';
+
+
+
+CREATE OR REPLACE FUNCTION gamification._apply_steps(p_users text[], p_codes text[], p_steps bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Every user locked first, in one order. One staged row (a one-row write with one
+    -- badge) goes straight to its writer.
+    PERFORM gamification._lock_users(p_users);
+    IF pg_catalog.cardinality(p_users) = 1 THEN
+        IF p_steps[1] IS NULL THEN
+            PERFORM gamification._apply_grants(p_codes, p_users, 'trigger');
+        ELSE
+            PERFORM gamification._apply_counts(p_codes, p_users, p_steps);
+        END IF;
+        RETURN;
+    END IF;
+    -- Steps before awards, as _apply_counts does.
+    PERFORM gamification._apply_counts(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n))
+       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NOT NULL
+     HAVING pg_catalog.count(*) > 0;
+    PERFORM gamification._apply_grants(pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.user_id), 'trigger')
+       FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes), pg_catalog.unnest(p_steps)) AS x(user_id, code, n)
+      WHERE x.n IS NULL
+     HAVING pg_catalog.count(*) > 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_steps(text[], text[], bigint[]) IS
+    'Internal: apply staged awards (steps NULL) and counter steps, every user locked first in one global order.';
+
+CREATE OR REPLACE FUNCTION gamification._apply_pending(p_txid xid8)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_steps bigint[];
+BEGIN
+    -- The transaction's own staged rows (only it sees them), by its id: every statement's
+    -- steps in one set.
+    WITH taken AS (
+        DELETE FROM gamification.pending p WHERE p.txid = p_txid
+        RETURNING p.users, p.codes, p.steps
+    )
+    SELECT pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.code), pg_catalog.array_agg(x.n)
+      INTO v_users, v_codes, v_steps
+      FROM taken t
+     CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(t.users), pg_catalog.unnest(t.codes), pg_catalog.unnest(t.steps))
+           AS x(user_id, code, n)
+     WHERE x.user_id IS NOT NULL AND x.code IS NOT NULL AND (x.n IS NULL OR x.n > 0);
+    IF v_users IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
+    RETURN pg_catalog.cardinality(v_users)::bigint;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_pending(xid8) IS
+    'Internal: apply the awards and steps a transaction staged (its rows of gamification.pending). Returns how many.';
+
+CREATE OR REPLACE FUNCTION gamification._apply_queue(p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_codes text[];
+    v_steps bigint[];
+BEGIN
+    -- Queued rows nobody else is applying now (SKIP LOCKED): each is applied once.
+    WITH taken AS (
+        DELETE FROM gamification.pending_queue p
+         WHERE p.id IN (SELECT q.id FROM gamification.pending_queue q ORDER BY q.id LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING p.user_id, p.badge_code, p.steps
+    )
+    SELECT pg_catalog.array_agg(t.user_id), pg_catalog.array_agg(t.badge_code), pg_catalog.array_agg(t.steps)
+      INTO v_users, v_codes, v_steps
+      FROM taken t;
+    IF v_users IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    PERFORM gamification._apply_steps(v_users, v_codes, v_steps);
+    RETURN pg_catalog.cardinality(v_users)::bigint;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_queue(integer) IS
+    'Internal: apply up to p_limit (NULL: all) queued awards and steps that no other transaction is applying. Returns how many.';
+
+CREATE OR REPLACE FUNCTION gamification._apply_at_commit()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- owned by gamification_runner: it runs inside the committing role's transaction
+SET search_path = pg_catalog, pg_temp
+-- Generic plans for everything it runs: their statements take arrays, whose custom plans
+-- were made again at every commit (_points_apply: 390 us a call, against 70 us generic).
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    -- The deferred constraint trigger of each staged row, at commit (or at SET CONSTRAINTS
+    -- ... IMMEDIATE): the first firing of the transaction applies all its rows, the others
+    -- find none. It never fails the commit: what cannot be applied now (a lock the
+    -- writer's lock_timeout does not allow, a statement_timeout) moves to the queue,
+    -- committed with the write, for the next commit or pending_apply().
+    BEGIN
+        IF gamification._apply_pending(NEW.txid) = 0 THEN
+            RETURN NULL;  -- an earlier firing applied them
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        WITH moved AS (DELETE FROM gamification.pending p WHERE p.txid = NEW.txid RETURNING p.*)
+        INSERT INTO gamification.pending_queue (user_id, badge_code, steps, at)
+        SELECT x.user_id, x.code, x.n, m.at
+          FROM moved m
+         CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(m.users), pg_catalog.unnest(m.codes), pg_catalog.unnest(m.steps))
+               WITH ORDINALITY AS x(user_id, code, n, i)
+         WHERE x.user_id IS NOT NULL AND x.code IS NOT NULL AND (x.n IS NULL OR x.n > 0)
+         ORDER BY m.at, x.i;
+        RAISE WARNING USING
+            MESSAGE = pg_catalog.format('gamification: this transaction''s badge steps were queued, not applied: %s', SQLERRM),
+            DETAIL = pg_catalog.format('SQLSTATE %s. The write itself went through.', SQLSTATE),
+            HINT = 'They are applied by the next write that commits, or by SELECT gamification.pending_apply(); badge_status shows how many wait.';
+    END;
+    -- Then some of the queue, if anything waits there (best effort: it waits again).
+    IF EXISTS (SELECT 1 FROM gamification.pending_queue) THEN
+        BEGIN
+            PERFORM gamification._apply_queue(1000);
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE IN ('40001', '40P01') THEN RAISE; END IF;
+        END;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._apply_at_commit() IS
+    'Internal trigger (deferred constraint trigger on gamification.pending, per row): apply every staged award and step of the transaction at its first firing at commit, moving what cannot be applied to the queue (never failing the commit), then some of the queue.';
+
+-- Unlockables. Holding one is derived (points >= points_required), so it
+-- re-locks exactly when points drop; gamification.unlock only keeps the first
+-- unlock time. Registering a new unlockable or changing a threshold records the
+-- first unlock of every user already at or above it, set-based.
+
+CREATE OR REPLACE FUNCTION gamification.unlockable_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb;
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    v_defs := gamification._as_array('unlockable', $1, 'unlockable_register');  -- in the body: the block's handler sees its errors
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('unlockable', v_obj, v_idx);
+        v_code := gamification._definition_code('unlockable', v_label, v_obj,
+                                                ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
+        v_codes := v_codes || v_code;
+        IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "points_required" is required', v_label),
+                HINT = 'Give the number of points (>= 0) a user needs to hold it.';
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
+                        'Give every unlockable a non-empty "name".'),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                        'Omit "description" or give a string.'),
+            'points_required', gamification._int_field(v_label, v_obj, 'points_required', 0, NULL,
+                        'an integer >= 0', 'Give the number of points (>= 0) a user needs to hold it.'),
+            'definition', v_obj));
+    END LOOP;
+
+    INSERT INTO gamification.unlockable AS u (code, name, description, points_required, definition)
+    SELECT n.code, n.name, n.description, n.points_required, n.definition
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, name text, description text, points_required bigint, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description,
+           points_required = EXCLUDED.points_required, definition = EXCLUDED.definition,
+           updated_at = pg_catalog.now();
+
+    WITH first_unlock AS (
+        INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+        SELECT r.user_id, r.unlockable_code, pg_catalog.now()
+          FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+         ORDER BY r.user_id, r.unlockable_code
+        ON CONFLICT (user_id, unlockable_code) DO NOTHING
+        RETURNING user_id, unlockable_code
+    )
+    INSERT INTO gamification.event (user_id, kind, subject, reason, origin)
+    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register', 'backfill'
+      FROM first_unlock f ORDER BY f.user_id, f.unlockable_code;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
+    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once, with an unlockable_unlocked event (reason register) when it is their first. Returns the codes registered. Idempotent.';
+
+-- Registration, the orchestration of everything before it: badge_register, badge_sync,
+-- badge_unregister and badge_preview, in one direction.
+--
+--   definitions --validate (core/validation.sql, triggers/rules.sql: every key, writing nothing)
+--               --> registry (gamification.badge, gamification.badge_rule)
+--               --> predicates (triggers/predicates.sql: each condition compiled and checked)
+--               --> generated trigger functions (triggers/generate.sql) installed by
+--                   _sync_table (triggers/sync.sql: names, hash, prune)
+--               --> backfills (awards through core/runtime.sql)
+--
+-- The public functions are SECURITY INVOKER wrappers that pass the caller's search_path
+-- and role to SECURITY DEFINER internals (_registrant checks the role). Each runs in the
+-- caller's transaction: it applies fully or not at all. Registering an existing code
+-- updates it in place; a registration is the full definition, so an omitted optional key
+-- goes back to its default. Past events are never rewritten.
+CREATE OR REPLACE FUNCTION gamification._rules_apply(p_codes text[], p_rules gamification.badge_rule[],
+                                                           p_backfill text[], p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+    v_label text;
+    v_function regprocedure;
+    v_tables regclass[];
+    v_table regclass;
+    v_code text;
+BEGIN
+    -- The badges registered lose the rules they no longer have (now manual badges) or get
+    -- their new ones; changing a badge changes the triggers of its old table too.
+    FOR r IN SELECT * FROM gamification.badge_rule b WHERE b.badge_code = ANY (p_codes) ORDER BY b.badge_code LOOP
+        PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', r.badge_code), r, p_registrant);
+    END LOOP;
+    SELECT pg_catalog.array_agg(b.table_name) INTO v_tables FROM gamification.badge_rule b WHERE b.badge_code = ANY (p_codes);
+    DELETE FROM gamification.badge_rule b
+     WHERE b.badge_code = ANY (p_codes)
+       AND b.badge_code <> ALL (ARRAY(SELECT x.badge_code FROM pg_catalog.unnest(p_rules) x));
+    FOREACH r IN ARRAY p_rules LOOP
+        v_label := pg_catalog.format('badge "%s"', r.badge_code);
+        INSERT INTO gamification.badge_rule AS b
+        SELECT (r).*
+        ON CONFLICT (badge_code) DO UPDATE
+           SET kind = EXCLUDED.kind, table_name = EXCLUDED.table_name, event = EXCLUDED.event,
+               user_field = EXCLUDED.user_field, condition = EXCLUDED.condition,
+               counter_where = EXCLUDED.counter_where, update_of = EXCLUDED.update_of,
+               search_path = EXCLUDED.search_path, fire_on_replica = EXCLUDED.fire_on_replica;
+        -- The condition is compiled and checked now: a refusal fails the registration.
+        -- (Two statements: the second must see the catalog rows the first wrote.)
+        v_function := gamification._predicate_install(v_label, r);
+        PERFORM gamification._require_reads(v_label, v_function, p_registrant);
+        v_tables := coalesce(v_tables, '{}') || r.table_name;
+    END LOOP;
+    -- Triggers first: CREATE TRIGGER locks out writers of the table until commit, so
+    -- the backfill below sees every row that will never reach the new trigger.
+    FOR v_table IN SELECT DISTINCT t FROM pg_catalog.unnest(v_tables) t
+                    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t) ORDER BY 1 LOOP
+        PERFORM gamification._sync_table(v_table);
+    END LOOP;
+    FOREACH v_code IN ARRAY p_backfill LOOP
+        PERFORM gamification._backfill(v_code, p_registrant);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._rules_apply(text[], gamification.badge_rule[], text[], name) IS
+    'Internal, called by badge_register() after the badge rows are written: give the badges p_codes exactly the validated rules p_rules (others lose theirs), compile each predicate (checking that the registrant may read what it reads), re-sync the affected tables'' triggers, then run the backfills p_backfill.';
+CREATE OR REPLACE FUNCTION gamification._backfill_sql(r gamification.badge_rule)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Users who meet the rule over the table as it is now: (user_id, n) where n is
+    -- what a counting rule has counted (1 for a plain condition badge).
+    SELECT CASE WHEN gamification._rule_counts(r)
+                THEN gamification._rule_counts_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name))
+                ELSE pg_catalog.format('SELECT DISTINCT q.user_id, 1::bigint AS n FROM (%s) q',
+                         gamification._rule_users_sql(r, gamification._qualified(r.table_name), gamification._qualified(r.table_name)))
+           END
+$$;
+COMMENT ON FUNCTION gamification._backfill_sql(gamification.badge_rule) IS
+    'Internal: the set-based query behind a backfill and a preview.';
+
+CREATE OR REPLACE FUNCTION gamification._rule_runtime_error(p_label text, r gamification.badge_rule, p_what text,
+                                                  p_sqlstate text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The condition compiled, but failed on the rows that exist (a division by zero, a
+    -- bad cast, no right to read them): keep its SQLSTATE, say which badge and field.
+    RAISE EXCEPTION USING ERRCODE = p_sqlstate,
+        MESSAGE = pg_catalog.format('%s: field "%s" failed on the existing rows of %s during the %s: %s', p_label,
+                          gamification._rule_field(r.kind, 'condition'),
+                          gamification._qualified(r.table_name), p_what, p_message),
+        HINT = coalesce(CASE WHEN p_sqlstate = '42501'
+             THEN 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.'
+             ELSE 'Make the condition hold (true or false) for every row of the table, e.g. guard a division or a cast with CASE; nothing was registered.' END, '');
+END;
+$$;
+COMMENT ON FUNCTION gamification._rule_runtime_error(text, gamification.badge_rule, text, text, text) IS
+    'Internal: re-raise an error that a compiled condition raised on existing rows during a backfill or preview, with its SQLSTATE, naming the badge and field.';
+
+CREATE OR REPLACE FUNCTION gamification._require_select(p_label text, r gamification.badge_rule, p_what text, p_registrant name)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(p_registrant, r.table_name, 'SELECT') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('%s: permission denied for table %s, whose existing rows the %s reads (role %I)', p_label,
+                              gamification._qualified(r.table_name), p_what, p_registrant),
+            HINT = 'A backfill or preview reads the table''s existing rows with your rights: you need SELECT on it (and on what the condition reads); nothing was registered.';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._require_select(text, gamification.badge_rule, text, name) IS
+    'Internal: 42501 unless the registrant may read the existing rows of a rule''s table (for a backfill or a preview).';
+
+CREATE OR REPLACE FUNCTION gamification._backfill(p_code text, p_registrant name)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r gamification.badge_rule;
+    v_target bigint := (gamification._badge_must_exist(p_code)).target;
+    v_users text[];
+    v_counts bigint[];
+BEGIN
+    SELECT * INTO r FROM gamification.badge_rule b WHERE b.badge_code = p_code;
+    PERFORM gamification._require_select(pg_catalog.format('badge "%s"', p_code), r, 'backfill', p_registrant);
+    BEGIN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(g.user_id ORDER BY g.user_id), pg_catalog.array_agg(g.n ORDER BY g.user_id) FROM (%s) g',
+                                  gamification._backfill_sql(r))
+           INTO v_users, v_counts;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM gamification._rule_runtime_error(pg_catalog.format('badge "%s"', p_code), r, 'backfill', SQLSTATE, SQLERRM);
+    END;
+    IF v_users IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF NOT gamification._rule_counts(r) THEN
+        RETURN gamification._grant_retroactive(p_code, v_users, 'backfill');
+    END IF;
+    -- A counting badge's progress becomes the count of rows that already exist.
+    INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
+    SELECT u.user_id, p_code, u.n FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n) ORDER BY u.user_id
+    ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = EXCLUDED.progress, updated_at = pg_catalog.now();
+    RETURN gamification._grant_retroactive(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
+                                              WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
+END;
+$$;
+COMMENT ON FUNCTION gamification._backfill(text, name) IS
+    'Internal: award, set-based, every user who already meets a trigger badge over the existing rows (a counting badge''s progress is set to the rows counted), once the registrant may read them. Returns the number awarded.';
+
+CREATE OR REPLACE FUNCTION gamification._preview_sql(r gamification.badge_rule, p_target bigint)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The users who already meet a rule over its table as it is now (reaching its target,
+    -- for a counting one).
+    SELECT CASE WHEN r.kind = 'counter' OR p_target IS NOT NULL
+                THEN pg_catalog.format('SELECT g.user_id FROM (%s) g WHERE g.n >= %s',
+                                       gamification._rule_counts_sql(r, gamification._qualified(r.table_name),
+                                                                     gamification._qualified(r.table_name)),
+                                       coalesce(p_target, 1))
+                ELSE pg_catalog.format('SELECT DISTINCT q.user_id FROM (%s) q',
+                                       gamification._rule_users_sql(r, gamification._qualified(r.table_name),
+                                                                    gamification._qualified(r.table_name)))
+           END
+$$;
+COMMENT ON FUNCTION gamification._preview_sql(gamification.badge_rule, bigint) IS
+    'Internal: the query of the users a preview reports: those who already meet a rule (or reach its target) over its table as it is now.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_preview(p_definition jsonb, p_search_path text, p_registrant name)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_label text;
+    v_code text;
+    v_target bigint;
+    r gamification.badge_rule;
+    v_query text;
+    v_count bigint;
+    v_sample jsonb;
+    v_plan text := '';
+    v_line text;
+    v_function regprocedure;
+BEGIN
+    IF p_definition IS NULL OR pg_catalog.jsonb_typeof(p_definition) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.badge_preview(): the definition must be one JSON object',
+            HINT = 'Pass the same object you would give gamification.badge_register().';
+    END IF;
+    v_label := gamification._label('badge', p_definition, 1);
+    v_code := gamification._text_field(v_label, p_definition, 'code', true, true, 'Give the badge a "code".');
+    v_target := gamification._int_field(v_label, p_definition, 'target', 1, NULL, 'a positive integer',
+                                        'Omit "target" for a badge awarded at the first qualifying row.');
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_definition) k WHERE k = ANY (gamification._trigger_keys())) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('%s: a preview needs a trigger badge (condition or counter)', v_label),
+            HINT = 'Manual badges are awarded by gamification.badge_award(); there is nothing to preview.';
+    END IF;
+    -- Everything below, the predicate it compiles included, is undone at the end: a
+    -- preview writes nothing (and a condition may only read: _predicate_problem).
+    BEGIN
+        r := gamification._rule_from_json(v_label, v_code, p_definition, p_search_path, v_registrant);
+        v_function := gamification._predicate_install(v_label, r);
+        PERFORM gamification._require_reads(v_label, v_function, v_registrant);
+        PERFORM gamification._require_select(v_label, r, 'preview', v_registrant);
+        v_query := gamification._preview_sql(r, v_target);
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (%s) w', v_query) INTO v_count;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM gamification._rule_runtime_error(v_label, r, 'preview', SQLSTATE, SQLERRM);
+        END;
+        EXECUTE pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(s.user_id ORDER BY s.user_id), ''[]'') FROM (SELECT w.user_id FROM (%s) w ORDER BY 1 LIMIT 10) s', v_query)
+           INTO v_sample;
+        FOR v_line IN EXECUTE 'EXPLAIN ' || v_query LOOP
+            v_plan := v_plan || v_line || E'\n';
+        END LOOP;
+        RAISE EXCEPTION USING ERRCODE = 'GMPRV', MESSAGE = 'preview done';
+    EXCEPTION WHEN SQLSTATE 'GMPRV' THEN
+        NULL;  -- the variables keep what was computed; every write is undone
+    END;
+    RETURN pg_catalog.jsonb_build_object('code', v_code, 'would_award', v_count, 'sample', v_sample,
+                                         'plan', pg_catalog.rtrim(v_plan, E'\n'));
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_preview(jsonb, text, name) IS
+    'Internal: badge_preview() for a registrant (checked by _registrant), with the search_path its names resolve with.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_preview(definition jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- No SET clause: the definition's names resolve with the caller's search_path.
+AS $$
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN gamification._badge_preview($1, gamification._caller_search_path(), current_user);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_preview(jsonb) IS
+    'Dry run of a trigger badge''s backfill: validates the definition as badge_register() would and returns {"code", "would_award": users who already meet it, "sample": up to 10 of them, "plan": EXPLAIN of the set-based query}. Writes nothing.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_unregister(p_code text, p_keep_awards boolean, p_registrant name)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_code text := gamification._require_code('badge', p_code, 'gamification.badge_unregister()');
+    v_table regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
+        RETURN false;
+    END IF;
+    PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', v_code), r, v_registrant)
+       FROM gamification.badge_rule r WHERE r.badge_code = v_code;
+    DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
+    IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
+        PERFORM gamification._sync_table(v_table);
+    END IF;
+    IF NOT coalesce(p_keep_awards, true) THEN
+        PERFORM gamification._revoke(v_code, ARRAY(SELECT a.user_id FROM gamification.award a
+                                                    WHERE a.badge_code = v_code ORDER BY a.user_id), 'revoke');
+    END IF;
+    DELETE FROM gamification.progress p WHERE p.badge_code = v_code;
+    IF EXISTS (SELECT 1 FROM gamification.award a WHERE a.badge_code = v_code) THEN
+        -- Awards are kept, so the definition stays, retired: out of the catalogue,
+        -- still behind the awards in user_badges. Registering the code again revives it.
+        UPDATE gamification.badge b SET retired_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE b.code = v_code;
+    ELSE
+        DELETE FROM gamification.badge b WHERE b.code = v_code;
+    END IF;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_unregister(text, boolean, name) IS
+    'Internal: badge_unregister() for a registrant (checked by _registrant), who needs the TRIGGER privilege on the badge''s table.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_unregister(code text, keep_awards boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN gamification._badge_unregister($1, $2, current_user);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_unregister(text, boolean) IS
+    'Remove a badge and its machinery: its trigger rule goes, and the table''s trigger and generated function with it when no other badge uses them. Awards already made are kept (the badge is retired: gone from the catalogue, still shown with its awards) unless keep_awards is false, which revokes them and subtracts their points. Returns false if no such badge is registered. Needs the TRIGGER privilege on the badge''s table.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_from_json(p_label text, p_code text, p_obj jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_item jsonb;
+BEGIN
+    -- One definition's badge fields (its code checked by _definition_code), validated and
+    -- normalised; the trigger keys are the rule's: _rule_from_json.
+    v_item := pg_catalog.jsonb_build_object(
+        'code', p_code,
+        'name', gamification._text_field(p_label, p_obj, 'name', true, false,
+                    'Give every badge a non-empty "name".'),
+        'description', gamification._text_field(p_label, p_obj, 'description', false, false,
+                    'Omit "description" or give a string.'),
+        'points', gamification._int_field(p_label, p_obj, 'points', 0, 0, 'an integer >= 0',
+                    'Omit "points" for a badge worth nothing; use gamification.award_points() with a negative amount for a penalty.'),
+        'category', gamification._text_field(p_label, p_obj, 'category', false, true,
+                    'Omit "category" or give a category code; unknown categories are created.'),
+        'target', gamification._int_field(p_label, p_obj, 'target', 1, NULL, 'a positive integer',
+                    'Omit "target" for a badge without progression.'),
+        'secret', gamification._bool_field(p_label, p_obj, 'secret', false,
+                    'Omit "secret" for a badge everyone can see.'),
+        'next', gamification._text_field(p_label, p_obj, 'next', false, true,
+                    'Omit "next" or give the code of another badge.'),
+        'definition', p_obj);
+    IF v_item ->> 'next' = v_item ->> 'code' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "next" must not be the badge itself', p_label),
+            HINT = 'Give the code of another badge, or omit "next".';
+    END IF;
+    RETURN v_item;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_from_json(text, text, jsonb) IS
+    'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
+
+CREATE OR REPLACE FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    v_cycle text[];
+BEGIN
+    -- Every "next" must exist by the end of the call (in this call or already registered).
+    SELECT n.code, n.next INTO r
+      FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, next text)
+     WHERE n.next IS NOT NULL
+       AND n.next <> ALL (p_codes)
+       AND NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = n.next)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('badge "%s": field "next" refers to unknown badge "%s"', r.code, r.next),
+            HINT = pg_catalog.format('Register badge "%s" in the same call or before.', r.next);
+    END IF;
+    -- No cycle through "next", over the registered badges as they will be after this call.
+    WITH RECURSIVE
+    input AS (
+        SELECT n.code, n.next FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, next text)
+    ),
+    edges AS (
+        SELECT i.code, i.next FROM input i WHERE i.next IS NOT NULL
+        UNION ALL
+        SELECT b.code, b.next FROM gamification.badge b WHERE b.next IS NOT NULL AND b.code <> ALL (p_codes)
+    ),
+    walk (start, cur, path) AS (
+        SELECT e.code, e.next, ARRAY[e.code] FROM edges e WHERE e.code = ANY (p_codes)
+        UNION ALL
+        SELECT w.start, e.next, w.path || w.cur
+          FROM walk w JOIN edges e ON e.code = w.cur
+         WHERE w.cur <> w.start AND w.cur <> ALL (w.path)
+    )
+    SELECT w.path || w.cur INTO v_cycle FROM walk w WHERE w.cur = w.start ORDER BY w.start LIMIT 1;
+    IF v_cycle IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('badge "%s": field "next" makes a cycle: %s', v_cycle[1],
+                              pg_catalog.array_to_string(v_cycle, ' -> ')),
+            HINT = 'Badges chained by "next" must not lead back to themselves.';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_next(jsonb, text[]) IS
+    'Internal: 42704 if a "next" of the normalised definitions names no badge (in this call or registered), 22023 if "next" makes a cycle.';
+
+CREATE OR REPLACE FUNCTION gamification._badges_write(p_norm jsonb, p_codes text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_old jsonb;
+    r record;
+BEGIN
+    -- Categories first, then badges (locked in code order).
+    INSERT INTO gamification.category (code, name)
+    SELECT DISTINCT n.category, n.category
+      FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(category text)
+     WHERE n.category IS NOT NULL
+     ORDER BY 1
+    ON CONFLICT (code) DO NOTHING;
+
+    SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
+      FROM (SELECT b.code, b.target FROM gamification.badge b
+             WHERE b.code = ANY (p_codes) ORDER BY b.code FOR UPDATE) b;
+
+    INSERT INTO gamification.badge AS b
+           (code, name, description, points, category, target, secret, next, definition)
+    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.definition
+      FROM pg_catalog.jsonb_to_recordset(p_norm)
+           AS n(code text, name text, description text, points bigint, category text,
+                target bigint, secret boolean, next text, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
+           category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
+           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
+           retired_at = NULL;
+
+    -- A new or changed target awards at once the users whose stored progress already
+    -- reaches it, unless they hold the badge or it was revoked from them by hand (their
+    -- last badge event for it is badge_revoked).
+    FOR r IN
+        SELECT n.code, n.target
+          FROM pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, target bigint)
+         WHERE n.target IS NOT NULL
+           AND (v_old IS NULL OR (v_old -> n.code) IS NULL OR (v_old ->> n.code)::bigint IS DISTINCT FROM n.target)
+         ORDER BY n.code
+    LOOP
+        PERFORM gamification._grant_retroactive(r.code, ARRAY(
+            SELECT p.user_id
+              FROM gamification.progress p
+             WHERE p.badge_code = r.code
+               AND p.progress >= r.target
+               AND NOT EXISTS (SELECT 1 FROM gamification.award a
+                                WHERE a.user_id = p.user_id AND a.badge_code = r.code)
+               AND coalesce((SELECT e.kind FROM gamification.event e
+                              WHERE e.user_id = p.user_id AND e.subject = r.code
+                                AND e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+                              ORDER BY e.id DESC LIMIT 1), '') <> 'badge_revoked'
+             ORDER BY p.user_id), 'target');
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badges_write(jsonb, text[]) IS
+    'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order) and award at once the users whose stored progress reaches a new or changed target.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_keys()
+RETURNS text[]
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys()
+$$;
+COMMENT ON FUNCTION gamification._badge_keys() IS
+    'Internal: every key a badge definition may have, trigger keys included.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_register(definitions jsonb, p_search_path text, p_registrant name)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_defs jsonb := gamification._as_array('badge', definitions, 'badge_register');
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_item jsonb;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_rules gamification.badge_rule[] := '{}'::gamification.badge_rule[];
+    v_backfill text[] := '{}'::text[];
+BEGIN
+    -- 1. Validate every key of every definition, trigger keys included: nothing is
+    --    written before all are valid.
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('badge', v_obj, v_idx);
+        v_item := gamification._badge_from_json(v_label,
+            gamification._definition_code('badge', v_label, v_obj, gamification._badge_keys(), v_idx, v_codes), v_obj);
+        v_codes := v_codes || (v_item ->> 'code');
+        v_norm := v_norm || pg_catalog.jsonb_build_array(v_item);
+        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN
+            v_rules := v_rules || gamification._rule_from_json(v_label, v_item ->> 'code', v_obj, p_search_path, v_registrant);
+            IF gamification._bool_field(v_label, v_obj, 'backfill', false, '') THEN
+                v_backfill := v_backfill || (v_item ->> 'code');
+            END IF;
+        END IF;
+    END LOOP;
+    PERFORM gamification._check_next(v_norm, v_codes);
+    -- 2. Write the registry: badges, then rules (their predicates compiled and checked),
+    -- 3. install the generated functions and triggers, 4. run the backfills asked for.
+    PERFORM gamification._badges_write(v_norm, v_codes);
+    PERFORM gamification._rules_apply(v_codes, v_rules, v_backfill, v_registrant);
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_register(jsonb, text, name) IS
+    'Internal: badge_register() for a registrant (checked by _registrant: it writes the registry as the extension''s owner), with the search_path (the registrant''s) that trigger badges'' names resolve with. Validates everything, then writes badges, rules, generated code and backfills, in that order.';
+CREATE OR REPLACE FUNCTION gamification.badge_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+-- No SET clause on purpose: a trigger badge's table and condition resolve with the
+-- caller's search_path (see _caller_search_path), and its rights are the caller's.
+AS $$
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN QUERY SELECT gamification._badge_register($1, gamification._caller_search_path(), current_user);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
+    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_form(p_badge jsonb, r gamification.badge_rule)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- What a badge is, in one comparable form: its badge fields and its rule, the table by
+    -- OID. Built from the registry's columns for a badge in force, and from a validated
+    -- definition for a file's badge, so an edit behind the file's back shows.
+    SELECT pg_catalog.jsonb_build_object(
+        'name', p_badge -> 'name', 'description', p_badge -> 'description', 'points', p_badge -> 'points',
+        'category', p_badge -> 'category', 'target', p_badge -> 'target', 'secret', p_badge -> 'secret',
+        'next', p_badge -> 'next',
+        'rule', CASE WHEN r.badge_code IS NOT NULL THEN pg_catalog.jsonb_build_object(
+            'kind', r.kind, 'table', r.table_name::oid, 'event', r.event, 'user_field', r.user_field,
+            'condition', r.condition, 'counter_where', r.counter_where, 'update_of', pg_catalog.to_jsonb(r.update_of),
+            'search_path', r.search_path, 'fire_on_replica', r.fire_on_replica) END)
+$$;
+COMMENT ON FUNCTION gamification._badge_form(jsonb, gamification.badge_rule) IS
+    'Internal: a badge''s fields (name, description, points, category, target, secret, next) and rule (NULL for a manual badge) as one jsonb, for comparing what is in force with a definition.';
+
+CREATE OR REPLACE FUNCTION gamification._sync_plan(p_defs jsonb, p_prune boolean, p_search_path text)
+RETURNS TABLE (code text, action text, definition jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_item jsonb;
+    v_codes text[] := '{}'::text[];
+    r gamification.badge_rule;
+BEGIN
+    -- Each definition validated and resolved as a registration would (but for the caller's
+    -- rights: a kept badge is never registered again), then compared with what is in force:
+    -- the badge's and its rule's columns, and the definition recorded.
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(p_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('badge', v_obj, v_idx);
+        v_item := gamification._badge_from_json(v_label,
+            gamification._definition_code('badge', v_label, v_obj, gamification._badge_keys(), v_idx, v_codes), v_obj);
+        v_codes := v_codes || (v_item ->> 'code');
+        r := NULL;
+        IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(v_obj) k WHERE k = ANY (gamification._trigger_keys())) THEN
+            r := gamification._rule_resolve(v_label, v_item ->> 'code', v_obj, p_search_path);
+        END IF;
+        SELECT v_item ->> 'code',
+               CASE WHEN b.code IS NULL OR b.retired_at IS NOT NULL THEN 'add'
+                    WHEN b.definition = v_obj
+                         AND gamification._badge_form(pg_catalog.to_jsonb(b), (SELECT x FROM gamification.badge_rule x
+                                                                                WHERE x.badge_code = b.code))
+                             = gamification._badge_form(v_item, r) THEN 'keep'
+                    ELSE 'change' END,
+               v_obj
+          INTO code, action, definition
+          FROM (SELECT 1) one LEFT JOIN gamification.badge b ON b.code = v_item ->> 'code';
+        RETURN NEXT;
+    END LOOP;
+    -- Registered badges the definitions do not list: removed only when asked.
+    RETURN QUERY SELECT b.code, CASE WHEN p_prune THEN 'remove' ELSE 'unlisted' END, NULL::jsonb
+                   FROM gamification.badge b WHERE b.retired_at IS NULL AND b.code <> ALL (v_codes);
+END;
+$$;
+COMMENT ON FUNCTION gamification._sync_plan(jsonb, boolean, text) IS
+    'Internal: badge_sync()''s plan: each definition (validated, names resolved with the given search_path, the caller''s rights not checked) with add, change (its definition, fields or rule differ from what is in force) or keep, and each registered badge not listed with remove (p_prune) or unlisted.';
+
+CREATE OR REPLACE FUNCTION gamification._badge_sync(p_definitions jsonb, p_dry_run boolean, p_prune boolean,
+                                                         p_search_path text, p_registrant name)
+RETURNS TABLE (code text, action text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_defs jsonb := gamification._as_array('badge', p_definitions, 'gamification.badge_sync()');
+    v_codes text[];
+    v_actions text[];
+    v_changed jsonb;
+    v_code text;
+BEGIN
+    -- The plan, taken before anything changes. Kept in variables rather than a temp
+    -- table: nothing to create per call, and every statement can be checked statically.
+    SELECT pg_catalog.array_agg(s.code ORDER BY s.code), pg_catalog.array_agg(s.action ORDER BY s.code),
+           coalesce(pg_catalog.jsonb_agg(s.definition ORDER BY s.code) FILTER (WHERE s.action IN ('add', 'change')), '[]')
+      INTO v_codes, v_actions, v_changed
+      FROM gamification._sync_plan(v_defs, coalesce(p_prune, false), p_search_path) s;
+    -- Only what is added or changed is registered, with the caller's rights (checked even
+    -- in a dry run: the registration runs, then is undone); kept badges are left as they
+    -- are, whoever registered them.
+    BEGIN
+        IF pg_catalog.jsonb_array_length(v_changed) > 0 THEN
+            PERFORM gamification._badge_register(v_changed, p_search_path, v_registrant);
+        END IF;
+        FOR v_code IN SELECT p.code FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action)
+                       WHERE p.action = 'remove' ORDER BY p.code LOOP
+            PERFORM gamification._badge_unregister(v_code, true, v_registrant);
+        END LOOP;
+        IF p_dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'GMDRY', MESSAGE = 'dry run';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'GMDRY' THEN
+        NULL;
+    END;
+    RETURN QUERY SELECT p.code, p.action FROM ROWS FROM (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_actions)) AS p(code, action) ORDER BY p.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._badge_sync(jsonb, boolean, boolean, text, name) IS
+    'Internal: badge_sync() for a registrant (checked by _registrant), with the search_path its names resolve with.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_sync(definitions jsonb, dry_run boolean DEFAULT false,
+                                                        prune boolean DEFAULT false)
+RETURNS TABLE (code text, action text)
+LANGUAGE plpgsql
+-- No SET clause: the definitions' names resolve with the caller's search_path.
+AS $$
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    RETURN QUERY SELECT * FROM gamification._badge_sync($1, $2, $3, gamification._caller_search_path(), current_user);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_sync(jsonb, boolean, boolean) IS
+    'Make the registered badges the given array, in one transaction: add the new codes and change those whose definition, fields or rule differ from what is in force (an edit behind the definitions'' back included), with the caller''s rights; badges that are the same are kept untouched, whoever registered them. Registered badges not listed are kept (action unlisted) unless prune is true, which unregisters them, keeping their awards (action remove). Returns each code with add, change, keep, unlisted or remove. With dry_run, validates everything and returns the plan without changing anything.';
+
+-- Retention (events_prune) and rebasing (events_rebase) may delete and renumber events.
+-- Points: the event log is append-only, and award_points(). _points_apply()
+-- (core/runtime.sql) keeps points_total equal to the sum of each user's event points.
+
+CREATE OR REPLACE FUNCTION gamification._append_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Only user_erase(), data_reset() and events_prune() delete, with this set for their own statements
+    -- (set_config); nobody else holds DELETE or TRUNCATE on these tables anyway.
+    IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
+        RETURN NULL;
+    END IF;
+    -- events_rebase() renumbers the log's txid after a restore into another cluster.
+    IF pg_catalog.current_setting('gamification.rebasing', true) = 'on' AND TG_OP = 'UPDATE' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = '55000',
+        MESSAGE = pg_catalog.format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Append a correcting row instead (gamification.award_points() with the opposite amount).';
+END;
+$$;
+COMMENT ON FUNCTION gamification._append_only() IS
+    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and events_prune(), the TRUNCATE of data_reset() and the UPDATE of events_rebase().';
+
+CREATE OR REPLACE TRIGGER event_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event
+    FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
+
+CREATE OR REPLACE FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
+RETURNS TABLE (user_id text, unlockable_code text)
+LANGUAGE sql
+STABLE
+-- The one definition of an unlock to record: an unlockable (of p_codes, NULL for all) that a
+-- user's points reach and whose first unlock is not recorded yet. A SQL-standard body and
+-- no SET clause, so the planner inlines it into the statements that record unlocks.
+BEGIN ATOMIC
+    SELECT p_user, u.code
+      FROM gamification.unlockable u
+     WHERE p_points >= u.points_required
+       AND (p_codes IS NULL OR u.code = ANY (p_codes))
+       AND NOT EXISTS (SELECT 1 FROM gamification.unlock x WHERE x.user_id = p_user AND x.unlockable_code = u.code);
+END;
+COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
+    'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
+
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'award_points');
+    v_total bigint;
+BEGIN
+    IF $2 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.award_points(): amount must not be null',
+            HINT = 'Pass a non-zero number of points; negative amounts are penalties.';
+    END IF;
+    IF $2 = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): amount must not be 0',
+            HINT = 'Pass a non-zero number of points; negative amounts are penalties.';
+    END IF;
+    IF $3 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'gamification.award_points(): reason must not be null',
+            HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
+    END IF;
+    IF pg_catalog.btrim($3) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'gamification.award_points(): reason must not be empty',
+            HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
+    END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
+    INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', $2, $3);
+    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2]);
+    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
+    RETURN v_total;
+END;
+$$;
+COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) with a reason to the user''s log and return the new total.';
+
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
+COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS
+    'Same as gamification.award_points(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+-- Erasure: one user's every row (user_erase, for data-protection requests and deleted
+-- accounts), or every user's (data_reset, for test suites), definitions and generated
+-- triggers kept; and totals_rebuild(), a repair of the totals from the log. The append-only tables
+-- refuse DELETE and TRUNCATE to everyone else: the erasing functions alone lift that
+-- guard, for their own statements only: they set gamification.erasing on, and off again
+-- before they return. (Not a SET clause: pg_tle
+-- installs as a role that may not put a custom setting in a function's header.)
+
+CREATE OR REPLACE FUNCTION gamification._user_data_tables()
+RETURNS regclass[]
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['gamification.award', 'gamification.event', 'gamification.progress',
+                 'gamification.points_total', 'gamification.unlock',
+                 'gamification.pending_queue']::regclass[]
+$$;
+COMMENT ON FUNCTION gamification._user_data_tables() IS
+    'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
+
+CREATE OR REPLACE FUNCTION gamification._key_pattern(p_user text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The key as a whole word: not preceded or followed by a letter, digit or underscore.
+    SELECT '(^|[^[:alnum:]_])' || pg_catalog.regexp_replace(p_user, '([][\\.^$*+?(){}|-])', '\\\1', 'g')
+           || '($|[^[:alnum:]_])'
+$$;
+COMMENT ON FUNCTION gamification._key_pattern(text) IS
+    'Internal: a regular expression matching the user key as a whole word (its special characters escaped), to find the badge errors whose message mentions the user.';
+
+CREATE OR REPLACE FUNCTION gamification.user_erase(user_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators erase through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_user text := gamification._require_user($1, 'user_erase');
+    v_table regclass;
+    v_rows bigint;
+    v_counts jsonb := '{}'::jsonb;
+BEGIN
+    -- Lock the user first, as every writer does: their changes wait for the erasure.
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow these DELETEs
+    FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
+        EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_counts := v_counts || pg_catalog.jsonb_build_object(
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
+    END LOOP;
+    -- Errors met inside writes may quote the user's key (a value that did not convert).
+    DELETE FROM gamification.badge_error e WHERE e.message OPERATOR(pg_catalog.~) gamification._key_pattern(v_user);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
+    RETURN v_counts || pg_catalog.jsonb_build_object('badge_error', v_rows);
+END;
+$$;
+COMMENT ON FUNCTION gamification.user_erase(text) IS
+    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
+
+CREATE OR REPLACE FUNCTION gamification.user_erase(user_id anyelement)
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.user_erase($1::text) $$;
+COMMENT ON FUNCTION gamification.user_erase(anyelement) IS
+    'Same as gamification.user_erase(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification._data_reset(p_registrant name)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_table regclass;
+    v_rows bigint;
+    v_counts jsonb := '{}'::jsonb;
+BEGIN
+    IF NOT pg_catalog.pg_has_role(v_registrant, 'gamification_admin', 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('gamification.data_reset(): role %s is not a member of gamification_admin', v_registrant),
+            HINT = pg_catalog.format('It deletes every user''s badges, points and history, so only admins may: GRANT gamification_admin TO %I (the role your test suite runs as). To erase one user, call gamification.user_erase().', v_registrant);
+    END IF;
+    FOREACH v_table IN ARRAY gamification._user_data_tables() || 'gamification.badge_error'::regclass LOOP
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', v_table) INTO v_rows;
+        v_counts := v_counts || pg_catalog.jsonb_build_object(
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
+    END LOOP;
+    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
+    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+             RESTART IDENTITY;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
+    RETURN v_counts;
+END;
+$$;
+COMMENT ON FUNCTION gamification._data_reset(name) IS
+    'Internal: data_reset() for a registrant (checked by _registrant), who must be a member of gamification_admin (42501 otherwise).';
+
+CREATE OR REPLACE FUNCTION gamification.data_reset()
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification._data_reset(current_user) $$;
+COMMENT ON FUNCTION gamification.data_reset() IS
+    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+
+CREATE OR REPLACE FUNCTION gamification._totals_rebuild(p_registrant name)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_registrant name := gamification._registrant(p_registrant);
+    v_changed bigint;
+    v_gone bigint;
+BEGIN
+    IF NOT pg_catalog.pg_has_role(v_registrant, 'gamification_admin', 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('gamification.totals_rebuild(): role %s is not a member of gamification_admin', v_registrant),
+            HINT = 'Run it as the role that restored the data, or GRANT gamification_admin to it.';
+    END IF;
+    -- Every user with events or pruned points, locked first in one order like every
+    -- writer; totals set to what events_prune() kept of their pruned events plus the sum
+    -- of the events left (never added to: running it twice changes nothing).
+    PERFORM gamification._lock_users(ARRAY(SELECT e.user_id FROM gamification.event e
+                                           UNION SELECT t.user_id FROM gamification.points_total t WHERE t.pruned <> 0));
+    WITH sums AS (
+        SELECT p.user_id, pg_catalog.sum(p.points)::bigint AS points
+          FROM (SELECT e.user_id, e.points FROM gamification.event e
+                UNION ALL
+                SELECT t.user_id, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
+         GROUP BY p.user_id
+         HAVING pg_catalog.bool_or(p.points <> 0)
+    ),
+    upserted AS (
+        INSERT INTO gamification.points_total AS t (user_id, points)
+        SELECT s.user_id, s.points FROM sums s ORDER BY s.user_id
+        ON CONFLICT (user_id) DO UPDATE SET points = EXCLUDED.points WHERE t.points <> EXCLUDED.points
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
+    DELETE FROM gamification.points_total t
+     WHERE t.pruned = 0
+       AND NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
+    GET DIAGNOSTICS v_gone = ROW_COUNT;
+    RETURN v_changed + v_gone;
+END;
+$$;
+COMMENT ON FUNCTION gamification._totals_rebuild(name) IS
+    'Internal: totals_rebuild() for a registrant (checked by _registrant), who must be a member of gamification_admin (42501 otherwise).';
+
+CREATE OR REPLACE FUNCTION gamification.totals_rebuild()
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification._totals_rebuild(current_user) $$;
+COMMENT ON FUNCTION gamification.totals_rebuild() IS
+    'Set every user''s points total (user_points) to the sum of their events'' points (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
 
 
 -- Privileges start again from nothing (the file revokes everything first), then row security.
@@ -336,9 +2121,11 @@ END
 $owner$;
 GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
 -- Consumers of the event log (core/consumers.sql): application workers, as operators.
-GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean), gamification.events_fetch(text, integer),
-                          gamification.events_ack(text, xid8, bigint)
+GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean), gamification.consumer_unregister(text),
+                          gamification.events_fetch(text, integer), gamification.events_ack(text, xid8, bigint)
    TO gamification_operator;
+-- Readers read the log with their own rights (row security applies), in the same order.
+GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock

@@ -57,9 +57,11 @@ COMMENT ON TABLE gamification.progress IS 'Stored progress of a user towards a b
 
 CREATE TABLE gamification.points_total (
     user_id text PRIMARY KEY,
-    points  bigint NOT NULL
+    points  bigint NOT NULL,
+    pruned  bigint NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE gamification.points_total IS 'Per-user sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
+COMMENT ON COLUMN gamification.points_total.pruned IS 'The points of this user''s events that events_prune() deleted: points = pruned + the sum of the events left. Added in 0.3.0.';
 
 CREATE TABLE gamification.unlockable (
     code            text PRIMARY KEY,
@@ -112,7 +114,10 @@ CREATE TABLE gamification.event (
     points  bigint NOT NULL DEFAULT 0,
     reason  text,
     data    jsonb,
-    txid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
+    txid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    origin  text NOT NULL DEFAULT CASE pg_catalog.current_setting('gamification.event_origin', true)
+                                 WHEN 'import' THEN 'import' WHEN 'backfill' THEN 'backfill' ELSE 'live' END
+            CHECK (origin IN ('live', 'backfill', 'import'))
 );
 CREATE INDEX event_user_subject_idx ON gamification.event (user_id, subject, id);
 CREATE INDEX event_txid_idx ON gamification.event (txid, id);
@@ -127,6 +132,8 @@ COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_
 COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row.';
 
 COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
+
+COMMENT ON COLUMN gamification.event.origin IS 'live for what happened as it happened; backfill for awards made after the fact (a badge''s backfill, a lowered target) with the points and unlocks that follow, and first unlocks recorded by unlockable_register(); import for events written while the transaction set gamification.event_origin = ''import'' (a bulk import). Consumers registered with live_only skip all but live. Added in 0.3.0.';
 
 -- The log is user data: pg_dump keeps it, with its sequence.
 SELECT pg_catalog.pg_extension_config_dump('gamification.event', '');
@@ -814,6 +821,28 @@ COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
     'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends a badge_awarded event per new award, paying the badge''s points. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
+CREATE FUNCTION gamification._grant_retroactive(p_code text, p_users text[], p_source text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_origin text := pg_catalog.current_setting('gamification.event_origin', true);
+    v_awarded integer;
+BEGIN
+    -- Awards made after the fact, for many users at once: their events (and the points
+    -- and unlocks that follow) say so in event.origin, through the column's default, so
+    -- that consumers can spare users a flood of notifications. The setting is put back.
+    PERFORM pg_catalog.set_config('gamification.event_origin', 'backfill', true);
+    v_awarded := gamification._grant(p_code, p_users, p_source);
+    PERFORM pg_catalog.set_config('gamification.event_origin', coalesce(v_origin, ''), true);
+    RETURN v_awarded;
+END;
+$$;
+COMMENT ON FUNCTION gamification._grant_retroactive(text, text[], text) IS
+    'Internal: _grant() for awards made after the fact (a backfill, a lowered target), with the events it appends marked origin backfill.';
+
+
 CREATE FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
 LANGUAGE plpgsql
@@ -1142,6 +1171,7 @@ CREATE TABLE gamification.consumer (
     name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
     after_txid  xid8 NOT NULL,
     after_id    bigint NOT NULL,
+    live_only   boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
     acked_at    timestamptz
 );
@@ -1149,7 +1179,7 @@ COMMENT ON TABLE gamification.consumer IS
     'Named consumers of the event log and their durable cursors: every event whose (txid, id) is at or below (after_txid, after_id) has been acknowledged.';
 SELECT pg_catalog.pg_extension_config_dump('gamification.consumer', '');
 
-CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false)
+CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false, live_only boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators register consumers; they hold no rights on the table
@@ -1163,18 +1193,35 @@ BEGIN
             HINT = 'Name it after the application or worker that reads, e.g. ''mobile_push''.';
     END IF;
     -- From now: the events of transactions that end from here on; from the start: all.
-    INSERT INTO gamification.consumer (name, after_txid, after_id)
+    -- Registering again keeps the cursor and takes the new live_only.
+    INSERT INTO gamification.consumer AS c (name, after_txid, after_id, live_only)
     VALUES ($1, CASE WHEN $2 THEN '0'::xid8 ELSE pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) END,
-            CASE WHEN $2 THEN 0 ELSE -1 END)
-    ON CONFLICT (name) DO NOTHING;
+            CASE WHEN $2 THEN 0 ELSE -1 END, coalesce($3, false))
+    ON CONFLICT (name) DO UPDATE SET live_only = EXCLUDED.live_only WHERE c.live_only <> EXCLUDED.live_only;
 END;
 $$;
-COMMENT ON FUNCTION gamification.consumer_register(text, boolean) IS
-    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true. Operators and admins.';
+COMMENT ON FUNCTION gamification.consumer_register(text, boolean, boolean) IS
+    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true; with live_only => true it skips events whose origin is backfill or import (no notification avalanche). Operators and admins.';
+
+CREATE FUNCTION gamification._events_restored_elsewhere()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Every row a snapshot sees was written by a transaction below its xmax, or by the
+    -- caller's own; an event at or above it otherwise carries another cluster's
+    -- transaction id (a dump restored here).
+    SELECT EXISTS (SELECT 1 FROM gamification.event e
+                    WHERE e.txid >= pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())
+                      AND e.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())
+$$;
+COMMENT ON FUNCTION gamification._events_restored_elsewhere() IS
+    'Internal: true when the event log holds transaction ids this cluster has not reached (a dump of another cluster restored here): events_rebase() must run before consumers read.';
 
 CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb)
+               reason text, data jsonb, origin text)
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators consume; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
@@ -1182,6 +1229,10 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_consumer gamification.consumer;
+    -- Every transaction below this horizon has ended: its events can no longer appear.
+    v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    v_delivered bigint;
+    v_last gamification.consumer;
 BEGIN
     -- The consumer's row is locked to the end of the caller's transaction: fetch, handle
     -- and acknowledge in one transaction; another worker of the same consumer meanwhile
@@ -1195,17 +1246,36 @@ BEGIN
         END IF;
         RETURN;  -- another worker holds this consumer's batch
     END IF;
+    IF gamification._events_restored_elsewhere() THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = 'the event log holds transaction ids of another cluster (it was restored from a dump)',
+            HINT = 'An admin runs SELECT gamification.events_rebase(); once, then consumers resume where they were (README, "Backups, restores").';
+    END IF;
     RETURN QUERY
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
       FROM gamification.event e
      WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
-       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+       AND e.txid < v_horizon
+       AND (NOT v_consumer.live_only OR e.origin = 'live')
      ORDER BY e.txid, e.id
      LIMIT greatest(coalesce($2, 100), 1);
+    GET DIAGNOSTICS v_delivered = ROW_COUNT;
+    -- Nothing live left below the horizon: a live_only consumer moves past the backfill
+    -- and import events it skipped, so that the next fetch does not read them again.
+    IF v_delivered = 0 AND v_consumer.live_only THEN
+        SELECT e.txid AS after_txid, e.id AS after_id INTO v_last.after_txid, v_last.after_id
+          FROM gamification.event e
+         WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id) AND e.txid < v_horizon
+         ORDER BY e.txid DESC, e.id DESC LIMIT 1;
+        IF FOUND THEN
+            UPDATE gamification.consumer c SET after_txid = v_last.after_txid, after_id = v_last.after_id
+             WHERE c.name = $1;
+        END IF;
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification.events_fetch(text, integer) IS
-    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer.';
+    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction; for a live_only consumer only origin live. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer; 55000 when the log was restored from another cluster and events_rebase() has not run.';
 
 CREATE FUNCTION gamification.events_ack(consumer text, txid xid8, id bigint)
 RETURNS void
@@ -1228,6 +1298,136 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.events_ack(text, xid8, bigint) IS
     'Acknowledge every event of a consumer up to and including the one at (txid, id), the last event of the batch handled: the cursor moves there (never back). 42704 for an unknown consumer.';
+
+CREATE FUNCTION gamification.consumer_unregister(name text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators manage consumers; they hold no rights on the table
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- A consumer that no longer reads holds back events_prune(): drop it.
+    DELETE FROM gamification.consumer c WHERE c.name = $1;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.consumer_unregister(text) IS
+    'Remove a named consumer and its cursor (true if it existed). Every consumer holds back events_prune() until it has acknowledged, so remove the ones that no longer read. Operators and admins.';
+
+CREATE FUNCTION gamification.events_since(after_txid xid8 DEFAULT '0', after_id bigint DEFAULT 0,
+                                          max_events integer DEFAULT 100)
+RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
+               reason text, data jsonb, origin text)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- events_fetch() without a stored cursor, with the caller's own rights: row security
+    -- shows a reader only their own events. The caller keeps (txid, id) of the last one.
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+      FROM gamification.event e
+     WHERE (e.txid, e.id) > ($1, $2)
+       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+     ORDER BY e.txid, e.id
+     LIMIT greatest(coalesce($3, 100), 1)
+$$;
+COMMENT ON FUNCTION gamification.events_since(xid8, bigint, integer) IS
+    'The events after position (after_txid, after_id) in commit-safe order, like events_fetch() but with no stored cursor and with the caller''s rights: when row security is on, a reader gets only their own events. Pass the txid and id of the last event received to get the next ones. Readers and up.';
+
+CREATE FUNCTION gamification.events_prune(older_than interval, max_events bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins prune; nobody holds DELETE on the log
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    v_slowest gamification.consumer;
+    v_ids bigint[];
+    v_users text[];
+    v_deleted bigint;
+BEGIN
+    IF older_than IS NULL OR older_than < '0'::interval THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.events_prune(): older_than must be an interval of 0 or more, got %s', coalesce(older_than::text, 'null')),
+            HINT = 'Say how old an event must be to go, e.g. SELECT gamification.events_prune(''180 days'');';
+    END IF;
+    -- Nothing a consumer has not acknowledged goes: the slowest cursor bounds the prune.
+    SELECT * INTO v_slowest FROM gamification.consumer c ORDER BY c.after_txid, c.after_id LIMIT 1;
+    -- What goes: events old enough, of ended transactions, acknowledged by every consumer,
+    -- except what the extension still reads: a user's latest badge event per badge (what a
+    -- revoke takes back, whether a badge was revoked).
+    SELECT pg_catalog.array_agg(d.id ORDER BY d.id), pg_catalog.array_agg(DISTINCT d.user_id)
+      INTO v_ids, v_users
+      FROM (SELECT e.id, e.user_id
+              FROM gamification.event e
+             WHERE e.at <= pg_catalog.now() - older_than
+               AND e.txid < v_horizon
+               AND (v_slowest.name IS NULL OR (e.txid, e.id) <= (v_slowest.after_txid, v_slowest.after_id))
+               AND (e.kind NOT IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+                    OR EXISTS (SELECT 1 FROM gamification.event n
+                                WHERE n.user_id = e.user_id AND n.subject = e.subject AND n.id > e.id
+                                  AND n.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')))
+             ORDER BY e.id
+             LIMIT max_events) d;
+    IF v_ids IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    -- The users' locks first, in the one order of every writer; then each user's pruned
+    -- points move into points_total.pruned, so that a total is still pruned + the sum of
+    -- the log (totals_rebuild()).
+    PERFORM gamification._lock_users(v_users);
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this DELETE
+    WITH gone AS (
+        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.points
+    ),
+    folded AS (
+        INSERT INTO gamification.points_total AS t (user_id, points, pruned)
+        SELECT g.user_id, 0, pg_catalog.sum(g.points)::bigint FROM gone g
+         GROUP BY g.user_id HAVING pg_catalog.sum(g.points) <> 0
+         ORDER BY g.user_id
+        ON CONFLICT (user_id) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
+    )
+    SELECT pg_catalog.count(*) INTO v_deleted FROM gone;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
+    RETURN v_deleted;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_prune(interval, bigint) IS
+    'Retention: delete the events older than older_than (at <= now() - older_than) that every consumer has acknowledged, at most max_events of them (NULL: all), and return how many went. A user''s latest badge event per badge stays (revokes read it); user_points and every total are unchanged (the pruned points are kept in points_total.pruned); points_history and award_history then start later. 22023 for a negative or null age. Admins only.';
+
+CREATE FUNCTION gamification.events_rebase()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins; nobody holds UPDATE on the log
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rebased bigint;
+BEGIN
+    -- After a dump of another cluster is restored here, events and cursors carry that
+    -- cluster's transaction ids, which this one hands out again in another order. Every
+    -- committed event gets txid 0 (read in id order, before any later event), and each
+    -- consumer's cursor moves to just before its first unacknowledged event: events
+    -- acknowledged but above it come again (at least once), none is skipped.
+    LOCK TABLE gamification.consumer IN EXCLUSIVE MODE;  -- no fetch or ack meanwhile
+    UPDATE gamification.consumer c
+       SET after_txid = '0',
+           after_id = coalesce((SELECT pg_catalog.min(e.id) - 1 FROM gamification.event e
+                                 WHERE (e.txid, e.id) > (c.after_txid, c.after_id)),
+                               (SELECT pg_catalog.max(e.id) FROM gamification.event e),
+                               c.after_id)
+     WHERE c.after_txid <> '0';
+    PERFORM pg_catalog.set_config('gamification.rebasing', 'on', true);  -- lets _append_only() allow this UPDATE
+    UPDATE gamification.event e SET txid = '0' WHERE e.txid <> '0';
+    GET DIAGNOSTICS v_rebased = ROW_COUNT;
+    PERFORM pg_catalog.set_config('gamification.rebasing', '', true);
+    RETURN v_rebased;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_rebase() IS
+    'After restoring a dump into another cluster (whose transaction ids differ): renumber the log for delivery (the events of ended transactions get txid 0, read in id order) and move every consumer to its first unacknowledged event, so that none is skipped (some may come twice). Run once, as an admin, right after the restore; events_fetch() asks for it with 55000 when it finds ids of another cluster. Returns the number of events renumbered.';
 
 -- Wake-ups: a NOTIFY on channel gamification_events, with an empty payload, from every
 -- transaction that appends events (PostgreSQL folds a transaction's identical
@@ -1363,9 +1563,13 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- Only user_erase() and data_reset() delete, with this set for their own statements
+    -- Only user_erase(), data_reset() and events_prune() delete, with this set for their own statements
     -- (set_config); nobody else holds DELETE or TRUNCATE on these tables anyway.
     IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
+        RETURN NULL;
+    END IF;
+    -- events_rebase() renumbers the log's txid after a restore into another cluster.
+    IF pg_catalog.current_setting('gamification.rebasing', true) = 'on' AND TG_OP = 'UPDATE' THEN
         RETURN NULL;
     END IF;
     RAISE EXCEPTION USING ERRCODE = '55000',
@@ -1374,7 +1578,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._append_only() IS
-    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and the TRUNCATE of data_reset().';
+    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and events_prune(), the TRUNCATE of data_reset() and the UPDATE of events_rebase().';
 
 CREATE TRIGGER event_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event
@@ -1680,8 +1884,8 @@ BEGIN
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
         RETURNING user_id, unlockable_code
     )
-    INSERT INTO gamification.event (user_id, kind, subject, reason)
-    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register'
+    INSERT INTO gamification.event (user_id, kind, subject, reason, origin)
+    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register', 'backfill'
       FROM first_unlock f ORDER BY f.user_id, f.unlockable_code;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
@@ -4385,13 +4589,13 @@ BEGIN
         RETURN 0;
     END IF;
     IF NOT gamification._rule_counts(r) THEN
-        RETURN gamification._grant(p_code, v_users, 'backfill');
+        RETURN gamification._grant_retroactive(p_code, v_users, 'backfill');
     END IF;
     -- A counting badge's progress becomes the count of rows that already exist.
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
     SELECT u.user_id, p_code, u.n FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n) ORDER BY u.user_id
     ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = EXCLUDED.progress, updated_at = pg_catalog.now();
-    RETURN gamification._grant(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
+    RETURN gamification._grant_retroactive(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
                                               WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
 END;
 $$;
@@ -4707,7 +4911,7 @@ BEGIN
            AND (v_old IS NULL OR (v_old -> n.code) IS NULL OR (v_old ->> n.code)::bigint IS DISTINCT FROM n.target)
          ORDER BY n.code
     LOOP
-        PERFORM gamification._grant(r.code, ARRAY(
+        PERFORM gamification._grant_retroactive(r.code, ARRAY(
             SELECT p.user_id
               FROM gamification.progress p
              WHERE p.badge_code = r.code
@@ -5083,13 +5287,18 @@ BEGIN
             MESSAGE = pg_catalog.format('gamification.totals_rebuild(): role %s is not a member of gamification_admin', v_registrant),
             HINT = 'Run it as the role that restored the data, or GRANT gamification_admin to it.';
     END IF;
-    -- Every user with events, locked first in one order like every writer; totals set to
-    -- the sum of their events' points (never added to: running it twice changes nothing).
-    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT e.user_id FROM gamification.event e));
+    -- Every user with events or pruned points, locked first in one order like every
+    -- writer; totals set to what events_prune() kept of their pruned events plus the sum
+    -- of the events left (never added to: running it twice changes nothing).
+    PERFORM gamification._lock_users(ARRAY(SELECT e.user_id FROM gamification.event e
+                                           UNION SELECT t.user_id FROM gamification.points_total t WHERE t.pruned <> 0));
     WITH sums AS (
-        SELECT e.user_id, pg_catalog.sum(e.points)::bigint AS points
-          FROM gamification.event e GROUP BY e.user_id
-         HAVING pg_catalog.bool_or(e.points <> 0)
+        SELECT p.user_id, pg_catalog.sum(p.points)::bigint AS points
+          FROM (SELECT e.user_id, e.points FROM gamification.event e
+                UNION ALL
+                SELECT t.user_id, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
+         GROUP BY p.user_id
+         HAVING pg_catalog.bool_or(p.points <> 0)
     ),
     upserted AS (
         INSERT INTO gamification.points_total AS t (user_id, points)
@@ -5099,7 +5308,8 @@ BEGIN
     )
     SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
     DELETE FROM gamification.points_total t
-     WHERE NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
+     WHERE t.pruned = 0
+       AND NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
     GET DIAGNOSTICS v_gone = ROW_COUNT;
     RETURN v_changed + v_gone;
 END;
@@ -5113,7 +5323,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._totals_rebuild(current_user) $$;
 COMMENT ON FUNCTION gamification.totals_rebuild() IS
-    'Set every user''s points total (user_points) to the sum of their events'' points: a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+    'Set every user''s points total (user_points) to the sum of their events'' points (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
 
 
 -- ---------------------------------------------------------------------------
@@ -5304,9 +5514,11 @@ END
 $owner$;
 GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
 -- Consumers of the event log (core/consumers.sql): application workers, as operators.
-GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean), gamification.events_fetch(text, integer),
-                          gamification.events_ack(text, xid8, bigint)
+GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean), gamification.consumer_unregister(text),
+                          gamification.events_fetch(text, integer), gamification.events_ack(text, xid8, bigint)
    TO gamification_operator;
+-- Readers read the log with their own rights (row security applies), in the same order.
+GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock

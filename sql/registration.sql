@@ -147,13 +147,13 @@ BEGIN
         RETURN 0;
     END IF;
     IF NOT gamification._rule_counts(r) THEN
-        RETURN gamification._grant(p_code, v_users, 'backfill');
+        RETURN gamification._grant_retroactive(p_code, v_users, 'backfill');
     END IF;
     -- A counting badge's progress becomes the count of rows that already exist.
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
     SELECT u.user_id, p_code, u.n FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n) ORDER BY u.user_id
     ON CONFLICT (user_id, badge_code) DO UPDATE SET progress = EXCLUDED.progress, updated_at = pg_catalog.now();
-    RETURN gamification._grant(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
+    RETURN gamification._grant_retroactive(p_code, ARRAY(SELECT u.user_id FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_counts)) AS u(user_id, n)
                                               WHERE u.n >= v_target ORDER BY u.user_id), 'backfill');
 END;
 $$;
@@ -441,7 +441,7 @@ BEGIN
            AND (v_old IS NULL OR (v_old -> n.code) IS NULL OR (v_old ->> n.code)::bigint IS DISTINCT FROM n.target)
          ORDER BY n.code
     LOOP
-        PERFORM gamification._grant(r.code, ARRAY(
+        PERFORM gamification._grant_retroactive(r.code, ARRAY(
             SELECT p.user_id
               FROM gamification.progress p
              WHERE p.badge_code = r.code

@@ -162,3 +162,94 @@ def test_the_events_cli_prints_json_lines_resumes_and_stops_on_ctrl_c(db, dsn):
         assert follow.wait(timeout=20) == 0, follow.stderr.read()
     unknown = subprocess.run([*command[:-1], "nobody"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and 'consumer "nobody" does not exist' in unknown.stderr
+
+
+def test_a_live_only_consumer_skips_backfills_and_imports_and_moves_past_them(db, dsn):
+    """The notification avalanche: a backfill (and a bulk import) would push thousands of
+    "you earned it" messages; a live_only consumer gets only what happens as it happens."""
+    db.execute("SELECT gamification.consumer_register('push', from_start => true, live_only => true)")
+    db.execute("CREATE TABLE sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0)")
+    db.execute("INSERT INTO sketch (user_id, hit_views) SELECT g, 2000 FROM generate_series(1, 200) g")
+    db.execute("""SELECT gamification.badge_register('{"code": "star", "name": "Star", "points": 10,
+        "condition": "NEW.hit_views >= 1000", "trigger_condition": "update", "trigger_table": "sketch",
+        "user_field": "user_id", "backfill": true}')""")
+    with psycopg.connect(dsn) as etl:
+        etl.execute("SET LOCAL gamification.event_origin = 'import'")
+        etl.execute("SELECT gamification.points_award(u::text, 1, 'import') FROM generate_series(1, 50) u")
+        etl.commit()
+    with psycopg.connect(dsn, autocommit=True) as worker:
+        assert fetch_and_ack(worker, "push") == [], "a live_only consumer got backfill or import events"
+        # The skipped events are behind its cursor now: the next fetch does not read them again.
+        (after,) = db.execute("SELECT after_id FROM gamification.consumer WHERE name = 'push'").fetchone()
+        assert after == db.execute("SELECT max(id) FROM gamification.event").fetchone()[0]
+        db.execute("UPDATE sketch SET hit_views = 5000 WHERE user_id = 1")  # held already: nothing
+        db.execute("INSERT INTO sketch (user_id, hit_views) VALUES (999, 10)")
+        db.execute("UPDATE sketch SET hit_views = 5000 WHERE user_id = 999")
+        live = fetch_and_ack(worker, "push")
+        kinds = db.execute("SELECT user_id, kind, origin FROM gamification.event WHERE id = ANY(%s) ORDER BY id",
+                           (live,)).fetchall()
+        assert kinds == [("999", "badge_awarded", "live")]
+        # Every other consumer still gets everything, each event marked.
+        everything = fetch_and_ack(worker, "app", batch=1000)
+        origins = db.execute("SELECT origin, count(*) FROM gamification.event WHERE id = ANY(%s) GROUP BY 1 ORDER BY 1",
+                             (everything,)).fetchall()
+        assert origins == [("backfill", 200), ("import", 50), ("live", 1)]
+
+
+def total_and_log(db, user: str) -> tuple[int, int]:
+    """A user's total (user_points) and what the log accounts for (pruned + sum of events)."""
+    return db.execute(
+        "SELECT coalesce((SELECT points FROM gamification.points_total WHERE user_id = %(u)s), 0),"
+        "       coalesce((SELECT pruned FROM gamification.points_total WHERE user_id = %(u)s), 0)"
+        "       + coalesce((SELECT sum(points) FROM gamification.event WHERE user_id = %(u)s), 0)",
+        {"u": user}).fetchone()
+
+
+def test_pruning_waits_for_every_consumer_and_keeps_totals_and_revokes_right(db, dsn):
+    db.execute("SELECT gamification.points_award('a', 5, 'one'), gamification.points_award('a', 7, 'two')")
+    db.execute("SELECT gamification.badge_award('a', 'hello')")
+    db.execute("SELECT gamification.badge_revoke('a', 'hello')")
+    db.execute("SELECT gamification.badge_award('a', 'hello')")  # the event a later revoke reads
+    db.execute("SELECT gamification.points_award('b', 2, 'one')")
+    db.execute("SELECT gamification.consumer_register('slow', from_start => true)")
+    with psycopg.connect(dsn, autocommit=True) as worker:
+        assert len(fetch_and_ack(worker, "app")) == 6  # "slow" acknowledges nothing
+    assert db.execute("SELECT gamification.events_prune('0 seconds')").fetchone() == (0,), \
+        "pruned events a consumer had not acknowledged"
+    assert db.execute("SELECT gamification.consumer_unregister('slow')").fetchone() == (True,)
+    assert db.execute("SELECT gamification.events_prune('1 hour')").fetchone() == (0,), "pruned events too young"
+    assert db.execute("SELECT gamification.events_prune('0 seconds')").fetchone() == (5,)
+    left = db.execute("SELECT user_id, kind, points FROM gamification.event ORDER BY id").fetchall()
+    assert left == [("a", "badge_awarded", 3)], "kept more, or less, than a revoke needs"
+    assert total_and_log(db, "a") == (15, 15) and total_and_log(db, "b") == (2, 2)
+    assert db.execute("SELECT points FROM gamification.user_points WHERE user_id = 'a'").fetchone() == (15,)
+    assert db.execute("SELECT gamification.totals_rebuild()").fetchone() == (0,), "a rebuild disagreed with the prune"
+    db.execute("SELECT gamification.badge_revoke('a', 'hello')")
+    assert total_and_log(db, "a") == (12, 12), "a revoke after pruning took back the wrong points"
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="older_than"):
+        db.execute("SELECT gamification.events_prune('-1 day')")
+
+
+def test_a_log_restored_from_another_cluster_is_rebased_and_nothing_is_skipped(db, dsn):
+    """A dump keeps the events' and cursors' transaction ids; a new cluster hands out its own,
+    maybe lower. Here the restore is simulated by moving every id a million ahead."""
+    db.execute("SELECT gamification.points_award(u::text, 1, 'before') FROM generate_series(1, 4) u")
+    with psycopg.connect(dsn, autocommit=True) as worker:
+        with worker.transaction():
+            rows = worker.execute("SELECT id, txid FROM gamification.events_fetch('app', 2)").fetchall()
+            worker.execute("SELECT gamification.events_ack('app', %s, %s)", (rows[-1][1], rows[-1][0]))
+        with db.transaction():
+            db.execute("SET LOCAL gamification.rebasing = on")
+            db.execute("UPDATE gamification.event SET txid = (txid::text::bigint + 1000000)::text::xid8")
+            db.execute("UPDATE gamification.consumer SET after_txid = (after_txid::text::bigint + 1000000)::text::xid8"
+                       " WHERE after_txid <> '0'")
+        db.execute("SELECT gamification.points_award('new', 1, 'after the restore')")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="events_rebase"):
+            fetch_and_ack(worker)
+        assert db.execute("SELECT gamification.events_rebase()").fetchone()[0] == 5
+        delivered = fetch_and_ack(worker)
+        users = [db.execute("SELECT user_id FROM gamification.event WHERE id = %s", (i,)).fetchone()[0]
+                 for i in delivered]
+        assert users == ["3", "4", "new"]
+        db.execute("SELECT gamification.points_award('later', 1, 'x')")
+        assert len(fetch_and_ack(worker)) == 1

@@ -616,6 +616,16 @@ def test_row_security_pooler_chooses_whose_rows_it_sees(world, row_security, vie
     assert seen == ["42"], f"a gamification_pooler member that set gamification.user_id = '42' saw {seen} in {view}"
 
 
+def test_row_security_reader_reads_only_its_own_events(world, row_security):
+    """The log itself and events_since(), the reader's commit-safe way to follow it."""
+    reader_role = world.role("reader")
+    conn = world.connect("reader")
+    for query in ("SELECT user_id FROM gamification.events_since(max_events => 1000)",
+                  "SELECT user_id FROM gamification.event"):
+        seen = sorted({r[0] for r in fetch(conn, query, "reading the event log with row security on")})
+        assert seen == [reader_role], f"a reader saw the events of {seen} through {query!r}"
+
+
 def test_badges_for_hides_another_users_secret_badge(world, row_security):
     world.su.execute("SELECT gamification.badge_award('victim', 'secret8')")
     codes = [r[0] for r in fetch(world.connect("reader"), "SELECT code FROM gamification.badges_for('victim')",

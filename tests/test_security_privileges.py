@@ -153,6 +153,12 @@ OPERATIONS += [
                           "(SELECT count(*) FROM gamification.events_fetch('m_c', 10)), "
                           "gamification.events_ack('m_c', '1'::xid8, 1)"),
     ("update consumer", 4, "UPDATE gamification.consumer SET after_id = 0"),
+    ("consumer_unregister", 2, "SELECT gamification.consumer_unregister('m_gone')"),
+    # A reader reads the log with its own rights (row security applies), without a cursor.
+    ("events_since", 1, "SELECT count(*) FROM gamification.events_since()"),
+    # Retention and renumbering rewrite the log: admins.
+    ("events_prune", 3, "SELECT gamification.events_prune('1000 years')"),
+    ("events_rebase", 3, "SELECT gamification.events_rebase()"),
     ("totals_rebuild", 3, "SELECT gamification.totals_rebuild()"),
     ("badge_register", 3, "SELECT * FROM gamification.badge_register('{\"code\": \"m_new\", \"name\": \"New\"}')"),
     ("badge_register(trigger)", 3, "SELECT * FROM gamification.badge_register('" + PREVIEW_DEF + "')"),

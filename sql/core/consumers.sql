@@ -16,6 +16,7 @@ CREATE TABLE gamification.consumer (
     name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
     after_txid  xid8 NOT NULL,
     after_id    bigint NOT NULL,
+    live_only   boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
     acked_at    timestamptz
 );
@@ -23,7 +24,7 @@ COMMENT ON TABLE gamification.consumer IS
     'Named consumers of the event log and their durable cursors: every event whose (txid, id) is at or below (after_txid, after_id) has been acknowledged.';
 SELECT pg_catalog.pg_extension_config_dump('gamification.consumer', '');
 
-CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false)
+CREATE FUNCTION gamification.consumer_register(name text, from_start boolean DEFAULT false, live_only boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators register consumers; they hold no rights on the table
@@ -37,18 +38,35 @@ BEGIN
             HINT = 'Name it after the application or worker that reads, e.g. ''mobile_push''.';
     END IF;
     -- From now: the events of transactions that end from here on; from the start: all.
-    INSERT INTO gamification.consumer (name, after_txid, after_id)
+    -- Registering again keeps the cursor and takes the new live_only.
+    INSERT INTO gamification.consumer AS c (name, after_txid, after_id, live_only)
     VALUES ($1, CASE WHEN $2 THEN '0'::xid8 ELSE pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) END,
-            CASE WHEN $2 THEN 0 ELSE -1 END)
-    ON CONFLICT (name) DO NOTHING;
+            CASE WHEN $2 THEN 0 ELSE -1 END, coalesce($3, false))
+    ON CONFLICT (name) DO UPDATE SET live_only = EXCLUDED.live_only WHERE c.live_only <> EXCLUDED.live_only;
 END;
 $$;
-COMMENT ON FUNCTION gamification.consumer_register(text, boolean) IS
-    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true. Operators and admins.';
+COMMENT ON FUNCTION gamification.consumer_register(text, boolean, boolean) IS
+    'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true; with live_only => true it skips events whose origin is backfill or import (no notification avalanche). Operators and admins.';
+
+CREATE FUNCTION gamification._events_restored_elsewhere()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Every row a snapshot sees was written by a transaction below its xmax, or by the
+    -- caller's own; an event at or above it otherwise carries another cluster's
+    -- transaction id (a dump restored here).
+    SELECT EXISTS (SELECT 1 FROM gamification.event e
+                    WHERE e.txid >= pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())
+                      AND e.txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())
+$$;
+COMMENT ON FUNCTION gamification._events_restored_elsewhere() IS
+    'Internal: true when the event log holds transaction ids this cluster has not reached (a dump of another cluster restored here): events_rebase() must run before consumers read.';
 
 CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb)
+               reason text, data jsonb, origin text)
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators consume; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
@@ -56,6 +74,10 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_consumer gamification.consumer;
+    -- Every transaction below this horizon has ended: its events can no longer appear.
+    v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    v_delivered bigint;
+    v_last gamification.consumer;
 BEGIN
     -- The consumer's row is locked to the end of the caller's transaction: fetch, handle
     -- and acknowledge in one transaction; another worker of the same consumer meanwhile
@@ -69,17 +91,36 @@ BEGIN
         END IF;
         RETURN;  -- another worker holds this consumer's batch
     END IF;
+    IF gamification._events_restored_elsewhere() THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = 'the event log holds transaction ids of another cluster (it was restored from a dump)',
+            HINT = 'An admin runs SELECT gamification.events_rebase(); once, then consumers resume where they were (README, "Backups, restores").';
+    END IF;
     RETURN QUERY
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
       FROM gamification.event e
      WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
-       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+       AND e.txid < v_horizon
+       AND (NOT v_consumer.live_only OR e.origin = 'live')
      ORDER BY e.txid, e.id
      LIMIT greatest(coalesce($2, 100), 1);
+    GET DIAGNOSTICS v_delivered = ROW_COUNT;
+    -- Nothing live left below the horizon: a live_only consumer moves past the backfill
+    -- and import events it skipped, so that the next fetch does not read them again.
+    IF v_delivered = 0 AND v_consumer.live_only THEN
+        SELECT e.txid AS after_txid, e.id AS after_id INTO v_last.after_txid, v_last.after_id
+          FROM gamification.event e
+         WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id) AND e.txid < v_horizon
+         ORDER BY e.txid DESC, e.id DESC LIMIT 1;
+        IF FOUND THEN
+            UPDATE gamification.consumer c SET after_txid = v_last.after_txid, after_id = v_last.after_id
+             WHERE c.name = $1;
+        END IF;
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification.events_fetch(text, integer) IS
-    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer.';
+    'The next events (at most max_events) for a consumer, in commit-safe order (by txid, then id): only events of transactions that have ended, none skipped, none of a rolled-back transaction; for a live_only consumer only origin live. Locks the consumer to the end of the transaction; another worker of the same consumer gets no rows meanwhile. Acknowledge with events_ack() in the same transaction. 42704 for an unknown consumer; 55000 when the log was restored from another cluster and events_rebase() has not run.';
 
 CREATE FUNCTION gamification.events_ack(consumer text, txid xid8, id bigint)
 RETURNS void
@@ -102,6 +143,136 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.events_ack(text, xid8, bigint) IS
     'Acknowledge every event of a consumer up to and including the one at (txid, id), the last event of the batch handled: the cursor moves there (never back). 42704 for an unknown consumer.';
+
+CREATE FUNCTION gamification.consumer_unregister(name text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators manage consumers; they hold no rights on the table
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- A consumer that no longer reads holds back events_prune(): drop it.
+    DELETE FROM gamification.consumer c WHERE c.name = $1;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.consumer_unregister(text) IS
+    'Remove a named consumer and its cursor (true if it existed). Every consumer holds back events_prune() until it has acknowledged, so remove the ones that no longer read. Operators and admins.';
+
+CREATE FUNCTION gamification.events_since(after_txid xid8 DEFAULT '0', after_id bigint DEFAULT 0,
+                                          max_events integer DEFAULT 100)
+RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
+               reason text, data jsonb, origin text)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- events_fetch() without a stored cursor, with the caller's own rights: row security
+    -- shows a reader only their own events. The caller keeps (txid, id) of the last one.
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+      FROM gamification.event e
+     WHERE (e.txid, e.id) > ($1, $2)
+       AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+     ORDER BY e.txid, e.id
+     LIMIT greatest(coalesce($3, 100), 1)
+$$;
+COMMENT ON FUNCTION gamification.events_since(xid8, bigint, integer) IS
+    'The events after position (after_txid, after_id) in commit-safe order, like events_fetch() but with no stored cursor and with the caller''s rights: when row security is on, a reader gets only their own events. Pass the txid and id of the last event received to get the next ones. Readers and up.';
+
+CREATE FUNCTION gamification.events_prune(older_than interval, max_events bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins prune; nobody holds DELETE on the log
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    v_slowest gamification.consumer;
+    v_ids bigint[];
+    v_users text[];
+    v_deleted bigint;
+BEGIN
+    IF older_than IS NULL OR older_than < '0'::interval THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.events_prune(): older_than must be an interval of 0 or more, got %s', coalesce(older_than::text, 'null')),
+            HINT = 'Say how old an event must be to go, e.g. SELECT gamification.events_prune(''180 days'');';
+    END IF;
+    -- Nothing a consumer has not acknowledged goes: the slowest cursor bounds the prune.
+    SELECT * INTO v_slowest FROM gamification.consumer c ORDER BY c.after_txid, c.after_id LIMIT 1;
+    -- What goes: events old enough, of ended transactions, acknowledged by every consumer,
+    -- except what the extension still reads: a user's latest badge event per badge (what a
+    -- revoke takes back, whether a badge was revoked).
+    SELECT pg_catalog.array_agg(d.id ORDER BY d.id), pg_catalog.array_agg(DISTINCT d.user_id)
+      INTO v_ids, v_users
+      FROM (SELECT e.id, e.user_id
+              FROM gamification.event e
+             WHERE e.at <= pg_catalog.now() - older_than
+               AND e.txid < v_horizon
+               AND (v_slowest.name IS NULL OR (e.txid, e.id) <= (v_slowest.after_txid, v_slowest.after_id))
+               AND (e.kind NOT IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+                    OR EXISTS (SELECT 1 FROM gamification.event n
+                                WHERE n.user_id = e.user_id AND n.subject = e.subject AND n.id > e.id
+                                  AND n.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')))
+             ORDER BY e.id
+             LIMIT max_events) d;
+    IF v_ids IS NULL THEN
+        RETURN 0::bigint;
+    END IF;
+    -- The users' locks first, in the one order of every writer; then each user's pruned
+    -- points move into points_total.pruned, so that a total is still pruned + the sum of
+    -- the log (totals_rebuild()).
+    PERFORM gamification._lock_users(v_users);
+    PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this DELETE
+    WITH gone AS (
+        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.points
+    ),
+    folded AS (
+        INSERT INTO gamification.points_total AS t (user_id, points, pruned)
+        SELECT g.user_id, 0, pg_catalog.sum(g.points)::bigint FROM gone g
+         GROUP BY g.user_id HAVING pg_catalog.sum(g.points) <> 0
+         ORDER BY g.user_id
+        ON CONFLICT (user_id) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
+    )
+    SELECT pg_catalog.count(*) INTO v_deleted FROM gone;
+    PERFORM pg_catalog.set_config('gamification.erasing', '', true);
+    RETURN v_deleted;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_prune(interval, bigint) IS
+    'Retention: delete the events older than older_than (at <= now() - older_than) that every consumer has acknowledged, at most max_events of them (NULL: all), and return how many went. A user''s latest badge event per badge stays (revokes read it); user_points and every total are unchanged (the pruned points are kept in points_total.pruned); points_history and award_history then start later. 22023 for a negative or null age. Admins only.';
+
+CREATE FUNCTION gamification.events_rebase()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins; nobody holds UPDATE on the log
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rebased bigint;
+BEGIN
+    -- After a dump of another cluster is restored here, events and cursors carry that
+    -- cluster's transaction ids, which this one hands out again in another order. Every
+    -- committed event gets txid 0 (read in id order, before any later event), and each
+    -- consumer's cursor moves to just before its first unacknowledged event: events
+    -- acknowledged but above it come again (at least once), none is skipped.
+    LOCK TABLE gamification.consumer IN EXCLUSIVE MODE;  -- no fetch or ack meanwhile
+    UPDATE gamification.consumer c
+       SET after_txid = '0',
+           after_id = coalesce((SELECT pg_catalog.min(e.id) - 1 FROM gamification.event e
+                                 WHERE (e.txid, e.id) > (c.after_txid, c.after_id)),
+                               (SELECT pg_catalog.max(e.id) FROM gamification.event e),
+                               c.after_id)
+     WHERE c.after_txid <> '0';
+    PERFORM pg_catalog.set_config('gamification.rebasing', 'on', true);  -- lets _append_only() allow this UPDATE
+    UPDATE gamification.event e SET txid = '0' WHERE e.txid <> '0';
+    GET DIAGNOSTICS v_rebased = ROW_COUNT;
+    PERFORM pg_catalog.set_config('gamification.rebasing', '', true);
+    RETURN v_rebased;
+END;
+$$;
+COMMENT ON FUNCTION gamification.events_rebase() IS
+    'After restoring a dump into another cluster (whose transaction ids differ): renumber the log for delivery (the events of ended transactions get txid 0, read in id order) and move every consumer to its first unacknowledged event, so that none is skipped (some may come twice). Run once, as an admin, right after the restore; events_fetch() asks for it with 55000 when it finds ids of another cluster. Returns the number of events renumbered.';
 
 -- Wake-ups: a NOTIFY on channel gamification_events, with an empty payload, from every
 -- transaction that appends events (PostgreSQL folds a transaction's identical

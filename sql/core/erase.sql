@@ -129,13 +129,18 @@ BEGIN
             MESSAGE = pg_catalog.format('gamification.totals_rebuild(): role %s is not a member of gamification_admin', v_registrant),
             HINT = 'Run it as the role that restored the data, or GRANT gamification_admin to it.';
     END IF;
-    -- Every user with events, locked first in one order like every writer; totals set to
-    -- the sum of their events' points (never added to: running it twice changes nothing).
-    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT e.user_id FROM gamification.event e));
+    -- Every user with events or pruned points, locked first in one order like every
+    -- writer; totals set to what events_prune() kept of their pruned events plus the sum
+    -- of the events left (never added to: running it twice changes nothing).
+    PERFORM gamification._lock_users(ARRAY(SELECT e.user_id FROM gamification.event e
+                                           UNION SELECT t.user_id FROM gamification.points_total t WHERE t.pruned <> 0));
     WITH sums AS (
-        SELECT e.user_id, pg_catalog.sum(e.points)::bigint AS points
-          FROM gamification.event e GROUP BY e.user_id
-         HAVING pg_catalog.bool_or(e.points <> 0)
+        SELECT p.user_id, pg_catalog.sum(p.points)::bigint AS points
+          FROM (SELECT e.user_id, e.points FROM gamification.event e
+                UNION ALL
+                SELECT t.user_id, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
+         GROUP BY p.user_id
+         HAVING pg_catalog.bool_or(p.points <> 0)
     ),
     upserted AS (
         INSERT INTO gamification.points_total AS t (user_id, points)
@@ -145,7 +150,8 @@ BEGIN
     )
     SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
     DELETE FROM gamification.points_total t
-     WHERE NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
+     WHERE t.pruned = 0
+       AND NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
     GET DIAGNOSTICS v_gone = ROW_COUNT;
     RETURN v_changed + v_gone;
 END;
@@ -159,4 +165,4 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._totals_rebuild(current_user) $$;
 COMMENT ON FUNCTION gamification.totals_rebuild() IS
-    'Set every user''s points total (user_points) to the sum of their events'' points: a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+    'Set every user''s points total (user_points) to the sum of their events'' points (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';

@@ -15,7 +15,10 @@ CREATE TABLE gamification.event (
     points  bigint NOT NULL DEFAULT 0,
     reason  text,
     data    jsonb,
-    txid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
+    txid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    origin  text NOT NULL DEFAULT CASE pg_catalog.current_setting('gamification.event_origin', true)
+                                 WHEN 'import' THEN 'import' WHEN 'backfill' THEN 'backfill' ELSE 'live' END
+            CHECK (origin IN ('live', 'backfill', 'import'))
 );
 CREATE INDEX event_user_subject_idx ON gamification.event (user_id, subject, id);
 CREATE INDEX event_txid_idx ON gamification.event (txid, id);
@@ -30,6 +33,8 @@ COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_
 COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row.';
 
 COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
+
+COMMENT ON COLUMN gamification.event.origin IS 'live for what happened as it happened; backfill for awards made after the fact (a badge''s backfill, a lowered target) with the points and unlocks that follow, and first unlocks recorded by unlockable_register(); import for events written while the transaction set gamification.event_origin = ''import'' (a bulk import). Consumers registered with live_only skip all but live. Added in 0.3.0.';
 
 -- The log is user data: pg_dump keeps it, with its sequence.
 SELECT pg_catalog.pg_extension_config_dump('gamification.event', '');

@@ -8,9 +8,13 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- Only user_erase() and data_reset() delete, with this set for their own statements
+    -- Only user_erase(), data_reset() and events_prune() delete, with this set for their own statements
     -- (set_config); nobody else holds DELETE or TRUNCATE on these tables anyway.
     IF pg_catalog.current_setting('gamification.erasing', true) = 'on' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
+        RETURN NULL;
+    END IF;
+    -- events_rebase() renumbers the log's txid after a restore into another cluster.
+    IF pg_catalog.current_setting('gamification.rebasing', true) = 'on' AND TG_OP = 'UPDATE' THEN
         RETURN NULL;
     END IF;
     RAISE EXCEPTION USING ERRCODE = '55000',
@@ -19,7 +23,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._append_only() IS
-    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and the TRUNCATE of data_reset().';
+    'Internal trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (55000), except the DELETE of user_erase() and events_prune(), the TRUNCATE of data_reset() and the UPDATE of events_rebase().';
 
 CREATE {{ or_replace }}TRIGGER event_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event

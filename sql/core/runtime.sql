@@ -287,6 +287,28 @@ COMMENT ON FUNCTION gamification._grant(text, text[], text) IS
     'Internal, set-based: award badge p_code to every distinct non-null user of p_users that does not hold it; appends a badge_awarded event per new award, paying the badge''s points. Returns the number newly awarded. Idempotent: a held badge changes nothing and pays nothing; a re-award after a revoke pays again. 42704 for an unknown or retired badge.';
 
 
+CREATE {{ or_replace }}FUNCTION gamification._grant_retroactive(p_code text, p_users text[], p_source text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_origin text := pg_catalog.current_setting('gamification.event_origin', true);
+    v_awarded integer;
+BEGIN
+    -- Awards made after the fact, for many users at once: their events (and the points
+    -- and unlocks that follow) say so in event.origin, through the column's default, so
+    -- that consumers can spare users a flood of notifications. The setting is put back.
+    PERFORM pg_catalog.set_config('gamification.event_origin', 'backfill', true);
+    v_awarded := gamification._grant(p_code, p_users, p_source);
+    PERFORM pg_catalog.set_config('gamification.event_origin', coalesce(v_origin, ''), true);
+    RETURN v_awarded;
+END;
+$$;
+COMMENT ON FUNCTION gamification._grant_retroactive(text, text[], text) IS
+    'Internal: _grant() for awards made after the fact (a backfill, a lowered target), with the events it appends marked origin backfill.';
+
+
 CREATE {{ or_replace }}FUNCTION gamification._apply_counts(p_codes text[], p_users text[], p_steps bigint[])
 RETURNS integer
 LANGUAGE plpgsql

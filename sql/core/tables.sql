@@ -50,9 +50,11 @@ COMMENT ON TABLE gamification.progress IS 'Stored progress of a user towards a b
 
 CREATE TABLE gamification.points_total (
     user_id text PRIMARY KEY,
-    points  bigint NOT NULL
+    points  bigint NOT NULL,
+    pruned  bigint NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE gamification.points_total IS 'Per-user sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
+COMMENT ON COLUMN gamification.points_total.pruned IS 'The points of this user''s events that events_prune() deleted: points = pruned + the sum of the events left. Added in 0.3.0.';
 
 CREATE TABLE gamification.unlockable (
     code            text PRIMARY KEY,

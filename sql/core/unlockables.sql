@@ -65,8 +65,8 @@ BEGIN
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
         RETURNING user_id, unlockable_code
     )
-    INSERT INTO gamification.event (user_id, kind, subject, reason)
-    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register'
+    INSERT INTO gamification.event (user_id, kind, subject, reason, origin)
+    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register', 'backfill'
       FROM first_unlock f ORDER BY f.user_id, f.unlockable_code;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);

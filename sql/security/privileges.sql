@@ -183,9 +183,11 @@ END
 $owner$;
 GRANT EXECUTE ON FUNCTION gamification.pending_apply() TO gamification_operator;
 -- Consumers of the event log (core/consumers.sql): application workers, as operators.
-GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean), gamification.events_fetch(text, integer),
-                          gamification.events_ack(text, xid8, bigint)
+GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean), gamification.consumer_unregister(text),
+                          gamification.events_fetch(text, integer), gamification.events_ack(text, xid8, bigint)
    TO gamification_operator;
+-- Readers read the log with their own rights (row security applies), in the same order.
+GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
 GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock

@@ -14,7 +14,7 @@ SELECT columns_are('gamification', 'badge',
     ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next',
           'definition', 'created_at', 'updated_at', 'retired_at'], 'badge has the documented columns');
 SELECT columns_are('gamification', 'event',
-    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data', 'txid'], 'the event log has the documented columns (txid added in 0.3.0)');
+    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data', 'txid', 'origin'], 'the event log has the documented columns (txid and origin added in 0.3.0)');
 SELECT col_has_check('gamification', 'event', 'kind', 'the event kinds are checked');
 
 SELECT has_view('gamification', v, 'view gamification.' || v || ' exists')
@@ -94,7 +94,8 @@ SELECT is(
           'gamification.badge_progress(anyelement,text,bigint)', 'gamification.badge_progress(text,text,bigint)',
           'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
-          'gamification.consumer_register(text,boolean)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
+          'gamification.consumer_register(text,boolean,boolean)', 'gamification.consumer_unregister(text)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
+          'gamification.events_prune(interval,bigint)', 'gamification.events_rebase()',
           'gamification.pending_apply()', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
           'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
           'gamification.user_erase(text)'],
