@@ -27,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--users", type=int, metavar="N", help="distinct users (default 10,000)")
     p.add_argument("--leaderboard-users", type=int, metavar="N",
                    help="users with points for the leaderboard reads (default 1,000,000)")
-    p.add_argument("--scenarios", metavar="LIST", help="comma-separated scenario numbers 1-7 (default all)")
+    p.add_argument("--scenarios", metavar="LIST", help="comma-separated scenario numbers 1-8 (default all)")
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the results (default bench-results/latest.json)")
     p.add_argument("--quick", action="store_true", help="about 100x smaller sizes: a smoke run")

@@ -20,7 +20,7 @@ from gamification.project import EXTENSION, ProjectError
 from gamification.server import Installation, embedded_installation
 
 
-ALL_SCENARIOS = (1, 2, 3, 4, 5, 6, 7)
+ALL_SCENARIOS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 EVENTS_DDL = """
 CREATE TABLE events (
@@ -90,9 +90,9 @@ class Options:
             try:
                 chosen = tuple(sorted({int(s) for s in args.scenarios.split(",") if s.strip()}))
             except ValueError:
-                raise ProjectError(f"--scenarios: expected a comma-separated list of 1..7, got {args.scenarios!r}")
+                raise ProjectError(f"--scenarios: expected a comma-separated list of 1..8, got {args.scenarios!r}")
             if not chosen or any(s not in ALL_SCENARIOS for s in chosen):
-                raise ProjectError(f"--scenarios: expected numbers among 1..7, got {args.scenarios!r}")
+                raise ProjectError(f"--scenarios: expected numbers among 1..8, got {args.scenarios!r}")
             o.scenarios = chosen
         return o
 

@@ -16,7 +16,7 @@ from bench.measure import AWARD_TABLES, STAGING_TABLES, rows_written  # noqa: E4
 from bench.report import fmt_ratio, per_award_text  # noqa: E402
 from bench.scenarios.concurrency import PGBENCH_TWO_USERS_SCRIPT, parse_pgbench  # noqa: E402
 
-SCENARIOS = {1, 2, 3, 5, 6, 7}
+SCENARIOS = {1, 2, 3, 5, 6, 7, 8}
 
 
 def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
         for figure in scenarios[number]["figures"]:
             if figure["target"] is not None and figure["kind"] != "count":
                 assert figure.get("why"), (number, figure["label"])
-    for number in SCENARIOS - {6, 7}:
+    for number in SCENARIOS - {6, 7, 8}:
         sc = scenarios[number]
         assert sc["status"] == "ok", sc["error"]
         assert sc["figures"], number
@@ -97,6 +97,15 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     assert counts == {"errors (failed txns, aborted clients, logged ERRORs)": 0, "deadlocks": 0,
                       "  two users per transaction: errors": 0, "  two users per transaction: deadlocks": 0}
     assert all(v["checked"] and v["ok"] for v in bench7["verification"])
+    # Delivery: NOTIFY and a consumer against neither, on scenario 7's writes (the target), on
+    # an event in every transaction and on single-row inserts; the consumer got every event
+    # of the log in every delivery run (the scenario fails otherwise).
+    delivery = scenarios[8]
+    assert delivery["status"] == "ok", delivery["error"]
+    assert [f["target"] and f["target"]["limit"] for f in delivery["figures"]] == [0.9, None, None]
+    assert all(f["ratio"]["median"] > 0 for f in delivery["figures"])
+    for setting in delivery["settings"].values():
+        assert all(r["delivered"] > 0 for r in setting["delivery"])
     unmet = [f for sc in scenarios.values() for f in sc["figures"] if f["met"] is False and f.get("why")]
     assert ("why: " in result.stdout) == bool(unmet)
     # The cost per award next to the figures that award: time in _apply_grants and rows

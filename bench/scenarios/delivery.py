@@ -1,0 +1,209 @@
+"""Scenario 8: what delivering events costs the writers (issue 18).
+
+Every event is in the log whatever happens; delivery adds a NOTIFY at the commit of each
+transaction that appended events (a cluster-wide lock, taken by notifying transactions only)
+and a consumer reading the log with events_fetch/events_ack while the writers run. Each
+pair below differs only in that: the same badges and writes, with `gamification.notify =
+off` and nobody reading, against NOTIFY on and a consumer woken by it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+
+from ..badges import Badge, Setting
+from ..common import BenchError, Options, Progress, Target, VerificationError, stats
+from ..measure import Scenario, explain, insert_rows, ratio_figure, settle
+from .concurrency import PGBENCH_SCRIPT, PROFILES_DDL, parse_pgbench
+
+# The worst case for NOTIFY: every transaction appends an event.
+PGBENCH_POINTS_SCRIPT = """\\set uid random(1, :users)
+SELECT gamification.points_award(:uid, 1, 'bench');
+"""
+# A badge every first row of a user earns: each single-row insert below awards.
+FIRST = Badge("first", {"code": "first", "name": "First", "points": 1, "condition": "true",
+                        "trigger_condition": "insert", "trigger_table": "events", "user_field": "user_id"},
+              "SELECT count(DISTINCT user_id) FROM events", "true")
+COUNTER = Badge("cnt1", {"code": "cnt1", "name": "Counter 1", "points": 1, "target": 3,
+                         "counter": {"table": "events", "user_field": "user_id", "on": "insert"}},
+                "SELECT count(*) FROM (SELECT user_id FROM events GROUP BY user_id HAVING count(*) >= 3) s", "")
+HIGH_SCORE = Badge("high_score", {"code": "high_score", "name": "High score", "points": 5,
+                                  "condition": "NEW.score >= 1500", "trigger_condition": "update",
+                                  "trigger_table": "profiles", "user_field": "user_id", "update_of": ["score"]},
+                   "SELECT count(*) FROM profiles WHERE score >= 1500", "")
+NOTIFY_OFF = "ALTER DATABASE {db} SET gamification.notify = off"
+GATHER_SECONDS = 0.1  # what a worker waits after a wake-up before it fetches (the README's advice)
+
+
+class Consumer:
+    """A worker of consumer 'bench' in a thread: LISTEN, then fetch and acknowledge until
+    the log is drained, wait for a wake-up (or 0.5 s) and 0.1 s more, again; counts what it got."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.delivered = 0
+        self.wakeups = 0
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "Consumer":
+        with closing(psycopg.connect(self.dsn, autocommit=True)) as conn:
+            conn.execute("SELECT gamification.consumer_register('bench', from_start => true)")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def drain(self, conn: psycopg.Connection) -> int:
+        got = 0
+        while True:
+            with conn.transaction():
+                rows = conn.execute("SELECT id, txid FROM gamification.events_fetch('bench', 1000)").fetchall()
+                if rows:
+                    conn.execute("SELECT gamification.events_ack('bench', %s, %s)", (rows[-1][1], rows[-1][0]))
+            got += len(rows)
+            if not rows:
+                return got
+
+    def _run(self) -> None:
+        try:
+            with closing(psycopg.connect(self.dsn, autocommit=True)) as conn:
+                conn.execute("LISTEN gamification_events")
+                while not self._stop.is_set():
+                    self.delivered += self.drain(conn)
+                    woken = sum(1 for _ in conn.notifies(timeout=0.5, stop_after=1))
+                    self.wakeups += woken
+                    if woken:
+                        # Gather: let the events of the next commits arrive and take them in one
+                        # batch, instead of one fetch-and-acknowledge transaction per commit.
+                        time.sleep(GATHER_SECONDS)
+                self.delivered += self.drain(conn)
+        except BaseException as exc:  # reported by the scenario
+            self.error = exc
+
+
+def run_pgbench(target: Target, opts: Options, dsn: str, script: Path, users: int) -> dict:
+    argv = [str(target.pgbench), "-n", "-M", "prepared", "-c", str(opts.pgbench_clients), "-j", "2",
+            "-T", str(opts.pgbench_seconds), "-D", f"users={users}", "--failures-detailed", "-f", str(script), dsn]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=opts.pgbench_seconds + 300)
+    parsed = parse_pgbench(result.stdout + result.stderr)
+    if parsed["tps"] is None:
+        raise BenchError(f"pgbench failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+    return parsed
+
+
+def prepare(setting: Setting, target: Target, delivery: bool, users: int) -> str:
+    dsn = setting.prepare(target)
+    with closing(psycopg.connect(dsn, autocommit=True)) as conn:
+        if not delivery:
+            conn.execute(NOTIFY_OFF.format(db=conn.info.dbname))
+        if "profiles" in " ".join(setting.ddl):
+            conn.execute("INSERT INTO profiles (user_id) SELECT g FROM generate_series(1, %s) g", (users,))
+    settle(target, dsn, "events")
+    return dsn
+
+
+def measure(setting: Setting, target: Target, delivery: bool, work) -> tuple[float, dict]:
+    """Prepare a fresh database, run work(dsn) (returns its rate) with or without a
+    consumer, and check that the consumer got every event once the run is over."""
+    dsn = prepare(setting, target, delivery, work.users)
+    if not delivery:
+        rate, detail = work(dsn)
+        return rate, detail
+    with Consumer(dsn) as consumer:
+        rate, detail = work(dsn)
+    if consumer.error is not None:
+        raise BenchError(f"{setting.name}: the consumer failed: {consumer.error}")
+    with closing(psycopg.connect(dsn, autocommit=True)) as conn:
+        logged = conn.execute("SELECT count(*) FROM gamification.event").fetchone()[0]
+    if consumer.delivered != logged:
+        raise VerificationError(f"{setting.name}: the consumer got {consumer.delivered} events, the log holds {logged}")
+    detail.update(delivered=consumer.delivered, wakeups=consumer.wakeups)
+    return rate, detail
+
+
+class PgbenchWork:
+    def __init__(self, target: Target, opts: Options, script: Path, users: int) -> None:
+        self.target, self.opts, self.script, self.users = target, opts, script, users
+
+    def __call__(self, dsn: str) -> tuple[float, dict]:
+        parsed = run_pgbench(self.target, self.opts, dsn, self.script, self.users)
+        return parsed["tps"], parsed
+
+
+class SingleRowWork:
+    """opts.single autocommit one-row inserts, each by a new user: every one awards."""
+
+    def __init__(self, n: int) -> None:
+        self.users = n
+        self.rows = [(i + 1, "k0", 1) for i in range(n)]
+
+    def __call__(self, dsn: str) -> tuple[float, dict]:
+        latencies: list[float] = []
+        with closing(psycopg.connect(dsn, autocommit=True)) as conn:
+            seconds = insert_rows(conn, self.rows, latencies)
+        return len(self.rows) / seconds, {"inserts": len(self.rows), "seconds": seconds}
+
+
+def scenario_delivery(opts: Options, target: Target, progress: Progress) -> Scenario:
+    users, clients = opts.users, opts.pgbench_clients
+    size = f"pgbench {clients} clients x {opts.pgbench_seconds} s, {users:,} users; {opts.single:,} single-row inserts"
+    sc = Scenario(8, "Event delivery: NOTIFY and a consumer, against neither", size)
+    if target.pgbench is None:
+        raise BenchError("pgbench not found (neither the server's, on PATH, nor the wheel's)")
+    mixed_setting = Setting("scenario 7's badges", extension=True, badges=(COUNTER, HIGH_SCORE), ddl=PROFILES_DDL)
+    points_setting = Setting("points_award in every transaction", extension=True)
+    single_setting = Setting("a badge every single-row insert earns", extension=True, badges=(FIRST,))
+    workdir = Path(tempfile.mkdtemp(prefix="gamification-bench-"))
+    mixed, points = workdir / "mixed.sql", workdir / "points.sql"
+    mixed.write_text(PGBENCH_SCRIPT)
+    points.write_text(PGBENCH_POINTS_SCRIPT)
+    works = [(mixed_setting, PgbenchWork(target, opts, mixed, users)),
+             (points_setting, PgbenchWork(target, opts, points, users)),
+             (single_setting, SingleRowWork(opts.single))]
+    rates: dict[tuple[str, bool], list[float]] = {(s.name, d): [] for s, _ in works for d in (False, True)}
+    try:
+        for run in range(1, opts.runs + 1):
+            for setting, work in works:
+                for delivery in (False, True):
+                    rate, detail = measure(setting, target, delivery, work)
+                    rates[(setting.name, delivery)].append(rate)
+                    key = "delivery" if delivery else "no delivery"
+                    sc.settings.setdefault(setting.name, {}).setdefault(key, []).append(detail)
+                    progress(f"scenario 8 (delivery), run {run}/{opts.runs}, {setting.name}, {key}: {rate:.0f}/s")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for (name, delivery), values in rates.items():
+        sc.settings[name]["rate" if delivery else "rate without delivery"] = stats(values)
+
+    def figure(label: str, setting: Setting, limit: float | None, unit: str) -> dict:
+        return ratio_figure(label, f"{setting.name}, NOTIFY on + consumer", f"{setting.name}, neither",
+                            rates[(setting.name, True)], rates[(setting.name, False)], limit, size,
+                            higher_is_better=True, unit=unit)
+
+    sc.figures.append(figure("pgbench (scenario 7's writes): TPS with delivery vs without", mixed_setting, 0.9, "tps"))
+    runs = sc.settings[mixed_setting.name]["delivery"]
+    explain(sc.figures[-1], f"{sum(r['delivered'] for r in runs):,} events delivered in "
+                            f"{sum(r['transactions'] for r in runs):,} transactions: only transactions that "
+                            "append events notify, and NOTIFY serialises their commits (a cluster-wide lock)")
+    sc.figures.append(figure("  worst case, an event in every transaction", points_setting, None, "tps"))
+    explain(sc.figures[-1], "every commit notifies: the commits queue on NOTIFY's lock; where events are a "
+                            "stream, turn NOTIFY off and poll (gamification.notify = off, README)")
+    sc.figures.append(figure("single-row inserts, each awarding: rate with delivery vs without", single_setting,
+                             None, "rows/s"))
+    sc.notes.append("Delivery: NOTIFY on (the default) and a consumer thread that LISTENs, fetches and "
+                    "acknowledges in batches of 1,000 while the writers run; without: gamification.notify = off "
+                    "and no consumer. After each delivery run the consumer had every event of the log.")
+    return sc
