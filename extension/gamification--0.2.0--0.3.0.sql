@@ -304,30 +304,38 @@ $$;
 COMMENT ON FUNCTION gamification.events_rebase() IS
     'After restoring a dump into another cluster (whose transaction ids differ): renumber the log for delivery (the events of ended transactions get txid 0, read in id order) and move every consumer to its first unacknowledged event, so that none is skipped (some may come twice). Run once, as an admin, right after the restore; events_fetch() asks for it with 55000 when it finds ids of another cluster. Returns the number of events renumbered.';
 
--- Wake-ups: a NOTIFY on channel gamification_events, with an empty payload, from every
--- transaction that appends events (PostgreSQL folds a transaction's identical
--- notifications into one, sent at commit and never after a rollback). Listeners then
--- call events_fetch(); polling works without it. NOTIFY serialises committing
--- transactions that notify (docs/benchmarks.md), so it can be turned off per database or
--- role: ALTER DATABASE app SET gamification.notify = off.
+-- Wake-ups: a NOTIFY on channel gamification_events, with an empty payload, sent at commit
+-- and never after a rollback (PostgreSQL folds a transaction's identical notifications
+-- into one). Listeners then call events_fetch(); polling works without it. NOTIFY takes a
+-- cluster-wide lock at commit that serialises the commits of notifying transactions
+-- (make bench, scenario 8: 0.3-0.5x when every transaction notifies), so by default only
+-- what people are told about at once wakes listeners: live events other than
+-- points_changed (a badge, an unlockable). gamification.notify, per database, role or
+-- transaction: awards (the default), all (every transaction that appends events), off.
 CREATE FUNCTION gamification._events_notify()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF pg_catalog.current_setting('gamification.notify', true) IS DISTINCT FROM 'off' THEN
-        PERFORM pg_catalog.pg_notify('gamification_events', '');
-    END IF;
+    -- Which events wake listeners is the trigger's WHEN, evaluated without calling this.
+    PERFORM pg_catalog.pg_notify('gamification_events', '');
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION gamification._events_notify() IS
-    'Internal trigger (AFTER INSERT ... FOR EACH STATEMENT on event): NOTIFY gamification_events, empty payload, unless gamification.notify is off.';
+    'Internal trigger (event_notify, AFTER INSERT ... FOR EACH ROW on event, for the events its WHEN picks by gamification.notify): NOTIFY gamification_events, empty payload.';
 
+-- One row trigger whose WHEN (evaluated by PostgreSQL, no function call when false) says
+-- which events wake listeners: with awards (the default, and any unknown value) live
+-- events other than points_changed; with all, every event; with off, none.
 CREATE TRIGGER event_notify
     AFTER INSERT ON gamification.event
-    FOR EACH STATEMENT EXECUTE FUNCTION gamification._events_notify();
+    FOR EACH ROW
+    WHEN (coalesce(pg_catalog.current_setting('gamification.notify', true), '') OPERATOR(pg_catalog.<>) 'off'
+          AND ((NEW.kind OPERATOR(pg_catalog.<>) 'points_changed' AND NEW.origin OPERATOR(pg_catalog.=) 'live')
+               OR pg_catalog.current_setting('gamification.notify', true) OPERATOR(pg_catalog.=) 'all'))
+    EXECUTE FUNCTION gamification._events_notify();
 
 -- Retroactive awards mark their events (event.origin).
 -- The runtime interface: every function that generated trigger functions call, and the

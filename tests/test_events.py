@@ -125,12 +125,37 @@ def test_a_listener_is_woken_after_commit_and_not_by_a_rollback(db, dsn):
         writer.commit()
         woken = list(listener.notifies(timeout=2, stop_after=2))
         assert [(n.channel, n.payload) for n in woken] == [("gamification_events", "")], "one wake-up per transaction"
+        # Points alone wake nobody by default (a stream of them would serialise commits on
+        # NOTIFY's lock): the next award's wake-up, or a poll, delivers them.
+        writer.execute("SELECT gamification.points_award('n2', 1, 'tick')")
+        writer.commit()
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == [], "woken by points alone"
+        writer.execute("SET gamification.notify = 'all'")
+        writer.execute("SELECT gamification.points_award('n2', 1, 'tick')")
+        writer.commit()
+        assert len(list(listener.notifies(timeout=2, stop_after=1))) == 1, "notify = all: not woken by points"
         # Off for a database or role: polling still works.
         writer.execute("SET gamification.notify = off")
         writer.execute("SELECT gamification.badge_award('n3', 'hello')")
         writer.commit()
         assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
-        assert len(fetch_and_ack(listener)) == 3  # n2's award and points, n3's award
+        assert len(fetch_and_ack(listener)) == 5  # n2's award and three point changes, n3's award
+
+
+def test_a_backfill_wakes_no_listener(db, dsn):
+    with psycopg.connect(dsn, autocommit=True) as listener:
+        listener.execute("LISTEN gamification_events")
+        db.execute("CREATE TABLE sketch (id serial PRIMARY KEY, user_id int, hit_views int NOT NULL DEFAULT 0)")
+        db.execute("INSERT INTO sketch (user_id, hit_views) SELECT g, 2000 FROM generate_series(1, 50) g")
+        db.execute("""SELECT gamification.badge_register('{"code": "star", "name": "Star", "points": 10,
+            "condition": "NEW.hit_views >= 1000", "trigger_condition": "update", "trigger_table": "sketch",
+            "user_field": "user_id", "backfill": true}')""")
+        assert db.execute("SELECT count(*) FROM gamification.award WHERE badge_code = 'star'").fetchone() == (50,)
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == [], "a backfill woke listeners"
+        db.execute("UPDATE sketch SET hit_views = 10")
+        db.execute("INSERT INTO sketch (user_id, hit_views) VALUES (77, 10)")
+        db.execute("UPDATE sketch SET hit_views = 5000 WHERE user_id = 77")
+        assert len(list(listener.notifies(timeout=2, stop_after=1))) == 1, "a live award woke nobody"
 
 
 def test_the_events_cli_prints_json_lines_resumes_and_stops_on_ctrl_c(db, dsn):
