@@ -5,19 +5,24 @@ writer commits and only then, and never one of a rolled-back write.
 The consumers are the README's, run as real processes that print one JSON line per event:
 examples/node/consumer.js (node-postgres, needs `node`; its npm packages are installed by
 `make test`, or here with `npm ci` when missing), examples/python/async_consumer.py
-(psycopg's AsyncConnection) and the synchronous psycopg one, `gamification events --follow`.
+(psycopg's AsyncConnection) and the synchronous psycopg one, `gamification events --follow`;
+then the README's two snippets, run as written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -56,8 +61,9 @@ def node() -> str:
 class Consumer:
     """A consumer process: its stdout lines in a queue, its stderr kept for messages."""
 
-    def __init__(self, command: list[str], dsn: str) -> None:
+    def __init__(self, command: list[str], dsn: str, extra_env: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+        env.update(extra_env or {})
         params = conninfo_to_dict(dsn)
         env.update({f"PG{key.upper()}": str(params[key]) for key in ("host", "port", "user", "dbname")
                     if key in params})
@@ -174,3 +180,76 @@ def test_an_award_by_a_plain_insert_arrives_after_commit_only(consumer, dsn):
         assert event["reason"] == "trigger" and event["data"] is None
         at = datetime.fromisoformat(event["at"])
         assert at.tzinfo is not None and before - timedelta(minutes=1) < at < before + timedelta(minutes=1)
+
+
+# --- The README's snippets, as written ----------------------------------------------------
+
+def readme_block(language: str, containing: str) -> str:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    [block] = [b for b in re.findall(rf"```{language}\n(.*?)```", readme, re.S) if containing in b]
+    return block
+
+
+@pytest.fixture
+def push(dsn: str) -> psycopg.Connection:
+    """The README's consumer 'push', registered before its loop starts, and a trigger badge."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(POSTS)
+        conn.execute(BADGE)
+        conn.execute("SELECT gamification.consumer_register('push')")
+        yield conn
+
+
+def acknowledged(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT acked_at IS NOT NULL FROM gamification.consumer WHERE name = 'push'").fetchone()[0]
+
+
+def test_the_readme_asyncio_loop_hears_a_committed_insert(push, dsn):
+    heard: list[tuple] = []
+
+    async def notify_user(user_id, kind, subject):
+        heard.append((user_id, kind, subject))
+
+    namespace = {"psycopg": psycopg, "dsn": dsn, "notify_user": notify_user}
+    exec("async def loop():\n" + textwrap.indent(readme_block("python", "AsyncConnection"), "    "), namespace)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(namespace["loop"]())
+        async with await psycopg.AsyncConnection.connect(dsn) as writer:
+            await writer.execute("INSERT INTO post (author) VALUES ('ann')")
+            await asyncio.sleep(QUIET)
+            assert heard == [], "heard before the writer committed"
+            await writer.commit()
+        for _ in range(int(PATIENCE * 10)):
+            if task.done():
+                task.result()  # the snippet failed: raise its error
+            if heard and acknowledged(push):
+                break
+            await asyncio.sleep(0.1)
+        task.cancel()
+        assert heard == [("ann", "badge_awarded", "first_post")]
+        assert acknowledged(push)
+
+    asyncio.run(scenario())
+
+
+def test_the_readme_node_loop_hears_a_committed_insert(node, push, dsn, tmp_path):
+    script = tmp_path / "readme.js"
+    script.write_text("const notifyUser = async (...args) => console.log(JSON.stringify(args));\n"
+                      "(async () => {\n" + readme_block("js", "require('pg')") + "})()"
+                      ".catch((err) => { console.error(err.message); process.exit(1); });\n")
+    process = Consumer([node, str(script)], dsn, {"NODE_PATH": str(NODE_DIR / "node_modules")})
+    try:
+        with psycopg.connect(dsn) as writer:
+            writer.execute("INSERT INTO post (author) VALUES ('ann')")
+            assert process.next_event(timeout=QUIET) is None, "heard before the writer committed"
+            writer.commit()
+        assert process.next_event(timeout=PATIENCE) == ["ann", "badge_awarded", "first_post"]
+        for _ in range(int(PATIENCE * 10)):
+            if acknowledged(push):
+                break
+            time.sleep(0.1)
+        assert acknowledged(push), "".join(process.stderr)
+        assert process.proc.poll() is None, "".join(process.stderr)
+    finally:
+        process.kill()

@@ -38,25 +38,18 @@ async function main() {
   await client.query('SELECT gamification.consumer_register($1)', [consumer]);
   console.error('listening');
 
-  for (let printed = 0; printed < maxEvents;) {
+  for (let handled = 0; handled < maxEvents;) {
     woken = false;
-    await client.query('BEGIN');
-    try {
-      const { rows } = await client.query('SELECT * FROM gamification.events_fetch($1, $2)',
-                                          [consumer, Math.min(100, maxEvents - printed)]);
-      for (const event of rows) console.log(JSON.stringify(event));
-      if (rows.length) {
-        const last = rows[rows.length - 1];
-        await client.query('SELECT gamification.events_ack($1, $2, $3)', [consumer, last.txid, last.id]);
-      }
-      await client.query('COMMIT');
-      printed += rows.length;
-      if (rows.length === 0 && !woken) {  // sleep until a commit notifies, polling every 5 s
-        await once(client, 'notification', { signal: AbortSignal.timeout(5000) }).catch(() => {});
-      }
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+    await client.query('BEGIN');  // fetch, handle, acknowledge: one transaction
+    const { rows } = await client.query('SELECT * FROM gamification.events_fetch($1, $2)',
+                                        [consumer, Math.min(100, maxEvents - handled)]);
+    for (const event of rows) console.log(JSON.stringify(event));  // your handler: idempotent by event.id
+    const last = rows.at(-1);
+    if (last) await client.query('SELECT gamification.events_ack($1, $2, $3)', [consumer, last.txid, last.id]);
+    await client.query('COMMIT');  // an error instead ends the process, and its connection rolls back
+    handled += rows.length;
+    if (!last && !woken) {  // sleep until a commit notifies, or 5 s
+      await once(client, 'notification', { signal: AbortSignal.timeout(5000) }).catch(() => {});
     }
   }
   clearTimeout(timer);
