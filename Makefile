@@ -1,7 +1,7 @@
 # gamification: a PostgreSQL extension for badges, points and unlockables.
 #
 #   make demo     run the scripted demo on an embedded PostgreSQL 18 (no root, no system server)
-#   make test     install what the tests need, check generated SQL, run the whole suite
+#   make test     install what the tests need (Debian, npm), check generated SQL, run the whole suite
 #   make install  install into the server of PG_CONFIG (PGXS; DESTDIR works)
 #   make build    render sql/ into extension/ (needs the virtualenv)
 #   make reference  build, then regenerate docs/reference.md from the extension's COMMENTs
@@ -21,7 +21,7 @@ BIN = $(VENV)/bin
 TEST_PACKAGES = postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check
 
 .DEFAULT_GOAL := all
-.PHONY: all venv build reference demo serve bench dist test test-deps
+.PHONY: all venv build reference demo serve bench dist test test-deps node-deps
 
 all:
 	@echo "Nothing to compile: the extension is pure SQL. Try 'make demo', 'make test' or 'make install'."
@@ -68,7 +68,31 @@ test-deps:
 		fi; \
 	fi
 
-test: test-deps venv
+# The Node consumer example's npm packages (pg), for tests/test_event_clients.py, which runs
+# it with node: `npm ci` from the committed lock when node_modules is missing or older than
+# the lock. No node or npm: installed from Debian as root; otherwise that test is skipped.
+NODE_EXAMPLE = examples/node
+
+node-deps:
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else \
+			echo "note: the Node consumer test needs node and npm (sudo apt-get install$$missing); without node it is skipped"; \
+			exit 0; \
+		fi; \
+	fi; \
+	stamp=$(NODE_EXAMPLE)/node_modules/.package-lock.json; \
+	if [ ! -e $$stamp ] || [ $(NODE_EXAMPLE)/package-lock.json -nt $$stamp ]; then \
+		echo "npm ci --prefix $(NODE_EXAMPLE)"; \
+		npm ci --prefix $(NODE_EXAMPLE) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	fi
+
+test: test-deps node-deps venv
 	$(BIN)/gamification check
 	$(BIN)/pytest
 
