@@ -94,7 +94,9 @@ def wrapper(execute, sql, params, many, context):
 def _on_connection(sender, connection, **kwargs) -> None:
     if connection.alias == conf.database() and connection.vendor == "postgresql" \
             and wrapper not in connection.execute_wrappers:
-        connection.execute_wrappers.append(wrapper)
+        # First (outermost): a `with connection.execute_wrapper(...)` around the first query
+        # pops the last wrapper on exit, which must stay its own.
+        connection.execute_wrappers.insert(0, wrapper)
 
 
 def install() -> None:
