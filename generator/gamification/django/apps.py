@@ -3,8 +3,8 @@ from django.apps import AppConfig
 
 class GamificationConfig(AppConfig):
     name = "gamification.django"
-    # Not "gamification": django-gamification's label, whose tables and migration history
-    # a project importing from it still has (manage.py gamification_import_django_gamification).
+    # The default label would be "django" (the last part of the name): a label of its own,
+    # distinct from django-gamification's ("django_gamification"), for admin URLs and migrations.
     label = "gamification_pg"
     verbose_name = "Gamification"
     default_auto_field = "django.db.models.BigAutoField"
