@@ -7,7 +7,8 @@
 #   make reference  build, then regenerate docs/reference.md from the extension's COMMENTs
 #   make serve    a throwaway PostgreSQL 18 with the extension, until Ctrl-C
 #   make bench    measure what trigger badges cost: bench/ (BENCH_ARGS="--quick" for a smoke run)
-#   make dist     zip of the committed tree (HEAD): dist/gamification-<version>.zip, for PGXN
+#   make dist     from the committed tree (HEAD): dist/gamification-<version>.zip for PGXN, and the
+#                 Python wheel and sdist (pip install dist/gamification-<version>-py3-none-any.whl)
 
 EXTENSION = gamification
 DATA = $(wildcard extension/$(EXTENSION)--*.sql)
@@ -31,7 +32,7 @@ $(BIN)/gamification: pyproject.toml
 		{ echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[test]'
+	$(BIN)/pip install --quiet --editable '.[embedded,django,test]'
 	@touch $@
 
 venv: $(BIN)/gamification
@@ -97,9 +98,12 @@ test: test-deps node-deps venv
 	$(BIN)/pytest
 
 # The distribution: `git archive` of HEAD, so only committed files (never .venv, dist/
-# or uncommitted work). The version is the control file's default_version.
+# or uncommitted work). The version is the control file's default_version. The wheel and
+# sdist are built from that same archive (python -m build, the sdist first, the wheel from
+# it), with BUILD_PYTHON (default: the virtualenv's, made if missing).
 DIST_VERSION := $(shell sed -n "s/^[[:space:]]*default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 DIST_ZIP = dist/$(EXTENSION)-$(DIST_VERSION).zip
+BUILD_PYTHON ?= $(BIN)/python
 
 dist:
 	@test -n "$(DIST_VERSION)" || { echo "no default_version in $(EXTENSION).control"; exit 1; }
@@ -107,6 +111,10 @@ dist:
 	@mkdir -p dist
 	git archive --format=zip --prefix=$(EXTENSION)-$(DIST_VERSION)/ --output=$(DIST_ZIP) HEAD
 	@echo "wrote $(DIST_ZIP)"
+	@test -x "$(BUILD_PYTHON)" || $(MAKE) venv
+	@tree=$$(mktemp -d) && git archive --format=tar HEAD | tar -x -C "$$tree" && \
+		"$(BUILD_PYTHON)" -m build --no-isolation --outdir "$(CURDIR)/dist" "$$tree"; \
+		status=$$?; rm -rf "$$tree"; exit $$status
 
 # PGXS provides install/uninstall. It is only there when the server's development
 # files are (Debian: postgresql-server-dev-NN); the wheel's pg_config has them too.

