@@ -159,6 +159,7 @@ OPERATIONS += [
     # Retention and renumbering rewrite the log: admins.
     ("events_prune", 3, "SELECT gamification.events_prune('1000 years')"),
     ("events_rebase", 3, "SELECT gamification.events_rebase()"),
+    ("history_import", 3, "SELECT gamification.history_import('{}')"),
     ("totals_rebuild", 3, "SELECT gamification.totals_rebuild()"),
     ("badge_register", 3, "SELECT * FROM gamification.badge_register('{\"code\": \"m_new\", \"name\": \"New\"}')"),
     ("badge_register(trigger)", 3, "SELECT * FROM gamification.badge_register('" + PREVIEW_DEF + "')"),

@@ -95,7 +95,7 @@ SELECT is(
           'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
           'gamification.consumer_register(text,boolean,boolean)', 'gamification.consumer_unregister(text)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
-          'gamification.events_prune(interval,bigint)', 'gamification.events_rebase()',
+          'gamification.events_prune(interval,bigint)', 'gamification.events_rebase()', 'gamification.history_import(jsonb)',
           'gamification.pending_apply()', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
           'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
           'gamification.user_erase(text)'],
