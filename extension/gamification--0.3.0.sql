@@ -2531,8 +2531,8 @@ SELECT e.user_id, e.points AS amount,
        CASE WHEN e.kind IN ('badge_awarded', 'badge_revoked') THEN e.subject END AS badge,
        e.at AS created_at, e.id
   FROM gamification.event e
- WHERE e.points <> 0;
-COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points (the events whose points are not 0): points given or taken, why, and the badge involved if any.';
+ WHERE e.points <> 0 AND e.point_type = 'points';
+COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points of the default point type (the events whose points are not 0), so that they sum to user_points: points given or taken, why, and the badge involved if any. Changes of other point types are in gamification.event (point_type).';
 COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
 COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
 COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';

@@ -3,7 +3,7 @@
 -- read one, revokes and resets take back in the type that was paid.
 BEGIN;
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(27);
+SELECT plan(28);
 
 SELECT is((SELECT array_agg(code ORDER BY code) FROM gamification.point_types), ARRAY['points'],
     'the default point type, points, is there from the start');
@@ -45,6 +45,8 @@ SELECT throws_ok($$ SELECT gamification.points_award('ann', 1, 'x', 'karma') $$,
 SELECT throws_ok($$ SELECT gamification.points_award('ann', 1, 'x', NULL) $$, '22004',
     'gamification.award_points(): point_type must not be null', 'a null point type is refused');
 
+SELECT is((SELECT sum(amount) FROM gamification.points_history WHERE user_id = 'ann'), 6::numeric,
+    'points_history lists the default type''s changes only: they sum to user_points');
 SELECT gamification.badge_register('{"code": "helper", "name": "Helper", "points": 50, "point_type": "coins"}');
 SELECT gamification.badge_revoke('ann', 'helper');
 SELECT set_eq($$ SELECT point_type, points FROM gamification.user_points_by_type WHERE user_id = 'ann' $$,
