@@ -38,7 +38,8 @@ SELECT is((SELECT point_type FROM gamification.event WHERE user_id = 'ann' AND s
 
 SELECT is(gamification.points_award('ann', 7, 'quest', 'xp'), 57::bigint, 'points_award in a type returns that type''s total');
 SELECT is(gamification.points_award('ann', 1, 'daily'), 6::bigint, 'points_award without a type is unchanged: the default type');
-SELECT is(gamification.points_award(42, 3, 'quest', 'coins'), 3::bigint, 'points_award in a type for any key type');
+SELECT is(gamification.points_award(42, 3, 'quest', point_type => 'coins'), 3::bigint,
+    'points_award in a type for any key type, the type named');
 SELECT is(gamification.award_points('ann', 1, 'quest', 'xp'), 58::bigint, 'award_points, the 0.1.0 name, in a type');
 SELECT throws_ok($$ SELECT gamification.points_award('ann', 1, 'x', 'karma') $$, '42704',
     'gamification.award_points(): point_type "karma" is not a registered point type', 'an unknown point type is refused');
