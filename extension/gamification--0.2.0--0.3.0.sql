@@ -28,6 +28,58 @@ CREATE INDEX event_txid_idx ON gamification.event (txid, id);
 COMMENT ON COLUMN gamification.event.txid IS 'The id of the transaction that wrote it (pg_current_xact_id()): consumers read the log in (txid, id) order, only below their snapshot''s xmin, so that no event of a transaction that commits later is skipped (events_fetch). Added in 0.3.0.';
 COMMENT ON COLUMN gamification.event.origin IS 'live for what happened as it happened; backfill for awards made after the fact (a badge''s backfill, a lowered target) with the points and unlocks that follow, and first unlocks recorded by unlockable_register(); import for events written while the transaction set gamification.event_origin = ''import'' (a bulk import). Consumers registered with live_only skip all but live. Added in 0.3.0.';
 COMMENT ON COLUMN gamification.points_total.pruned IS 'The points of this user''s events that events_prune() deleted: points = pruned + the sum of the events left. Added in 0.3.0.';
+-- Point types and levels (issue 19): points are of a type, the default type (points)
+-- holding everything from before; totals are keyed by user and type; badges pay in a type
+-- and unlockables read one; levels are thresholds on a type, their changes events.
+SELECT gamification._ddl_quiet(true);
+CREATE TABLE gamification.point_type (
+    code        text PRIMARY KEY,
+    name        text NOT NULL,
+    description text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.point_type IS 'Kinds of points (XP, coins, karma, ...), as registered by gamification.point_type_register(). The default type, points, is built in: what user_points shows and what every call that names no type pays. Added in 0.3.0.';
+INSERT INTO gamification.point_type (code, name, description)
+VALUES ('points', 'Points', 'The default point type: user_points, and every call that names no type.');
+ALTER TABLE gamification.badge
+    ADD COLUMN point_type text NOT NULL DEFAULT 'points' REFERENCES gamification.point_type (code) ON UPDATE CASCADE;
+COMMENT ON COLUMN gamification.badge.point_type IS 'The point type its points are paid in (definition field "point_type", default points). Added in 0.3.0.';
+-- A constant default: stored once, no rewrite; the key then becomes (user, type).
+ALTER TABLE gamification.points_total ADD COLUMN point_type text NOT NULL DEFAULT 'points';
+ALTER TABLE gamification.points_total DROP CONSTRAINT points_total_pkey, ADD PRIMARY KEY (user_id, point_type);
+COMMENT ON TABLE gamification.points_total IS 'Per-user and per point type sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
+COMMENT ON COLUMN gamification.points_total.point_type IS 'The point type of this total (rows from before 0.3.0 are of the default type, points). Added in 0.3.0.';
+ALTER TABLE gamification.unlockable
+    ADD COLUMN point_type text NOT NULL DEFAULT 'points' REFERENCES gamification.point_type (code) ON UPDATE CASCADE;
+COMMENT ON COLUMN gamification.unlockable.point_type IS 'The point type whose total it reads (definition field "point_type", default points). Added in 0.3.0.';
+CREATE TABLE gamification.level (
+    point_type      text NOT NULL REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    number          integer NOT NULL CHECK (number > 0),
+    name            text NOT NULL,
+    description     text,
+    points_required bigint NOT NULL CHECK (points_required >= 0),
+    definition      jsonb NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (point_type, number)
+);
+COMMENT ON TABLE gamification.level IS 'Levels of a point type, as registered by gamification.level_register(): level number is reached at points_required points of that type; a higher number needs more points. Added in 0.3.0.';
+-- The log: a new kind, and the point type of every event (earlier rows: the default type).
+ALTER TABLE gamification.event DROP CONSTRAINT event_kind_check,
+    ADD CONSTRAINT event_kind_check CHECK (kind IN ('badge_awarded', 'badge_revoked', 'badge_reset', 'points_changed',
+                                                    'unlockable_unlocked', 'unlockable_locked', 'level_changed'));
+ALTER TABLE gamification.event ADD COLUMN point_type text NOT NULL DEFAULT 'points';
+SELECT gamification._ddl_quiet(false);
+COMMENT ON COLUMN gamification.event.kind IS 'What happened: badge_awarded, badge_revoked, badge_reset (a badge taken by reset()), points_changed (points_award() or reset()), unlockable_unlocked (the user''s points reached it), unlockable_locked (they fell below it), level_changed (the user''s total of a point type crossed level thresholds, up or down, or the thresholds changed; 0.3.0).';
+COMMENT ON COLUMN gamification.event.subject IS 'The badge (badge_*) or unlockable (unlockable_*) code, the point type for level_changed; NULL for points_changed.';
+COMMENT ON COLUMN gamification.event.reason IS 'Why: the reason given to points_award() or reset; for badge_awarded how it was earned (trigger, progress, target, backfill, manual); revoke or reset for the badge_revoked and badge_reset kinds; for unlockables NULL, or register when unlockable_register() recorded a first unlock; for level_changed NULL, or register when level_register() changed the thresholds.';
+COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badge_reset {"paid": n}, the points the badge had paid (its award''s points), which reset() then takes back with one points_changed row; level_changed {"from": old level, "to": new level, "name": the new level''s name} (level 0, below the first threshold, has no name).';
+COMMENT ON COLUMN gamification.event.point_type IS 'The point type the event is about: what points were paid or taken in (a badge pays in its type; rows from before 0.3.0 are of the default type, points), the unlockable''s type, the level''s type. sum(points) per user and point type is that total. Added in 0.3.0.';
+SELECT pg_catalog.pg_extension_config_dump('gamification.point_type', 'WHERE code <> ''points''');
+SELECT pg_catalog.pg_extension_config_dump('gamification.level', '');
+-- Functions whose arguments changed: the new ones replace them.
+DROP FUNCTION gamification._points_apply(text[], bigint[]);
+DROP FUNCTION gamification._unlocks_reached(text, bigint, text[]);
 
 -- Consumers of the event log: an application (or each of its workers) reads the events
 -- after its cursor, in a batch, and acknowledges them; a crash before the acknowledgement
@@ -96,7 +148,7 @@ COMMENT ON FUNCTION gamification._events_restored_elsewhere() IS
 
 CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb, origin text)
+               reason text, data jsonb, origin text, point_type text)
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators consume; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
@@ -127,7 +179,7 @@ BEGIN
             HINT = 'An admin runs SELECT gamification.events_rebase(); once, then consumers resume where they were (README, "Backups, restores").';
     END IF;
     RETURN QUERY
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin, e.point_type
       FROM gamification.event e
      WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
        AND e.txid < v_horizon
@@ -193,14 +245,14 @@ COMMENT ON FUNCTION gamification.consumer_unregister(text) IS
 CREATE FUNCTION gamification.events_since(after_txid xid8 DEFAULT '0', after_id bigint DEFAULT 0,
                                           max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb, origin text)
+               reason text, data jsonb, origin text, point_type text)
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- events_fetch() without a stored cursor, with the caller's own rights: row security
     -- shows a reader only their own events. The caller keeps (txid, id) of the last one.
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin, e.point_type
       FROM gamification.event e
      WHERE (e.txid, e.id) > ($1, $2)
        AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
@@ -255,14 +307,14 @@ BEGIN
     PERFORM gamification._lock_users(v_users);
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this DELETE
     WITH gone AS (
-        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.points
+        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.point_type, e.points
     ),
     folded AS (
-        INSERT INTO gamification.points_total AS t (user_id, points, pruned)
-        SELECT g.user_id, 0, pg_catalog.sum(g.points)::bigint FROM gone g
-         GROUP BY g.user_id HAVING pg_catalog.sum(g.points) <> 0
-         ORDER BY g.user_id
-        ON CONFLICT (user_id) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
+        INSERT INTO gamification.points_total AS t (user_id, point_type, points, pruned)
+        SELECT g.user_id, g.point_type, 0, pg_catalog.sum(g.points)::bigint FROM gone g
+         GROUP BY g.user_id, g.point_type HAVING pg_catalog.sum(g.points) <> 0
+         ORDER BY g.user_id, g.point_type
+        ON CONFLICT (user_id, point_type) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
     )
     SELECT pg_catalog.count(*) INTO v_deleted FROM gone;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
@@ -559,86 +611,145 @@ $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
     'Internal: take the lock of each user (its row of gamification.user_lock, created on first use, locked FOR NO KEY UPDATE to the end of the transaction) in one global order, the keys sorted; every writer of a user''s state calls it first.';
 
-CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[])
+CREATE OR REPLACE FUNCTION gamification._level_at(p_type text, p_points bigint)
+RETURNS TABLE (number integer, name text)
+LANGUAGE sql
+STABLE
+-- The one definition of a user's level: the highest level of the point type whose
+-- threshold the total reaches, 0 (no name) below the first or without a total (NULL).
+-- A SQL-standard body and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT coalesce(pg_catalog.max(l.number), 0),
+           (pg_catalog.array_agg(l.name ORDER BY l.number DESC))[1]
+      FROM gamification.level l
+     WHERE l.point_type = p_type AND l.points_required <= p_points;
+END;
+COMMENT ON FUNCTION gamification._level_at(text, bigint) IS
+    'Internal: the level (number and name) that p_points of point type p_type reach: the highest whose points_required they reach; 0 and no name below the first level, or for NULL (no total).';
+
+CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_type text;
     v_new bigint;
     v_old bigint;
+    v_unlocks boolean;
+    v_levels boolean;
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
-    -- users already locked: each total once, in user order, then one event per
-    -- unlockable a total crossed (up: unlocked, and its first unlock time kept; down: locked).
+    -- users already locked: each total (user and point type; p_types NULL or a NULL type:
+    -- the default type, points) once, in user order, then one event per unlockable of that
+    -- type a total crossed (up: unlocked, and its first unlock time kept; down: locked),
+    -- and one level_changed event per total that crossed level thresholds of its type.
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most awards): two probes
         IF p_users[1] IS NULL OR coalesce(p_deltas[1], 0) = 0 THEN
             RETURN;
         END IF;
+        v_type := coalesce(p_types[1], 'points');
         -- The user's lock is held: nobody else writes this total meanwhile.
         UPDATE gamification.points_total t SET points = t.points + p_deltas[1]
-         WHERE t.user_id = p_users[1]
+         WHERE t.user_id = p_users[1] AND t.point_type = v_type
         RETURNING t.points INTO v_new;
         IF FOUND THEN
             v_old := v_new - p_deltas[1];
         ELSE
-            INSERT INTO gamification.points_total (user_id, points) VALUES (p_users[1], p_deltas[1]);
+            INSERT INTO gamification.points_total (user_id, point_type, points) VALUES (p_users[1], v_type, p_deltas[1]);
             v_new := p_deltas[1];
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM gamification.unlockable u
-                        WHERE (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)) THEN
-            RETURN;  -- no threshold crossed
+        -- One probe for both kinds of threshold: nothing more when none was crossed.
+        SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
+                        WHERE u.point_type = v_type
+                          AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
+               EXISTS (SELECT 1 FROM gamification.level l
+                        WHERE l.point_type = v_type
+                          AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required))
+          INTO v_unlocks, v_levels;
+        IF v_unlocks THEN
+            WITH crossed AS (
+                SELECT u.code, v_new >= u.points_required AS up
+                  FROM gamification.unlockable u
+                 WHERE u.point_type = v_type
+                   AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)
+            ),
+            first_unlock AS (
+                INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+                SELECT p_users[1], c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.code
+                ON CONFLICT (user_id, unlockable_code) DO NOTHING
+            )
+            INSERT INTO gamification.event (user_id, kind, subject, point_type)
+            SELECT p_users[1], CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code, v_type
+              FROM crossed c ORDER BY c.code;
         END IF;
-        WITH crossed AS (
-            SELECT u.code, v_new >= u.points_required AS up
-              FROM gamification.unlockable u
-             WHERE (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)
-        ),
-        first_unlock AS (
-            INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-            SELECT p_users[1], c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.code
-            ON CONFLICT (user_id, unlockable_code) DO NOTHING
-        )
-        INSERT INTO gamification.event (user_id, kind, subject)
-        SELECT p_users[1], CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
-          FROM crossed c ORDER BY c.code;
+        IF v_levels THEN  -- thresholds climb with the level number: a crossing changes the level
+            INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
+            SELECT p_users[1], 'level_changed', v_type, v_type,
+                   pg_catalog.jsonb_build_object('from', o.number, 'to', n.number, 'name', n.name)
+              FROM gamification._level_at(v_type, v_old) o, gamification._level_at(v_type, v_new) n;
+        END IF;
         RETURN;
     END IF;
     WITH delta AS (
-        SELECT d.user_id, pg_catalog.sum(d.n)::bigint AS n
-          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas)) AS d(user_id, n)
-         WHERE d.n <> 0
-         GROUP BY d.user_id
+        SELECT d.user_id, coalesce(d.point_type, 'points') AS point_type, pg_catalog.sum(d.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas), pg_catalog.unnest(p_types))
+               AS d(user_id, n, point_type)
+         WHERE d.n <> 0 AND d.user_id IS NOT NULL
+         GROUP BY d.user_id, coalesce(d.point_type, 'points')
     ),
-    prior AS (  -- read before the upsert (same snapshot): which users had a total
-        SELECT t.user_id FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id
+    prior AS (  -- read before the upsert (same snapshot): which totals existed
+        SELECT t.user_id, t.point_type
+          FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id AND d.point_type = t.point_type
     ),
     totals AS (
-        INSERT INTO gamification.points_total AS t (user_id, points)
-        SELECT d.user_id, d.n FROM delta d ORDER BY d.user_id
-        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
-        RETURNING t.user_id, t.points
+        INSERT INTO gamification.points_total AS t (user_id, point_type, points)
+        SELECT d.user_id, d.point_type, d.n FROM delta d ORDER BY d.user_id, d.point_type
+        ON CONFLICT (user_id, point_type) DO UPDATE SET points = t.points + EXCLUDED.points
+        RETURNING t.user_id, t.point_type, t.points
+    ),
+    moved AS (  -- each total with what it was before (NULL: it had none)
+        SELECT t.user_id, t.point_type, t.points AS new,
+               CASE WHEN p.user_id IS NOT NULL THEN t.points - d.n END AS old
+          FROM totals t
+          JOIN delta d ON d.user_id = t.user_id AND d.point_type = t.point_type
+          LEFT JOIN prior p ON p.user_id = t.user_id AND p.point_type = t.point_type
     ),
     crossed AS (
-        SELECT t.user_id, u.code, t.points >= u.points_required AS up
-          FROM totals t
-          JOIN delta d ON d.user_id = t.user_id
-          LEFT JOIN prior p ON p.user_id = t.user_id
+        SELECT m.user_id, m.point_type, u.code, m.new >= u.points_required AS up
+          FROM moved m
           JOIN gamification.unlockable u
-            ON (t.points >= u.points_required) <> (p.user_id IS NOT NULL AND t.points - d.n >= u.points_required)
+            ON u.point_type = m.point_type
+           AND (m.new >= u.points_required) <> (m.old IS NOT NULL AND m.old >= u.points_required)
     ),
     first_unlock AS (
         INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
+    ),
+    leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
+        SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
+          FROM moved m
+          CROSS JOIN LATERAL gamification._level_at(m.point_type, m.old) o
+          CROSS JOIN LATERAL gamification._level_at(m.point_type, m.new) n
+         WHERE EXISTS (SELECT 1 FROM gamification.level l
+                        WHERE l.point_type = m.point_type
+                          AND (m.new >= l.points_required) <> (m.old IS NOT NULL AND m.old >= l.points_required))
     )
-    INSERT INTO gamification.event (user_id, kind, subject)
-    SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
-      FROM crossed c ORDER BY c.user_id, c.code;
+    INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
+    SELECT x.user_id, x.kind, x.subject, x.point_type, x.data
+      FROM (SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END AS kind,
+                   c.code AS subject, c.point_type, NULL::jsonb AS data, 1 AS rank
+              FROM crossed c
+            UNION ALL
+            SELECT l.user_id, 'level_changed', l.point_type, l.point_type,
+                   pg_catalog.jsonb_build_object('from', l.from_level, 'to', l.to_level, 'name', l.name), 2
+              FROM leveled l) x
+     ORDER BY x.user_id, x.point_type, x.rank, x.subject;
 END;
 $$;
-COMMENT ON FUNCTION gamification._points_apply(text[], bigint[]) IS
-    'Internal: add p_deltas[i] to the total of user p_users[i] (once per user, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable a total rose to, and an unlockable_locked event for every one it fell below.';
+COMMENT ON FUNCTION gamification._points_apply(text[], bigint[], text[]) IS
+    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type.';
 
 CREATE OR REPLACE FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
@@ -649,7 +760,9 @@ DECLARE
     v_users text[];
     v_codes text[];
     v_points bigint[];
+    v_types text[];
     v_one_points bigint;
+    v_one_type text;
 BEGIN
     -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
@@ -660,7 +773,8 @@ BEGIN
         IF p_users[1] IS NULL THEN
             RETURN 0;
         END IF;
-        SELECT b.points INTO v_one_points FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
+        SELECT b.points, b.point_type INTO v_one_points, v_one_type
+          FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
         IF NOT FOUND THEN
             RETURN 0;
         END IF;
@@ -669,10 +783,10 @@ BEGIN
         IF NOT FOUND THEN
             RETURN 0;  -- held already
         END IF;
-        INSERT INTO gamification.event (user_id, kind, subject, points, reason)
-        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source);
+        INSERT INTO gamification.event (user_id, kind, subject, points, reason, point_type)
+        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source, v_one_type);
         IF v_one_points <> 0 THEN
-            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points]);
+            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points], ARRAY[v_one_type]);
         END IF;
         RETURN 1;
     END IF;
@@ -694,24 +808,26 @@ BEGIN
     )
     SELECT pg_catalog.array_agg(i.user_id ORDER BY i.user_id, i.badge_code),
            pg_catalog.array_agg(i.badge_code ORDER BY i.user_id, i.badge_code),
-           pg_catalog.array_agg(b.points ORDER BY i.user_id, i.badge_code)
-      INTO v_users, v_codes, v_points
+           pg_catalog.array_agg(b.points ORDER BY i.user_id, i.badge_code),
+           pg_catalog.array_agg(b.point_type ORDER BY i.user_id, i.badge_code)
+      INTO v_users, v_codes, v_points, v_types
       FROM ins i JOIN gamification.badge b ON b.code = i.badge_code;
     IF v_users IS NULL THEN
         RETURN 0;  -- nothing new: no event, no total to change
     END IF;
-    INSERT INTO gamification.event (user_id, kind, subject, points, reason)
-    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source
-      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
-           AS a(user_id, code, points);
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason, point_type)
+    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source, a.point_type
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points),
+                      pg_catalog.unnest(v_types))
+           AS a(user_id, code, points, point_type);
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
-        PERFORM gamification._points_apply(v_users, v_points);  -- each total once
+        PERFORM gamification._points_apply(v_users, v_points, v_types);  -- each total once
     END IF;
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points, in the badge''s point type) and adds the points to the totals once per user and type (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE OR REPLACE FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
@@ -1040,7 +1156,7 @@ $$;
 COMMENT ON FUNCTION gamification._apply_at_commit() IS
     'Internal trigger (deferred constraint trigger on gamification.pending, per row): apply every staged award and step of the transaction at its first firing at commit, moving what cannot be applied to the queue (never failing the commit), then some of the queue.';
 
--- Unlockables. Holding one is derived (points >= points_required), so it
+-- Unlockables. Holding one is derived (points of its type >= points_required), so it
 -- re-locks exactly when points drop; gamification.unlock only keeps the first
 -- unlock time. Registering a new unlockable or changing a threshold records the
 -- first unlock of every user already at or above it, set-based.
@@ -1069,7 +1185,7 @@ BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('unlockable', v_obj, v_idx);
         v_code := gamification._definition_code('unlockable', v_label, v_obj,
-                                                ARRAY['code', 'name', 'description', 'points_required'], v_idx, v_codes);
+                                                ARRAY['code', 'name', 'description', 'points_required', 'point_type'], v_idx, v_codes);
         v_codes := v_codes || v_code;
         IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
             RAISE EXCEPTION USING ERRCODE = '22023',
@@ -1084,30 +1200,33 @@ BEGIN
                         'Omit "description" or give a string.'),
             'points_required', gamification._int_field(v_label, v_obj, 'points_required', 0, NULL,
                         'an integer >= 0', 'Give the number of points (>= 0) a user needs to hold it.'),
+            'point_type', gamification._point_type_field(v_label, v_obj),
             'definition', v_obj));
     END LOOP;
 
-    INSERT INTO gamification.unlockable AS u (code, name, description, points_required, definition)
-    SELECT n.code, n.name, n.description, n.points_required, n.definition
+    INSERT INTO gamification.unlockable AS u (code, name, description, points_required, point_type, definition)
+    SELECT n.code, n.name, n.description, n.points_required, n.point_type, n.definition
       FROM pg_catalog.jsonb_to_recordset(v_norm)
-           AS n(code text, name text, description text, points_required bigint, definition jsonb)
+           AS n(code text, name text, description text, points_required bigint, point_type text, definition jsonb)
      ORDER BY n.code
     ON CONFLICT (code) DO UPDATE
        SET name = EXCLUDED.name, description = EXCLUDED.description,
-           points_required = EXCLUDED.points_required, definition = EXCLUDED.definition,
-           updated_at = pg_catalog.now();
+           points_required = EXCLUDED.points_required, point_type = EXCLUDED.point_type,
+           definition = EXCLUDED.definition, updated_at = pg_catalog.now();
 
     WITH first_unlock AS (
         INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
         SELECT r.user_id, r.unlockable_code, pg_catalog.now()
-          FROM gamification.points_total t CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.points, v_codes) r
+          FROM gamification.points_total t
+         CROSS JOIN LATERAL gamification._unlocks_reached(t.user_id, t.point_type, t.points, v_codes) r
          ORDER BY r.user_id, r.unlockable_code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
         RETURNING user_id, unlockable_code
     )
-    INSERT INTO gamification.event (user_id, kind, subject, reason, origin)
-    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register', 'backfill'
-      FROM first_unlock f ORDER BY f.user_id, f.unlockable_code;
+    INSERT INTO gamification.event (user_id, kind, subject, reason, origin, point_type)
+    SELECT f.user_id, 'unlockable_unlocked', f.unlockable_code, 'register', 'backfill', u.point_type
+      FROM first_unlock f JOIN gamification.unlockable u ON u.code = f.unlockable_code
+     ORDER BY f.user_id, f.unlockable_code;
 
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
 EXCEPTION WHEN OTHERS THEN
@@ -1124,7 +1243,7 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 COMMENT ON FUNCTION gamification.unlockable_register(jsonb) IS
-    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once, with an unlockable_unlocked event (reason register) when it is their first. Returns the codes registered. Idempotent.';
+    'Register one unlockable (JSON object) or several (JSON array) with keys code (required), name (required), description, points_required (required, integer >= 0), point_type (the point type whose total it reads; default points). An existing code is updated in place. Users already at or above the threshold get their first unlock time recorded at once, with an unlockable_unlocked event (reason register) when it is their first. Returns the codes registered. Idempotent.';
 
 -- Registration, the orchestration of everything before it: badge_register, badge_sync,
 -- badge_unregister and badge_preview, in one direction.
@@ -1487,6 +1606,7 @@ BEGIN
                     'Omit "secret" for a badge everyone can see.'),
         'next', gamification._text_field(p_label, p_obj, 'next', false, true,
                     'Omit "next" or give the code of another badge.'),
+        'point_type', gamification._point_type_field(p_label, p_obj),
         'definition', p_obj);
     IF v_item ->> 'next' = v_item ->> 'code' THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
@@ -1497,7 +1617,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._badge_from_json(text, text, jsonb) IS
-    'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
+    'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, point_type, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
 
 CREATE OR REPLACE FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
 RETURNS void
@@ -1572,17 +1692,17 @@ BEGIN
              WHERE b.code = ANY (p_codes) ORDER BY b.code FOR UPDATE) b;
 
     INSERT INTO gamification.badge AS b
-           (code, name, description, points, category, target, secret, next, definition)
-    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.definition
+           (code, name, description, points, category, target, secret, next, point_type, definition)
+    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.point_type, n.definition
       FROM pg_catalog.jsonb_to_recordset(p_norm)
            AS n(code text, name text, description text, points bigint, category text,
-                target bigint, secret boolean, next text, definition jsonb)
+                target bigint, secret boolean, next text, point_type text, definition jsonb)
      ORDER BY n.code
     ON CONFLICT (code) DO UPDATE
        SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
-           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
-           retired_at = NULL;
+           next = EXCLUDED.next, point_type = EXCLUDED.point_type, definition = EXCLUDED.definition,
+           updated_at = pg_catalog.now(), retired_at = NULL;
 
     -- A new or changed target awards at once the users whose stored progress already
     -- reaches it, unless they hold the badge or it was revoked from them by hand (their
@@ -1618,7 +1738,7 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys()
+    SELECT ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next', 'point_type'] || gamification._trigger_keys()
 $$;
 COMMENT ON FUNCTION gamification._badge_keys() IS
     'Internal: every key a badge definition may have, trigger keys included.';
@@ -1693,7 +1813,7 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
-    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), point_type (the registered point type its points are paid in, default points), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
 
 CREATE OR REPLACE FUNCTION gamification._badge_form(p_badge jsonb, r gamification.badge_rule)
 RETURNS jsonb
@@ -1707,14 +1827,14 @@ AS $$
     SELECT pg_catalog.jsonb_build_object(
         'name', p_badge -> 'name', 'description', p_badge -> 'description', 'points', p_badge -> 'points',
         'category', p_badge -> 'category', 'target', p_badge -> 'target', 'secret', p_badge -> 'secret',
-        'next', p_badge -> 'next',
+        'next', p_badge -> 'next', 'point_type', p_badge -> 'point_type',
         'rule', CASE WHEN r.badge_code IS NOT NULL THEN pg_catalog.jsonb_build_object(
             'kind', r.kind, 'table', r.table_name::oid, 'event', r.event, 'user_field', r.user_field,
             'condition', r.condition, 'counter_where', r.counter_where, 'update_of', pg_catalog.to_jsonb(r.update_of),
             'search_path', r.search_path, 'fire_on_replica', r.fire_on_replica) END)
 $$;
 COMMENT ON FUNCTION gamification._badge_form(jsonb, gamification.badge_rule) IS
-    'Internal: a badge''s fields (name, description, points, category, target, secret, next) and rule (NULL for a manual badge) as one jsonb, for comparing what is in force with a definition.';
+    'Internal: a badge''s fields (name, description, points, category, target, secret, next, point_type) and rule (NULL for a manual badge) as one jsonb, for comparing what is in force with a definition.';
 
 CREATE OR REPLACE FUNCTION gamification._sync_plan(p_defs jsonb, p_prune boolean, p_search_path text)
 RETURNS TABLE (code text, action text, definition jsonb)
@@ -1867,24 +1987,26 @@ CREATE OR REPLACE TRIGGER event_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
-CREATE OR REPLACE FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
+CREATE OR REPLACE FUNCTION gamification._unlocks_reached(p_user text, p_type text, p_points bigint, p_codes text[])
 RETURNS TABLE (user_id text, unlockable_code text)
 LANGUAGE sql
 STABLE
--- The one definition of an unlock to record: an unlockable (of p_codes, NULL for all) that a
--- user's points reach and whose first unlock is not recorded yet. A SQL-standard body and
--- no SET clause, so the planner inlines it into the statements that record unlocks.
+-- The one definition of an unlock to record: an unlockable of point type p_type (of p_codes,
+-- NULL for all) that a user's points of that type reach and whose first unlock is not
+-- recorded yet. A SQL-standard body and no SET clause, so the planner inlines it into the
+-- statements that record unlocks.
 BEGIN ATOMIC
     SELECT p_user, u.code
       FROM gamification.unlockable u
-     WHERE p_points >= u.points_required
+     WHERE u.point_type = p_type
+       AND p_points >= u.points_required
        AND (p_codes IS NULL OR u.code = ANY (p_codes))
        AND NOT EXISTS (SELECT 1 FROM gamification.unlock x WHERE x.user_id = p_user AND x.unlockable_code = u.code);
 END;
-COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
-    'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
+COMMENT ON FUNCTION gamification._unlocks_reached(text, text, bigint, text[]) IS
+    'Internal: the unlockables of point type p_type (of p_codes, or all) that p_points of that type reach and whose first unlock for p_user is not recorded yet.';
 
-CREATE OR REPLACE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id text, amount bigint, reason text, point_type text)
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -1893,6 +2015,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_user text := gamification._require_user($1::text, 'award_points');
+    v_type text := gamification._point_type_must_exist('gamification.award_points()', 'point_type', $4);
     v_total bigint;
 BEGIN
     IF $2 IS NULL THEN
@@ -1912,14 +2035,28 @@ BEGIN
             HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
-    INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', $2, $3);
-    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2]);
-    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
+    INSERT INTO gamification.event (user_id, kind, points, reason, point_type)
+    VALUES (v_user, 'points_changed', $2, $3, v_type);
+    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2], ARRAY[v_type]);
+    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user AND t.point_type = v_type;
     RETURN v_total;
 END;
 $$;
+COMMENT ON FUNCTION gamification.award_points(text, bigint, text, text) IS
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points of point_type (non-zero; negative is a penalty) with a reason to the user''s log and return the new total of that type. 42704 for a point type that is not registered.';
+
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN gamification.award_points($1, $2, $3, 'points'::text);
+END;
+$$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
-    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) with a reason to the user''s log and return the new total.';
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) of the default point type with a reason to the user''s log and return the new total.';
 
 CREATE OR REPLACE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -1929,6 +2066,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
 COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS
     'Same as gamification.award_points(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text, point_type text)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3, $4) $$;
+COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text, text) IS
+    'Same as gamification.award_points(text, bigint, text, text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
 
 -- Erasure: one user's every row (user_erase, for data-protection requests and deleted
 -- accounts), or every user's (data_reset, for test suites), definitions and generated
@@ -2066,23 +2212,24 @@ BEGIN
     PERFORM gamification._lock_users(ARRAY(SELECT e.user_id FROM gamification.event e
                                            UNION SELECT t.user_id FROM gamification.points_total t WHERE t.pruned <> 0));
     WITH sums AS (
-        SELECT p.user_id, pg_catalog.sum(p.points)::bigint AS points
-          FROM (SELECT e.user_id, e.points FROM gamification.event e
+        SELECT p.user_id, p.point_type, pg_catalog.sum(p.points)::bigint AS points
+          FROM (SELECT e.user_id, e.point_type, e.points FROM gamification.event e
                 UNION ALL
-                SELECT t.user_id, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
-         GROUP BY p.user_id
+                SELECT t.user_id, t.point_type, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
+         GROUP BY p.user_id, p.point_type
          HAVING pg_catalog.bool_or(p.points <> 0)
     ),
     upserted AS (
-        INSERT INTO gamification.points_total AS t (user_id, points)
-        SELECT s.user_id, s.points FROM sums s ORDER BY s.user_id
-        ON CONFLICT (user_id) DO UPDATE SET points = EXCLUDED.points WHERE t.points <> EXCLUDED.points
+        INSERT INTO gamification.points_total AS t (user_id, point_type, points)
+        SELECT s.user_id, s.point_type, s.points FROM sums s ORDER BY s.user_id, s.point_type
+        ON CONFLICT (user_id, point_type) DO UPDATE SET points = EXCLUDED.points WHERE t.points <> EXCLUDED.points
         RETURNING 1
     )
     SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
     DELETE FROM gamification.points_total t
      WHERE t.pruned = 0
-       AND NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
+       AND NOT EXISTS (SELECT 1 FROM gamification.event e
+                        WHERE e.user_id = t.user_id AND e.point_type = t.point_type AND e.points <> 0);
     GET DIAGNOSTICS v_gone = ROW_COUNT;
     RETURN v_changed + v_gone;
 END;
@@ -2096,7 +2243,943 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._totals_rebuild(current_user) $$;
 COMMENT ON FUNCTION gamification.totals_rebuild() IS
-    'Set every user''s points total (user_points) to the sum of their events'' points (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+    'Set every user''s points total of every point type (user_points, user_points_by_type) to the sum of their events'' points of that type (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+
+
+-- Point types and levels: the other files they change.
+-- Validation of JSON definitions (badges, categories, unlockables). Each helper
+-- reads one field of one definition object and raises a documented error
+-- naming the object and the field when the value is not acceptable.
+
+CREATE OR REPLACE FUNCTION gamification._code_pattern()
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,62}$'::text $$;
+COMMENT ON FUNCTION gamification._code_pattern() IS
+    'Internal: the regular expression every badge, category and unlockable code must match (1 to 63 characters: letters, digits, "_", ".", ":", "-"; not starting with ".", ":" or "-").';
+
+CREATE OR REPLACE FUNCTION gamification._as_array(p_kind text, p_definitions jsonb, p_function text)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_definitions IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): definitions must not be null', p_function),
+            HINT = pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind);
+    END IF;
+    CASE pg_catalog.jsonb_typeof(p_definitions)
+        WHEN 'object' THEN RETURN pg_catalog.jsonb_build_array(p_definitions);
+        WHEN 'array' THEN RETURN p_definitions;
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('gamification.%s(): definitions must be a JSON object or an array of objects, got %s',
+                                  p_function, p_definitions::text),
+                HINT = pg_catalog.format('Pass one %s definition as a JSON object, or several as a JSON array of objects.', p_kind);
+    END CASE;
+END;
+$$;
+COMMENT ON FUNCTION gamification._as_array(text, jsonb, text) IS
+    'Internal: one definition object or an array of them, returned as an array; 22004 if null, 22023 for any other JSON type.';
+
+CREATE OR REPLACE FUNCTION gamification._label(p_kind text, p_object jsonb, p_index integer)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN pg_catalog.jsonb_typeof(p_object) = 'object'
+             AND pg_catalog.jsonb_typeof(p_object -> 'code') = 'string'
+             AND (p_object ->> 'code') <> ''
+        THEN pg_catalog.format('%s "%s"', p_kind, p_object ->> 'code')
+        ELSE pg_catalog.format('%s #%s', p_kind, p_index)
+    END
+$$;
+COMMENT ON FUNCTION gamification._label(text, jsonb, integer) IS
+    'Internal: how errors name a definition: kind "code", or kind #n (1-based position) when it has no usable code.';
+
+CREATE OR REPLACE FUNCTION gamification._check_object(p_label text, p_object jsonb)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_object IS NULL OR pg_catalog.jsonb_typeof(p_object) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: must be a JSON object, got %s', p_label, coalesce(p_object::text, 'nothing')),
+            HINT = 'Each definition is a JSON object such as {"code": "first_post", "name": "First post"}.';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_object(text, jsonb) IS
+    'Internal: 22023 unless the definition is a JSON object.';
+
+CREATE OR REPLACE FUNCTION gamification._check_keys(p_label text, p_object jsonb, p_allowed text[])
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key text;
+    v_best text;
+    v_hint text;
+BEGIN
+    SELECT k INTO v_key
+      FROM pg_catalog.jsonb_object_keys(p_object) k
+     WHERE k <> ALL (p_allowed)
+     ORDER BY k
+     LIMIT 1;
+    IF v_key IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT a INTO v_best
+      FROM pg_catalog.unnest(p_allowed) a
+     WHERE gamification._levenshtein(pg_catalog.lower(v_key), a) <= GREATEST(2, pg_catalog.length(a) / 3)
+     ORDER BY gamification._levenshtein(pg_catalog.lower(v_key), a), a
+     LIMIT 1;
+    v_hint := pg_catalog.format('Allowed fields: %s.', pg_catalog.array_to_string(p_allowed, ', '));
+    IF v_best IS NOT NULL THEN
+        v_hint := pg_catalog.format('Did you mean "%s"? %s', v_best, v_hint);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = pg_catalog.format('%s: unknown field "%s"', p_label, v_key), HINT = coalesce(v_hint, '');
+END;
+$$;
+COMMENT ON FUNCTION gamification._check_keys(text, jsonb, text[]) IS
+    'Internal: 22023 naming the first unknown field of a definition, with a close match and the allowed fields in the hint.';
+
+CREATE OR REPLACE FUNCTION gamification._max_length(p_field text)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN p_field = 'name' THEN 200 ELSE 4000 END
+$$;
+COMMENT ON FUNCTION gamification._max_length(text) IS
+    'Internal: the longest string a definition field takes: 200 characters for a name, 4000 for anything else (descriptions, conditions, table and column names).';
+
+CREATE OR REPLACE FUNCTION gamification._max_integer()
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 1000000000000::bigint
+$$;
+COMMENT ON FUNCTION gamification._max_integer() IS
+    'Internal: the largest number a definition field takes (points, targets, thresholds): 10^12, far below where sums of points could overflow bigint.';
+
+CREATE OR REPLACE FUNCTION gamification._text_field(p_label text, p_object jsonb, p_field text,
+                                         p_required boolean, p_is_code boolean, p_hint text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        IF p_required THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "%s" is required', p_label, p_field), HINT = coalesce(p_hint, '');
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF p_is_code THEN
+        IF pg_catalog.jsonb_typeof(v) <> 'string' OR (v #>> '{}') !~ gamification._code_pattern() THEN
+            PERFORM gamification._field_error(p_label, p_field,
+                'a code of 1 to 63 letters, digits, "_", ".", ":" or "-"', v, p_hint);
+        END IF;
+    ELSIF pg_catalog.jsonb_typeof(v) <> 'string' OR (p_required AND pg_catalog.btrim(v #>> '{}') = '') THEN
+        PERFORM gamification._field_error(p_label, p_field,
+            CASE WHEN p_required THEN 'a non-empty string' ELSE 'a string' END, v, p_hint);
+    ELSIF pg_catalog.length(v #>> '{}') > gamification._max_length(p_field) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('%s: field "%s" must be at most %s characters, got %s', p_label, p_field,
+                              gamification._max_length(p_field), pg_catalog.length(v #>> '{}')),
+            HINT = coalesce(p_hint, '');
+    END IF;
+    RETURN v #>> '{}';
+END;
+$$;
+COMMENT ON FUNCTION gamification._text_field(text, jsonb, text, boolean, boolean, text) IS
+    'Internal: read a string field (or a code field checked against gamification._code_pattern()); 22023 if missing when required or of the wrong type.';
+
+CREATE OR REPLACE FUNCTION gamification._int_field(p_label text, p_object jsonb, p_field text, p_min bigint,
+                                        p_default bigint, p_expected text, p_hint text)
+RETURNS bigint
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+    n numeric;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN p_default;
+    END IF;
+    IF pg_catalog.jsonb_typeof(v) = 'number' THEN
+        n := (v #>> '{}')::numeric;
+        IF n = pg_catalog.trunc(n) AND n >= p_min AND n <= gamification._max_integer() THEN
+            RETURN n::bigint;
+        END IF;
+    END IF;
+    PERFORM gamification._field_error(p_label, p_field,
+        CASE WHEN n IS NOT NULL AND n = pg_catalog.trunc(n) AND n > gamification._max_integer()
+             THEN pg_catalog.format('at most %s', gamification._max_integer()) ELSE p_expected END,
+        v, p_hint);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION gamification._int_field(text, jsonb, text, bigint, bigint, text, text) IS
+    'Internal: read an integer field >= p_min (absent or null gives p_default); 22023 otherwise.';
+
+CREATE OR REPLACE FUNCTION gamification._bool_field(p_label text, p_object jsonb, p_field text, p_default boolean, p_hint text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := p_object -> p_field;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN p_default;
+    END IF;
+    IF pg_catalog.jsonb_typeof(v) <> 'boolean' THEN
+        PERFORM gamification._field_error(p_label, p_field, 'true or false', v, p_hint);
+    END IF;
+    RETURN (v #>> '{}')::boolean;
+END;
+$$;
+COMMENT ON FUNCTION gamification._bool_field(text, jsonb, text, boolean, text) IS
+    'Internal: read a boolean field (absent or null gives p_default); 22023 otherwise.';
+
+CREATE OR REPLACE FUNCTION gamification._definition_code(p_kind text, p_label text, p_obj jsonb, p_allowed text[],
+                                              p_index integer, p_seen text[])
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text;
+BEGIN
+    -- The opening of every registration loop (badges, categories, unlockables): the item
+    -- is an object with known keys, and a code not seen before in this call.
+    PERFORM gamification._check_object(p_label, p_obj);
+    PERFORM gamification._check_keys(p_label, p_obj, p_allowed);
+    v_code := gamification._text_field(p_label, p_obj, 'code', true, true,
+        pg_catalog.format('Give every %s a "code" of 1 to 63 letters, digits, "_", ".", ":" or "-".', p_kind));
+    IF v_code = ANY (p_seen) THEN
+        RAISE EXCEPTION USING ERRCODE = '42710',
+            MESSAGE = pg_catalog.format('%s: code appears more than once in this call (item #%s)', p_label, p_index),
+            HINT = pg_catalog.format('Register each %s code once per call.', p_kind);
+    END IF;
+    RETURN v_code;
+END;
+$$;
+COMMENT ON FUNCTION gamification._definition_code(text, text, jsonb, text[], integer, text[]) IS
+    'Internal: check that a definition is an object with allowed keys only and return its code; 42710 if the code is already in p_seen (earlier in the same call).';
+
+CREATE OR REPLACE FUNCTION gamification._point_type_must_exist(p_label text, p_field text, p_type text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The default type needs no look-up (it cannot be removed).
+    IF p_type = 'points' THEN
+        RETURN p_type;
+    END IF;
+    IF p_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('%s: %s must not be null', p_label, p_field),
+            HINT = 'Name a registered point type, or omit it for the default type, points.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM gamification.point_type t WHERE t.code = p_type) THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('%s: %s "%s" is not a registered point type', p_label, p_field, p_type),
+            HINT = pg_catalog.format('Register it first: SELECT gamification.point_type_register(''{"code": "%s", "name": "..."}'');', p_type);
+    END IF;
+    RETURN p_type;
+END;
+$$;
+COMMENT ON FUNCTION gamification._point_type_must_exist(text, text, text) IS
+    'Internal: return p_type if it is a registered point type (the default, points, always is); 42704 naming the definition or function (p_label) and the field otherwise, 22004 for null.';
+
+CREATE OR REPLACE FUNCTION gamification._point_type_field(p_label text, p_obj jsonb)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A definition's "point_type": a registered type's code, the default type when omitted.
+    SELECT gamification._point_type_must_exist(p_label, 'field "point_type"',
+               coalesce(gamification._text_field(p_label, p_obj, 'point_type', false, true,
+                            'Omit "point_type" for the default type, points, or give a registered point type''s code.'),
+                        'points'))
+$$;
+COMMENT ON FUNCTION gamification._point_type_field(text, jsonb) IS
+    'Internal: read a definition''s "point_type" field (default points); 22023 for a value that is not a code, 42704 for a type that is not registered.';
+
+-- Awards. _grant_many() (core/runtime.sql) and _revoke() are the only writers of
+-- gamification.award; each works over many users at once (users taken in sorted
+-- order so concurrent callers lock rows in the same order).
+
+CREATE OR REPLACE FUNCTION gamification._revoke(p_code text, p_users text[], p_action text DEFAULT 'revoke')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_count integer;
+    v_users text[];
+    v_paid bigint[];
+    v_types text[];
+BEGIN
+    IF p_action IS NULL OR p_action NOT IN ('revoke', 'reset') THEN
+        PERFORM gamification._raise('22023',
+            pg_catalog.format('gamification._revoke(): action must be "revoke" or "reset", got %s', coalesce(p_action, 'null')),
+            'Use "revoke" to take a badge back, "reset" from gamification.reset().');
+    END IF;
+    PERFORM gamification._badge_must_exist(p_code);
+    PERFORM gamification._lock_users(p_users);  -- the one lock order of every writer (core/runtime.sql)
+    -- What each award paid, and in which point type, is its badge_awarded event's points
+    -- and type (0 if it has none; the badge's type then).
+    WITH del AS (
+        DELETE FROM gamification.award a
+         WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
+        RETURNING a.user_id
+    ),
+    paid AS (
+        SELECT d.user_id, coalesce(e.points, 0) AS points,
+               coalesce(e.point_type, (SELECT b.point_type FROM gamification.badge b WHERE b.code = p_code)) AS point_type
+          FROM del d
+          LEFT JOIN LATERAL (SELECT e.points, e.point_type FROM gamification.event e
+                              WHERE e.user_id = d.user_id AND e.subject = p_code AND e.kind = 'badge_awarded'
+                              ORDER BY e.id DESC LIMIT 1) e ON true
+    )
+    SELECT pg_catalog.array_agg(p.user_id ORDER BY p.user_id), pg_catalog.array_agg(p.points ORDER BY p.user_id),
+           pg_catalog.array_agg(p.point_type ORDER BY p.user_id)
+      INTO v_users, v_paid, v_types
+      FROM paid p;
+    v_count := coalesce(pg_catalog.cardinality(v_users), 0);
+    IF v_count = 0 THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason, data, point_type)
+    SELECT r.user_id, CASE p_action WHEN 'revoke' THEN 'badge_revoked' ELSE 'badge_reset' END, p_code,
+           CASE p_action WHEN 'revoke' THEN -r.paid ELSE 0 END,
+           p_action,
+           CASE p_action WHEN 'reset' THEN pg_catalog.jsonb_build_object('paid', r.paid) END,
+           r.point_type
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_paid), pg_catalog.unnest(v_types))
+           AS r(user_id, paid, point_type);
+    IF p_action = 'revoke' THEN  -- reset() settles the totals itself, one event per type
+        PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x), v_types);
+    END IF;
+    RETURN v_count;
+END;
+$$;
+COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time, in the point type they were paid in (its badge_awarded event''s points and type, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_award(user_id text, code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'badge_award');
+BEGIN
+    PERFORM gamification._require_code('badge', $2, 'badge_award');
+    RETURN gamification._grant($2, ARRAY[v_user], 'manual') = 1;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_award(text, text) IS
+    'Award a badge to a user and pay its points (a badge_awarded event). Returns true if newly awarded, false if the user already held it (nothing paid again). Idempotent. An award after a revoke pays again, at the badge''s current points.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_revoke(user_id text, code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'badge_revoke');
+BEGIN
+    PERFORM gamification._require_code('badge', $2, 'badge_revoke');
+    RETURN gamification._revoke($2, ARRAY[v_user], 'revoke') = 1;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badge_revoke(text, text) IS
+    'Take a badge back from a user and subtract the points paid when it was awarded, not its current points (a badge_revoked event). Returns true if the user held it, false otherwise (nothing subtracted). Idempotent: revoking twice subtracts once.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_award(user_id anyelement, code text)
+RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.badge_award($1::text, $2) $$;
+COMMENT ON FUNCTION gamification.badge_award(anyelement, text) IS
+    'Same as gamification.badge_award(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification.badge_revoke(user_id anyelement, code text)
+RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.badge_revoke($1::text, $2) $$;
+COMMENT ON FUNCTION gamification.badge_revoke(anyelement, text) IS
+    'Same as gamification.badge_revoke(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+-- reset(): return one user to zero, keeping the history. Every held badge is
+-- taken back (a badge_reset event each), progress and unlock rows are deleted, and one
+-- points_changed event of minus the current total (reason 'reset') per point type brings
+-- each total to 0.
+
+CREATE OR REPLACE FUNCTION gamification.reset(user_id text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'reset');
+    v_code text;
+    v_totals bigint[];
+    v_types text[];
+BEGIN
+    -- Lock the user first, as every writer does (core/runtime.sql): their changes wait.
+    PERFORM gamification._lock_users(ARRAY[v_user]);
+    FOR v_code IN SELECT a.badge_code FROM gamification.award a WHERE a.user_id = v_user ORDER BY a.badge_code LOOP
+        PERFORM gamification._revoke(v_code, ARRAY[v_user], 'reset');
+    END LOOP;
+    DELETE FROM gamification.progress p WHERE p.user_id = v_user;
+    -- Unlockables needing no points stay held at 0 points, so their first unlock time is kept.
+    DELETE FROM gamification.unlock u
+     USING gamification.unlockable x
+     WHERE u.user_id = v_user AND x.code = u.unlockable_code AND x.points_required > 0;
+    -- Every point type's total back to 0, one points_changed event each (in type order).
+    SELECT pg_catalog.array_agg(-t.points ORDER BY t.point_type), pg_catalog.array_agg(t.point_type ORDER BY t.point_type)
+      INTO v_totals, v_types
+      FROM gamification.points_total t WHERE t.user_id = v_user AND t.points <> 0;
+    IF v_totals IS NOT NULL THEN
+        INSERT INTO gamification.event (user_id, kind, points, reason, point_type)
+        SELECT v_user, 'points_changed', r.points, 'reset', r.point_type
+          FROM ROWS FROM (pg_catalog.unnest(v_totals), pg_catalog.unnest(v_types)) AS r(points, point_type);
+        PERFORM gamification._points_apply(pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_totals)]),
+                                           v_totals, v_types);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification.reset(text) IS
+    'The 0.1.0 name of gamification.user_reset(), kept as an alias: return one user to zero, keeping the history.';
+
+CREATE OR REPLACE FUNCTION gamification.reset(user_id anyelement)
+RETURNS void
+LANGUAGE sql
+SECURITY DEFINER  -- operators reset through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1::text) $$;
+COMMENT ON FUNCTION gamification.reset(anyelement) IS
+    'Same as gamification.reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+-- Public names follow one rule: <object>_<verb> (badge_register, badge_award,
+-- category_delete, triggers_sync, ...). Two names released in 0.1.0 break it; they stay,
+-- as documented aliases (released API never breaks), and the names below follow the rule:
+--   points_award(user, amount, reason)   = award_points(user, amount, reason)
+--   points_award(user, amount, reason, point_type) = award_points(user, amount, reason, point_type)
+--   user_reset(user)                     = reset(user)
+
+CREATE OR REPLACE FUNCTION gamification.points_award(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1, $2, $3) $$;
+COMMENT ON FUNCTION gamification.points_award(text, bigint, text) IS
+    'Append amount points (non-zero; negative is a penalty) to the user''s points with a reason (non-empty; it shows in points_history): one points_changed event. Returns the new total, which may go below zero. Not idempotent: each call appends an event.';
+
+CREATE OR REPLACE FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
+COMMENT ON FUNCTION gamification.points_award(anyelement, bigint, text) IS
+    'Same as gamification.points_award(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification.points_award(user_id text, amount bigint, reason text, point_type text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1, $2, $3, $4) $$;
+COMMENT ON FUNCTION gamification.points_award(text, bigint, text, text) IS
+    'points_award() in a point type: append amount points of point_type (a registered type; points is the default) with a reason, one points_changed event, and return the user''s new total of that type. Crossing level thresholds of the type appends a level_changed event. 42704 for a point type that is not registered.';
+
+CREATE OR REPLACE FUNCTION gamification.points_award(user_id anyelement, amount bigint, reason text, point_type text)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3, $4) $$;
+COMMENT ON FUNCTION gamification.points_award(anyelement, bigint, text, text) IS
+    'Same as gamification.points_award(text, bigint, text, text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification.user_reset(user_id text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1) $$;
+COMMENT ON FUNCTION gamification.user_reset(text) IS
+    'Return one user to zero, keeping the history: take back every held badge (a badge_reset event each), delete their progress and the unlock times of unlockables needing points (one with points_required 0 stays held), and append one points_changed event of minus their total (reason reset) per point type, so the log stays append-only and every total is 0. Idempotent: a second reset writes nothing.';
+
+CREATE OR REPLACE FUNCTION gamification.user_reset(user_id anyelement)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.reset($1::text) $$;
+COMMENT ON FUNCTION gamification.user_reset(anyelement) IS
+    'Same as gamification.user_reset(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+-- Point types and levels (0.3.0). A point type is a kind of points (XP, coins); the
+-- default type, points, is built in. A level is a threshold on a point type's total; a
+-- user's level is derived (gamification._level_at, core/runtime.sql), like holding an
+-- unlockable, and every change of it is a level_changed event: written by _points_apply
+-- when a total crosses thresholds, and here when the thresholds change, for everyone at once.
+
+CREATE OR REPLACE FUNCTION gamification.point_type_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb;
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    v_defs := gamification._as_array('point type', $1, 'point_type_register');  -- in the body: the block's handler sees its errors
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('point type', v_obj, v_idx);
+        v_code := gamification._definition_code('point type', v_label, v_obj, ARRAY['code', 'name', 'description'],
+                                                v_idx, v_codes);
+        IF v_code = 'points' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: the default point type is built in and cannot be registered', v_label),
+                HINT = 'Register other point types (xp, coins, ...) under other codes; points is always there.';
+        END IF;
+        v_codes := v_codes || v_code;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', coalesce(gamification._text_field(v_label, v_obj, 'name', false, false,
+                                 'Omit "name" to use the code as the name.'), v_code),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                                 'Omit "description" or give a string.')));
+    END LOOP;
+
+    INSERT INTO gamification.point_type AS t (code, name, description)
+    SELECT n.code, n.name, n.description
+      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, name text, description text)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.point_type_register(jsonb) IS
+    'Register one point type (JSON object) or several (JSON array) with keys code (required), name (default: the code), description. Badges (field point_type) pay in a type, points_award(user, amount, reason, point_type) awards in one, unlockables and levels read one. The default type, points, is built in (22023 if registered). An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
+
+CREATE OR REPLACE FUNCTION gamification._levels_change(p_types text[], p_levels jsonb, p_remove_type text,
+                                                             p_remove_number integer)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text[];
+    v_user_types text[];
+    v_old integer[];
+    r record;
+    v_changed bigint;
+BEGIN
+    -- Everyone with a total of these types is locked first, in the one order of every
+    -- writer (core/runtime.sql): no total moves while their levels are compared before and
+    -- after. (A user whose first points of a type commit while this runs is not among
+    -- them: their level_changed event follows the thresholds their writer read.)
+    PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT t.user_id FROM gamification.points_total t
+                                            WHERE t.point_type = ANY (p_types)));
+    SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.point_type),
+           pg_catalog.array_agg(t.point_type ORDER BY t.user_id, t.point_type),
+           pg_catalog.array_agg(o.number ORDER BY t.user_id, t.point_type)
+      INTO v_users, v_user_types, v_old
+      FROM gamification.points_total t
+     CROSS JOIN LATERAL gamification._level_at(t.point_type, t.points) o
+     WHERE t.point_type = ANY (p_types);
+
+    INSERT INTO gamification.level AS l (point_type, number, name, description, points_required, definition)
+    SELECT n.point_type, n.number, n.name, n.description, n.points_required, n.definition
+      FROM pg_catalog.jsonb_to_recordset(coalesce(p_levels, '[]'::jsonb))
+           AS n(point_type text, number integer, name text, description text, points_required bigint, definition jsonb)
+     ORDER BY n.point_type, n.number
+    ON CONFLICT (point_type, number) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description, points_required = EXCLUDED.points_required,
+           definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+    DELETE FROM gamification.level l WHERE l.point_type = p_remove_type AND l.number = p_remove_number;
+
+    -- Levels climb: each needs more points than every level below it.
+    SELECT x.point_type, x.number, x.points_required, x.below, x.below_required INTO r
+      FROM (SELECT l.point_type, l.number, l.points_required,
+                   pg_catalog.lag(l.number) OVER w AS below, pg_catalog.lag(l.points_required) OVER w AS below_required
+              FROM gamification.level l
+             WHERE l.point_type = ANY (p_types)
+            WINDOW w AS (PARTITION BY l.point_type ORDER BY l.number)) x
+     WHERE x.below_required >= x.points_required
+     ORDER BY x.point_type, x.number
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('level %s of point type "%s": field "points_required" must be more than level %s''s %s, got %s',
+                                        r.number, r.point_type, r.below, r.below_required, r.points_required),
+            HINT = 'A higher level needs more points than every level below it: change several levels in one call to move them past each other.';
+    END IF;
+
+    -- Everyone's level follows at once: one level_changed event per user and type whose
+    -- level is now another (marked backfill: it happened to them, they did nothing).
+    INSERT INTO gamification.event (user_id, kind, subject, point_type, reason, origin, data)
+    SELECT o.user_id, 'level_changed', o.point_type, o.point_type, 'register', 'backfill',
+           pg_catalog.jsonb_build_object('from', o.level, 'to', n.number, 'name', n.name)
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_user_types), pg_catalog.unnest(v_old))
+           AS o(user_id, point_type, level)
+      JOIN gamification.points_total t ON t.user_id = o.user_id AND t.point_type = o.point_type
+     CROSS JOIN LATERAL gamification._level_at(t.point_type, t.points) n
+     WHERE n.number <> o.level
+     ORDER BY o.user_id, o.point_type;
+    GET DIAGNOSTICS v_changed = ROW_COUNT;
+    RETURN v_changed;
+END;
+$$;
+COMMENT ON FUNCTION gamification._levels_change(text[], jsonb, text, integer) IS
+    'Internal: write validated levels (p_levels) and remove one (p_remove_type, p_remove_number) of the point types p_types, check that they climb (22023), and append a level_changed event (origin backfill, reason register) for every user whose level of those types is now another; every user with a total of those types is locked first. Returns the number of such events.';
+
+CREATE OR REPLACE FUNCTION gamification.level_register(definitions jsonb)
+RETURNS TABLE (point_type text, number integer)
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb;
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_type text;
+    v_number bigint;
+    v_seen text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    v_defs := gamification._as_array('level', $1, 'level_register');  -- in the body: the block's handler sees its errors
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := pg_catalog.format('level #%s', v_idx);
+        PERFORM gamification._check_object(v_label, v_obj);
+        PERFORM gamification._check_keys(v_label, v_obj,
+                                         ARRAY['point_type', 'number', 'name', 'description', 'points_required']);
+        v_type := gamification._point_type_field(v_label, v_obj);
+        IF (v_obj -> 'number') IS NULL OR v_obj -> 'number' = 'null'::jsonb THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "number" is required', v_label),
+                HINT = 'Number the levels of a point type 1, 2, 3, ...';
+        END IF;
+        v_number := gamification._int_field(v_label, v_obj, 'number', 1, NULL, 'an integer from 1 to 1000000',
+                                            'Number the levels of a point type 1, 2, 3, ...');
+        IF v_number > 1000000 THEN
+            PERFORM gamification._field_error(v_label, 'number', 'an integer from 1 to 1000000', v_obj -> 'number',
+                                              'Number the levels of a point type 1, 2, 3, ...');
+        END IF;
+        v_label := pg_catalog.format('level %s of point type "%s"', v_number, v_type);
+        IF pg_catalog.format('%s/%s', v_type, v_number) = ANY (v_seen) THEN
+            RAISE EXCEPTION USING ERRCODE = '42710',
+                MESSAGE = pg_catalog.format('%s: appears more than once in this call (item #%s)', v_label, v_idx),
+                HINT = 'Register each level of a point type once per call.';
+        END IF;
+        v_seen := v_seen || pg_catalog.format('%s/%s', v_type, v_number);
+        IF (v_obj -> 'points_required') IS NULL OR v_obj -> 'points_required' = 'null'::jsonb THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "points_required" is required', v_label),
+                HINT = 'Give the total of the point type (>= 0) at which a user reaches the level.';
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'point_type', v_type,
+            'number', v_number,
+            'name', gamification._text_field(v_label, v_obj, 'name', true, false,
+                        'Give every level a non-empty "name", e.g. "Contributor".'),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                        'Omit "description" or give a string.'),
+            'points_required', gamification._int_field(v_label, v_obj, 'points_required', 0, NULL,
+                        'an integer >= 0', 'Give the total of the point type (>= 0) at which a user reaches the level.'),
+            'definition', v_obj));
+    END LOOP;
+
+    PERFORM gamification._levels_change(
+        ARRAY(SELECT DISTINCT n ->> 'point_type' FROM pg_catalog.jsonb_array_elements(v_norm) AS n ORDER BY 1),
+        v_norm, NULL, NULL);
+    RETURN QUERY SELECT n.point_type, n.number::integer
+                   FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(point_type text, number bigint);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.level_register(jsonb) IS
+    'Register one level (JSON object) or several (JSON array) with keys point_type (default points), number (required, 1, 2, ...), name (required), description, points_required (required, integer >= 0): the total of that type at which a user reaches the level. An existing (point_type, number) is updated in place. A higher level must need more points than every level below it (22023; change several in one call to move them past each other). Thresholds may change at any time: everyone''s level follows at once, each user whose level changed gets a level_changed event (origin backfill, reason register). Returns the levels registered. Idempotent. Admins only.';
+
+CREATE OR REPLACE FUNCTION gamification.level_unregister(point_type text, number integer)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF $1 IS NULL OR $2 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.level_unregister(): point_type and number must not be null',
+            HINT = 'Name the level: SELECT gamification.level_unregister(''xp'', 3);';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM gamification.level l WHERE l.point_type = $1 AND l.number = $2) THEN
+        RETURN false;
+    END IF;
+    PERFORM gamification._levels_change(ARRAY[$1], NULL, $1, $2);
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION gamification.level_unregister(text, integer) IS
+    'Remove one level of a point type; everyone''s level follows at once (a level_changed event, origin backfill, for each user whose level changed). Returns false if there was no such level. Admins only.';
+
+-- Read side: views with fixed column names (a public contract) and
+-- badges_for(), the per-user catalogue a UI needs.
+
+CREATE OR REPLACE VIEW gamification.user_badges AS
+SELECT a.user_id, b.code, b.name, b.points, b.category, a.awarded_at
+  FROM gamification.award a
+  JOIN gamification.badge b ON b.code = a.badge_code;
+COMMENT ON VIEW gamification.user_badges IS 'Badges currently held: one row per user and badge (points is the badge''s current points).';
+COMMENT ON COLUMN gamification.user_badges.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_badges.code IS 'The badge''s code.';
+COMMENT ON COLUMN gamification.user_badges.name IS 'The badge''s display name.';
+COMMENT ON COLUMN gamification.user_badges.points IS 'The badge''s current points (what was paid at award time is in points_history).';
+COMMENT ON COLUMN gamification.user_badges.category IS 'The badge''s category code, or NULL.';
+COMMENT ON COLUMN gamification.user_badges.awarded_at IS 'When the user was awarded the badge (the latest award after a revoke).';
+
+CREATE OR REPLACE VIEW gamification.user_points AS
+SELECT t.user_id, t.points
+  FROM gamification.points_total t
+ WHERE t.point_type = 'points';
+COMMENT ON VIEW gamification.user_points IS 'Current points of the default point type (points) of every user whose points of that type have ever changed; every type is in user_points_by_type.';
+COMMENT ON COLUMN gamification.user_points.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the points of the user''s events (may be negative, 0 after a reset).';
+
+CREATE OR REPLACE VIEW gamification.user_progress AS
+SELECT p.user_id, b.code, p.progress, b.target
+  FROM gamification.progress p
+  JOIN gamification.badge b ON b.code = p.badge_code;
+COMMENT ON VIEW gamification.user_progress IS 'Stored progress of users towards badges (target is the badge''s current target).';
+COMMENT ON COLUMN gamification.user_progress.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_progress.code IS 'The badge''s code.';
+COMMENT ON COLUMN gamification.user_progress.progress IS 'The user''s stored progress (it keeps counting past the target).';
+COMMENT ON COLUMN gamification.user_progress.target IS 'The badge''s current target.';
+
+CREATE OR REPLACE VIEW gamification.user_unlockables AS
+SELECT t.user_id, u.code, u.name, l.first_unlocked_at AS unlocked_at
+  FROM gamification.points_total t
+  JOIN gamification.unlockable u ON u.point_type = t.point_type AND t.points >= u.points_required
+  LEFT JOIN gamification.unlock l ON l.user_id = t.user_id AND l.unlockable_code = u.code;
+COMMENT ON VIEW gamification.user_unlockables IS 'Unlockables held now (points of the unlockable''s point type >= points_required); unlocked_at is the first time the user reached it.';
+COMMENT ON COLUMN gamification.user_unlockables.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_unlockables.code IS 'The unlockable''s code.';
+COMMENT ON COLUMN gamification.user_unlockables.name IS 'The unlockable''s display name.';
+COMMENT ON COLUMN gamification.user_unlockables.unlocked_at IS 'The first time the user''s points reached points_required (kept when they dip below and come back).';
+
+CREATE OR REPLACE VIEW gamification.badges AS
+SELECT b.code, b.name, b.description, b.points, b.category, b.target, b.secret, b.next
+  FROM gamification.badge b
+ WHERE b.retired_at IS NULL;
+COMMENT ON VIEW gamification.badges IS 'The badge catalogue: every registered badge (unregistered ones whose awards were kept are not listed).';
+COMMENT ON COLUMN gamification.badges.code IS 'Unique code, 1 to 63 characters from A-Z a-z 0-9 _ . : -.';
+COMMENT ON COLUMN gamification.badges.name IS 'Display name.';
+COMMENT ON COLUMN gamification.badges.description IS 'Description, or NULL.';
+COMMENT ON COLUMN gamification.badges.points IS 'Points paid when the badge is awarded (>= 0).';
+COMMENT ON COLUMN gamification.badges.category IS 'Category code, or NULL.';
+COMMENT ON COLUMN gamification.badges.target IS 'Progress needed to earn the badge through badge_progress() (or a counter), or NULL.';
+COMMENT ON COLUMN gamification.badges.secret IS 'Hidden by badges_for() from users who do not hold it.';
+COMMENT ON COLUMN gamification.badges.next IS 'Code of the badge that follows this one in a chain, or NULL.';
+
+CREATE OR REPLACE VIEW gamification.points_history AS
+SELECT e.user_id, e.points AS amount,
+       CASE e.kind WHEN 'badge_awarded' THEN 'badge:' || e.subject
+                   WHEN 'badge_revoked' THEN 'revoke:' || e.subject
+                   ELSE e.reason END AS reason,
+       CASE WHEN e.kind IN ('badge_awarded', 'badge_revoked') THEN e.subject END AS badge,
+       e.at AS created_at, e.id
+  FROM gamification.event e
+ WHERE e.points <> 0 AND e.point_type = 'points';
+COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points of the default point type (the events whose points are not 0), so that they sum to user_points: points given or taken, why, and the badge involved if any. Changes of other point types are in gamification.event (point_type).';
+COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
+COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';
+COMMENT ON COLUMN gamification.points_history.badge IS 'The badge that paid or took the points, or NULL.';
+COMMENT ON COLUMN gamification.points_history.created_at IS 'When it happened (the event''s at).';
+COMMENT ON COLUMN gamification.points_history.id IS 'The event''s id in gamification.event: the order of the changes, and a key to page by.';
+
+-- Point types and levels (0.3.0): new views, so that those above keep their columns.
+CREATE OR REPLACE VIEW gamification.point_types AS
+SELECT t.code, t.name, t.description
+  FROM gamification.point_type t;
+COMMENT ON VIEW gamification.point_types IS 'The point types: points (the default, built in) and those registered with point_type_register(). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.point_types.code IS 'The point type''s code (what badges, unlockables, levels and points_award() name).';
+COMMENT ON COLUMN gamification.point_types.name IS 'Display name.';
+COMMENT ON COLUMN gamification.point_types.description IS 'Description, or NULL.';
+
+CREATE OR REPLACE VIEW gamification.user_points_by_type AS
+SELECT t.user_id, t.point_type, t.points
+  FROM gamification.points_total t;
+COMMENT ON VIEW gamification.user_points_by_type IS 'Current points of every user in every point type whose points have ever changed for them (the default type''s rows are user_points). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.user_points_by_type.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_points_by_type.point_type IS 'The point type''s code.';
+COMMENT ON COLUMN gamification.user_points_by_type.points IS 'The sum of the points of the user''s events of that type (may be negative, 0 after a reset).';
+
+CREATE OR REPLACE VIEW gamification.levels AS
+SELECT l.point_type, l.number, l.name, l.description, l.points_required
+  FROM gamification.level l;
+COMMENT ON VIEW gamification.levels IS 'The level catalogue: per point type, each level and the points of that type it needs, as registered with level_register(). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.levels.point_type IS 'The point type whose total the level reads.';
+COMMENT ON COLUMN gamification.levels.number IS 'The level (1, 2, ...): a higher level needs more points.';
+COMMENT ON COLUMN gamification.levels.name IS 'Display name (e.g. Contributor).';
+COMMENT ON COLUMN gamification.levels.description IS 'Description, or NULL.';
+COMMENT ON COLUMN gamification.levels.points_required IS 'The total of the point type at which a user reaches the level.';
+
+CREATE OR REPLACE VIEW gamification.user_levels AS
+SELECT t.user_id, t.point_type, c.number AS level, c.name, t.points,
+       n.number AS next_level, n.name AS next_name, n.points_required - t.points AS points_to_next,
+       CASE WHEN n.number IS NULL THEN 1::numeric
+            ELSE pg_catalog.round(GREATEST(t.points - coalesce(b.points_required, 0), 0)::numeric
+                                  / GREATEST(n.points_required - coalesce(b.points_required, 0), 1), 4) END AS progress
+  FROM gamification.points_total t
+ CROSS JOIN LATERAL gamification._level_at(t.point_type, t.points) c
+  LEFT JOIN gamification.level b ON b.point_type = t.point_type AND b.number = c.number
+  LEFT JOIN LATERAL (SELECT l.number, l.name, l.points_required FROM gamification.level l
+                      WHERE l.point_type = t.point_type AND l.points_required > t.points
+                      ORDER BY l.number LIMIT 1) n ON true
+ WHERE EXISTS (SELECT 1 FROM gamification.level l WHERE l.point_type = t.point_type);
+COMMENT ON VIEW gamification.user_levels IS 'Each user''s level in every point type that has levels (users with a total of that type): the level reached, the next one and how far it is. Follows the totals and the thresholds at once. Added in 0.3.0.';
+COMMENT ON COLUMN gamification.user_levels.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_levels.point_type IS 'The point type whose levels these are.';
+COMMENT ON COLUMN gamification.user_levels.level IS 'The highest level whose points_required the user''s total reaches; 0 below the first level.';
+COMMENT ON COLUMN gamification.user_levels.name IS 'That level''s name (NULL at level 0).';
+COMMENT ON COLUMN gamification.user_levels.points IS 'The user''s total of the point type.';
+COMMENT ON COLUMN gamification.user_levels.next_level IS 'The next level, or NULL at the top level.';
+COMMENT ON COLUMN gamification.user_levels.next_name IS 'The next level''s name, or NULL at the top level.';
+COMMENT ON COLUMN gamification.user_levels.points_to_next IS 'Points of the type still needed for the next level, or NULL at the top level.';
+COMMENT ON COLUMN gamification.user_levels.progress IS 'How far from the current level''s threshold (0 at level 0) to the next one, from 0 to 1 (4 decimals); 1 at the top level.';
+
+-- The two logs of 0.1.0, now read from the event log with their 0.1.0 columns, for
+-- readers that used them (ids are event ids). Read-only.
+CREATE OR REPLACE VIEW gamification.award_history AS
+SELECT e.id, e.user_id, e.subject AS badge_code,
+       CASE e.kind WHEN 'badge_awarded' THEN 'award' WHEN 'badge_revoked' THEN 'revoke' ELSE 'reset' END AS action,
+       CASE WHEN e.kind = 'badge_reset' THEN -(e.data ->> 'paid')::bigint ELSE e.points END AS points,
+       e.reason AS source, e.at
+  FROM gamification.event e
+ WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset');
+COMMENT ON VIEW gamification.award_history IS 'Deprecated (the 0.1.0 award history, read from gamification.event): awards, revocations and resets, points being what the award paid or the revocation or reset took back.';
+
+CREATE OR REPLACE VIEW gamification.points_ledger AS
+SELECT h.id, h.user_id, h.amount, h.reason, h.badge AS badge_code, h.created_at
+  FROM gamification.points_history h;
+COMMENT ON VIEW gamification.points_ledger IS 'Deprecated (the 0.1.0 points ledger, read from gamification.event): points_history in the 0.1.0 column order.';
+
+-- SECURITY INVOKER: the caller's rights, so row security decides whose awards show
+-- (a reader never sees another user's secret badge through it).
+CREATE OR REPLACE FUNCTION gamification.badges_for(user_id text)
+RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
+               secret boolean, next text, progress bigint, awarded_at timestamptz)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_user text := gamification._require_user($1::text, 'badges_for');
+BEGIN
+    RETURN QUERY
+    SELECT b.code, b.name, b.description, b.points, b.category, b.target, b.secret, b.next,
+           p.progress, a.awarded_at
+      FROM gamification.badge b
+      LEFT JOIN gamification.award a ON a.badge_code = b.code AND a.user_id = v_user
+      LEFT JOIN gamification.progress p ON p.badge_code = b.code AND p.user_id = v_user
+     WHERE (NOT b.secret AND b.retired_at IS NULL) OR a.user_id IS NOT NULL
+     ORDER BY b.code;
+END;
+$$;
+COMMENT ON FUNCTION gamification.badges_for(text) IS
+    'Every badge visible to the user (secret badges only if held), with the user''s progress (NULL if none) and awarded_at (NULL if not held), ordered by code. Read-only. Runs with the caller''s rights: with row security on, a reader sees awards and progress only for gamification.viewer().';
+
+CREATE OR REPLACE FUNCTION gamification.badges_for(user_id anyelement)
+RETURNS TABLE (code text, name text, description text, points bigint, category text, target bigint,
+               secret boolean, next text, progress bigint, awarded_at timestamptz)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM gamification.badges_for($1::text) $$;
+COMMENT ON FUNCTION gamification.badges_for(anyelement) IS
+    'Same as gamification.badges_for(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
 
 
 -- Privileges start again from nothing (the file revokes everything first), then row security.
@@ -2197,12 +3280,16 @@ GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
 -- conditions: gamification.badge without its definition column, and not the registry.
 GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
                 gamification.user_unlockables, gamification.badges, gamification.points_history,
-                gamification.award_history, gamification.points_ledger
+                gamification.award_history, gamification.points_ledger,
+                gamification.point_types, gamification.user_points_by_type, gamification.levels,
+                gamification.user_levels
    TO gamification_reader;
 GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
-                gamification.points_total, gamification.unlockable, gamification.unlock
+                gamification.points_total, gamification.unlockable, gamification.unlock,
+                gamification.point_type, gamification.level
    TO gamification_reader;
-GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
+GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at,
+              point_type)
    ON gamification.badge TO gamification_reader;
 ALTER VIEW gamification.user_badges SET (security_invoker = true);
 ALTER VIEW gamification.user_points SET (security_invoker = true);
@@ -2212,10 +3299,16 @@ ALTER VIEW gamification.points_history SET (security_invoker = true);
 ALTER VIEW gamification.badges SET (security_invoker = true);
 ALTER VIEW gamification.award_history SET (security_invoker = true);
 ALTER VIEW gamification.points_ledger SET (security_invoker = true);
+ALTER VIEW gamification.point_types SET (security_invoker = true);
+ALTER VIEW gamification.user_points_by_type SET (security_invoker = true);
+ALTER VIEW gamification.levels SET (security_invoker = true);
+ALTER VIEW gamification.user_levels SET (security_invoker = true);
 -- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
 GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
                           gamification._require_user(text, text), gamification._raise(text, text, text)
    TO gamification_reader;
+-- user_levels reads a level through _level_at(), with the reader's rights.
+GRANT EXECUTE ON FUNCTION gamification._level_at(text, bigint) TO gamification_reader;
 
 -- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
 -- search_path pinned), so operators need no rights on the tables and cannot write them.
@@ -2224,8 +3317,10 @@ GRANT EXECUTE ON FUNCTION
     gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),
     gamification.badge_progress(text, text, bigint), gamification.badge_progress(anyelement, text, bigint),
     gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
+    gamification.award_points(text, bigint, text, text), gamification.award_points(anyelement, bigint, text, text),
     gamification.reset(text), gamification.reset(anyelement),
     gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
+    gamification.points_award(text, bigint, text, text), gamification.points_award(anyelement, bigint, text, text),
     gamification.user_reset(text), gamification.user_reset(anyelement),
     gamification.user_erase(text), gamification.user_erase(anyelement)
 TO gamification_operator;
@@ -2255,7 +3350,8 @@ GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
-    gamification._unlocks_reached(text, bigint, text[]), gamification._points_apply(text[], bigint[]),
+    gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
+    gamification._level_at(text, bigint),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
@@ -2290,7 +3386,7 @@ GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean)
    TO gamification_operator;
 -- Readers read the log with their own rights (row security applies), in the same order.
 GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
-GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
+GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;

@@ -334,6 +334,7 @@ BEGIN
                     'Omit "secret" for a badge everyone can see.'),
         'next', gamification._text_field(p_label, p_obj, 'next', false, true,
                     'Omit "next" or give the code of another badge.'),
+        'point_type', gamification._point_type_field(p_label, p_obj),
         'definition', p_obj);
     IF v_item ->> 'next' = v_item ->> 'code' THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
@@ -344,7 +345,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._badge_from_json(text, text, jsonb) IS
-    'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
+    'Internal: validate the badge fields of one definition and return them normalised (code, name, description, points, category, target, secret, next, point_type, definition). Raises documented SQLSTATEs naming the badge and field; writes nothing.';
 
 CREATE {{ or_replace }}FUNCTION gamification._check_next(p_norm jsonb, p_codes text[])
 RETURNS void
@@ -419,17 +420,17 @@ BEGIN
              WHERE b.code = ANY (p_codes) ORDER BY b.code FOR UPDATE) b;
 
     INSERT INTO gamification.badge AS b
-           (code, name, description, points, category, target, secret, next, definition)
-    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.definition
+           (code, name, description, points, category, target, secret, next, point_type, definition)
+    SELECT n.code, n.name, n.description, n.points, n.category, n.target, n.secret, n.next, n.point_type, n.definition
       FROM pg_catalog.jsonb_to_recordset(p_norm)
            AS n(code text, name text, description text, points bigint, category text,
-                target bigint, secret boolean, next text, definition jsonb)
+                target bigint, secret boolean, next text, point_type text, definition jsonb)
      ORDER BY n.code
     ON CONFLICT (code) DO UPDATE
        SET name = EXCLUDED.name, description = EXCLUDED.description, points = EXCLUDED.points,
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
-           next = EXCLUDED.next, definition = EXCLUDED.definition, updated_at = pg_catalog.now(),
-           retired_at = NULL;
+           next = EXCLUDED.next, point_type = EXCLUDED.point_type, definition = EXCLUDED.definition,
+           updated_at = pg_catalog.now(), retired_at = NULL;
 
     -- A new or changed target awards at once the users whose stored progress already
     -- reaches it, unless they hold the badge or it was revoked from them by hand (their
@@ -465,7 +466,7 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next'] || gamification._trigger_keys()
+    SELECT ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next', 'point_type'] || gamification._trigger_keys()
 $$;
 COMMENT ON FUNCTION gamification._badge_keys() IS
     'Internal: every key a badge definition may have, trigger keys included.';
@@ -526,7 +527,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.badge_register(jsonb) IS
-    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
+    'Register one badge (JSON object) or several (JSON array of objects). Keys: code (required), name (required), description, points (integer >= 0, default 0), point_type (the registered point type its points are paid in, default points), category (created if unknown), target (positive integer or null), secret (default false), next (code of another badge, may come later in the same array; no cycles). Trigger badges add condition, trigger_condition, trigger_table, user_field, update_of (the django-pg-badges badge.json format) or counter, and backfill, fire_on_replica: see the README. An existing code is updated in place; omitted keys go back to their defaults. A new or changed target awards at once users whose stored progress reaches it. The whole input is validated before anything is written. Returns the codes registered. Idempotent.';
 
 CREATE {{ or_replace }}FUNCTION gamification._badge_form(p_badge jsonb, r gamification.badge_rule)
 RETURNS jsonb
@@ -540,14 +541,14 @@ AS $$
     SELECT pg_catalog.jsonb_build_object(
         'name', p_badge -> 'name', 'description', p_badge -> 'description', 'points', p_badge -> 'points',
         'category', p_badge -> 'category', 'target', p_badge -> 'target', 'secret', p_badge -> 'secret',
-        'next', p_badge -> 'next',
+        'next', p_badge -> 'next', 'point_type', p_badge -> 'point_type',
         'rule', CASE WHEN r.badge_code IS NOT NULL THEN pg_catalog.jsonb_build_object(
             'kind', r.kind, 'table', r.table_name::oid, 'event', r.event, 'user_field', r.user_field,
             'condition', r.condition, 'counter_where', r.counter_where, 'update_of', pg_catalog.to_jsonb(r.update_of),
             'search_path', r.search_path, 'fire_on_replica', r.fire_on_replica) END)
 $$;
 COMMENT ON FUNCTION gamification._badge_form(jsonb, gamification.badge_rule) IS
-    'Internal: a badge''s fields (name, description, points, category, target, secret, next) and rule (NULL for a manual badge) as one jsonb, for comparing what is in force with a definition.';
+    'Internal: a badge''s fields (name, description, points, category, target, secret, next, point_type) and rule (NULL for a manual badge) as one jsonb, for comparing what is in force with a definition.';
 
 CREATE {{ or_replace }}FUNCTION gamification._sync_plan(p_defs jsonb, p_prune boolean, p_search_path text)
 RETURNS TABLE (code text, action text, definition jsonb)

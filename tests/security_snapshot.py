@@ -218,10 +218,10 @@ def module_env(request: pytest.FixtureRequest, prefix: str, role_keys: dict[str,
 
 
 def totals_match_ledger(conn: psycopg.Connection) -> list[tuple]:
-    """Users whose points_total differs from the sum of their ledger rows (should be none)."""
+    """Users whose points (the default type) differ from the sum of their ledger rows (should be none)."""
     return conn.execute("""
         SELECT coalesce(t.user_id, l.user_id), t.points, l.total
-          FROM gamification.points_total t
+          FROM gamification.user_points t
           FULL JOIN (SELECT user_id, sum(amount)::bigint AS total FROM gamification.points_ledger GROUP BY user_id) l
             ON l.user_id = t.user_id
          WHERE t.points IS DISTINCT FROM l.total""").fetchall()

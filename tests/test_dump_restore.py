@@ -77,6 +77,38 @@ def populate(dsn: str) -> None:
         conn.execute("SELECT gamification.award_points(5, -35, 'penalty')")  # 5 reached frame, then lost it
 
 
+# Point types and levels (0.3.0): kept apart from populate() and SNAPSHOT_QUERIES, which
+# test_upgrade also runs against released versions that have neither.
+TYPED_QUERIES = {
+    "point_types": "SELECT code, name, description FROM gamification.point_types ORDER BY code",
+    "levels": "SELECT point_type, number, name, points_required FROM gamification.levels ORDER BY 1, 2",
+    "badge_types": "SELECT code, point_type FROM gamification.badge ORDER BY code",
+    "totals": "SELECT user_id, point_type, points FROM gamification.user_points_by_type ORDER BY 1, 2",
+    "user_levels": "SELECT * FROM gamification.user_levels ORDER BY 1, 2",
+    "typed_events": "SELECT id, kind, point_type, data FROM gamification.event ORDER BY id",
+}
+
+
+def populate_point_types(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("""SELECT gamification.point_type_register('[{"code": "xp", "name": "XP"}, {"code": "coins"}]')""")
+        conn.execute("""SELECT gamification.level_register('[
+            {"point_type": "xp", "number": 1, "name": "Newcomer", "points_required": 0},
+            {"point_type": "xp", "number": 2, "name": "Contributor", "points_required": 50}]')""")
+        conn.execute("""SELECT gamification.badge_register('{"code": "helper", "name": "Helper", "points": 60,
+                                                            "point_type": "xp"}')""")
+        conn.execute("""SELECT gamification.unlockable_register('{"code": "purse", "name": "Purse",
+                                                                 "points_required": 3, "point_type": "coins"}')""")
+        conn.execute("SELECT gamification.badge_award(u, 'helper') FROM generate_series(1, 2) u")
+        conn.execute("SELECT gamification.points_award(1, -20, 'penalty', 'xp')")
+        conn.execute("SELECT gamification.points_award(3, 5, 'found', 'coins')")
+
+
+def typed_snapshot(dsn: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(dsn) as conn:
+        return {name: conn.execute(query).fetchall() for name, query in TYPED_QUERIES.items()}
+
+
 def restore_into(server, dbname: str, dump_args: list[str], restore: list[str] | None) -> str:
     with psycopg.connect(server.admin_dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
@@ -117,8 +149,11 @@ RESTORE_PATHS = {
 @pytest.mark.parametrize("path", list(RESTORE_PATHS))
 def test_dump_and_restore_bring_everything_back_and_award_again(server, path: str, tmp_path) -> None:
     populate(server.dsn)
+    populate_point_types(server.dsn)
     before = snapshot(server.dsn)
+    typed_before = typed_snapshot(server.dsn)
     assert before["user_badges"] and before["unlockables"] and before["progress"] and before["events"]  # not vacuous
+    assert len(typed_before["point_types"]) == 3 and typed_before["user_levels"]
     assert all(row[2] for row in before["status"])  # every trigger badge up to date
     if RESTORE_PATHS[path] is None:
         target = restore_into(server, f"{server.dbname}_plain", ["-Fp"], None)
@@ -135,6 +170,9 @@ def test_dump_and_restore_bring_everything_back_and_award_again(server, path: st
     after = snapshot(target)
     for name in SNAPSHOT_QUERIES:
         assert after[name] == before[name], f"{name} differs after a {path} restore"
+    typed_after = typed_snapshot(target)
+    for name in TYPED_QUERIES:
+        assert typed_after[name] == typed_before[name], f"{name} differs after a {path} restore"
     with psycopg.connect(target, autocommit=True) as conn:
         # Nothing counted twice, nothing to repair, nothing left staged or queued.
         assert conn.execute("SELECT gamification.totals_rebuild()").fetchone() == (0,)

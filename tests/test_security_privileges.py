@@ -48,6 +48,10 @@ SELECT gamification.badge_progress('42', 'prog1', 2);
 SELECT gamification.badge_progress('43', 'prog1', 1);
 SELECT gamification.award_points('42', 3, 'hello');
 SELECT gamification.award_points('43', 4, 'hello');
+SELECT gamification.point_type_register('{"code": "xp", "name": "XP"}');
+SELECT gamification.level_register('[{"number": 1, "name": "One", "points_required": 0},
+                                     {"point_type": "xp", "number": 1, "name": "XP one", "points_required": 10}]');
+SELECT gamification.points_award('42', 12, 'hello', 'xp');
 """
 
 ROLES = {
@@ -109,12 +113,13 @@ LEVELS = ["reader", "operator", "admin", "app", "nobody"]
 RANK = {"reader": 1, "operator": 2, "admin": 3, "app": 0, "nobody": 0}
 
 VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "badges", "points_history",
-         "award_history", "points_ledger"]
+         "award_history", "points_ledger", "point_types", "user_points_by_type", "levels", "user_levels"]
 # badge_status shows every condition and compiles each one with the viewer's rights, so it
 # is for admins only (a contract refinement made while implementing: see README).
 ADMIN_VIEWS = ["badge_status"]
 TABLES = ["category", "badge", "award", "event", "progress", "points_total",
-          "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "user_lock"]
+          "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "user_lock",
+          "point_type", "level"]
 
 PREVIEW_DEF = json.dumps({"code": "pv", "name": "Preview", "condition": "true", "trigger_condition": "insert",
                           "trigger_table": "public.posts", "user_field": "author"})
@@ -141,6 +146,11 @@ OPERATIONS += [
     ("reset(text)", 2, "SELECT gamification.reset('42')"),
     ("points_award(text)", 2, "SELECT gamification.points_award('42', 5, 'matrix')"),
     ("points_award(anyelement)", 2, "SELECT gamification.points_award(42, 5, 'matrix')"),
+    # Point types (issue 19): awarding in a type is the operators' too.
+    ("points_award(text, type)", 2, "SELECT gamification.points_award('42', 5, 'matrix', 'xp')"),
+    ("points_award(anyelement, type)", 2, "SELECT gamification.points_award(42, 5, 'matrix', 'xp')"),
+    ("award_points(text, type)", 2, "SELECT gamification.award_points('42', 5, 'matrix', 'xp')"),
+    ("award_points(anyelement, type)", 2, "SELECT gamification.award_points(42, 5, 'matrix', 'xp')"),
     ("user_reset(text)", 2, "SELECT gamification.user_reset('42')"),
     ("user_reset(anyelement)", 2, "SELECT gamification.user_reset(42)"),
     ("reset(anyelement)", 2, "SELECT gamification.reset(42)"),
@@ -173,6 +183,11 @@ OPERATIONS += [
     ("unlockable_register", 3,
      "SELECT * FROM gamification.unlockable_register('{\"code\": \"u_new\", \"name\": \"U\", \"points_required\": 1}')"),
     ("category_register", 3, "SELECT * FROM gamification.category_register('{\"code\": \"c_new\"}')"),
+    # Point types and levels are definitions: admins.
+    ("point_type_register", 3, "SELECT * FROM gamification.point_type_register('{\"code\": \"coins\"}')"),
+    ("level_register", 3, "SELECT * FROM gamification.level_register("
+                          "'{\"point_type\": \"xp\", \"number\": 2, \"name\": \"Two\", \"points_required\": 11}')"),
+    ("level_unregister", 3, "SELECT gamification.level_unregister('xp', 1)"),
     ("category_delete", 3, "SELECT gamification.category_delete('cat1')"),
     ("triggers_sync", 3, "SELECT * FROM gamification.triggers_sync()"),
     ("row_security(true)", 3, "SELECT gamification.row_security(true)"),
@@ -200,6 +215,11 @@ OPERATIONS += [
     ("insert unlockable", 4,
      "INSERT INTO gamification.unlockable (code, name, points_required) VALUES ('zz', 'zz', 1)"),
     ("delete unlockable", 4, "DELETE FROM gamification.unlockable"),
+    ("insert point_type", 4, "INSERT INTO gamification.point_type (code, name) VALUES ('zz', 'zz')"),
+    ("insert level", 4, "INSERT INTO gamification.level (point_type, number, name, points_required, definition) "
+                        "VALUES ('xp', 9, 'zz', 1000, '{}')"),
+    ("update level", 4, "UPDATE gamification.level SET points_required = 0"),
+    ("update points_total", 4, "UPDATE gamification.points_total SET points = 1000000 WHERE point_type = 'xp'"),
 ]
 # Reading the tables directly is not part of any level's contract except through views;
 # roles without a gamification role must be refused everything.
@@ -496,7 +516,8 @@ def test_writer_search_path_does_not_change_what_a_condition_reads(env, conns, a
 
 # --------------------------------------------------------------------------- row security
 
-USER_VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "points_history"]
+USER_VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "points_history",
+              "user_points_by_type", "user_levels"]
 
 
 def _seen(conn, view, user_setting=None):

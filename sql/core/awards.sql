@@ -12,6 +12,7 @@ DECLARE
     v_count integer;
     v_users text[];
     v_paid bigint[];
+    v_types text[];
 BEGIN
     IF p_action IS NULL OR p_action NOT IN ('revoke', 'reset') THEN
         PERFORM gamification._raise('22023',
@@ -20,36 +21,45 @@ BEGIN
     END IF;
     PERFORM gamification._badge_must_exist(p_code);
     PERFORM gamification._lock_users(p_users);  -- the one lock order of every writer (core/runtime.sql)
-    -- What each award paid is its badge_awarded event's points (0 if it has none).
+    -- What each award paid, and in which point type, is its badge_awarded event's points
+    -- and type (0 if it has none; the badge's type then).
     WITH del AS (
         DELETE FROM gamification.award a
          WHERE a.badge_code = p_code AND a.user_id = ANY (p_users)
         RETURNING a.user_id
+    ),
+    paid AS (
+        SELECT d.user_id, coalesce(e.points, 0) AS points,
+               coalesce(e.point_type, (SELECT b.point_type FROM gamification.badge b WHERE b.code = p_code)) AS point_type
+          FROM del d
+          LEFT JOIN LATERAL (SELECT e.points, e.point_type FROM gamification.event e
+                              WHERE e.user_id = d.user_id AND e.subject = p_code AND e.kind = 'badge_awarded'
+                              ORDER BY e.id DESC LIMIT 1) e ON true
     )
-    SELECT pg_catalog.array_agg(d.user_id ORDER BY d.user_id),
-           pg_catalog.array_agg(coalesce((SELECT e.points FROM gamification.event e
-                                           WHERE e.user_id = d.user_id AND e.subject = p_code AND e.kind = 'badge_awarded'
-                                           ORDER BY e.id DESC LIMIT 1), 0) ORDER BY d.user_id)
-      INTO v_users, v_paid
-      FROM del d;
+    SELECT pg_catalog.array_agg(p.user_id ORDER BY p.user_id), pg_catalog.array_agg(p.points ORDER BY p.user_id),
+           pg_catalog.array_agg(p.point_type ORDER BY p.user_id)
+      INTO v_users, v_paid, v_types
+      FROM paid p;
     v_count := coalesce(pg_catalog.cardinality(v_users), 0);
     IF v_count = 0 THEN
         RETURN 0;
     END IF;
-    INSERT INTO gamification.event (user_id, kind, subject, points, reason, data)
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason, data, point_type)
     SELECT r.user_id, CASE p_action WHEN 'revoke' THEN 'badge_revoked' ELSE 'badge_reset' END, p_code,
            CASE p_action WHEN 'revoke' THEN -r.paid ELSE 0 END,
            p_action,
-           CASE p_action WHEN 'reset' THEN pg_catalog.jsonb_build_object('paid', r.paid) END
-      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_paid)) AS r(user_id, paid);
-    IF p_action = 'revoke' THEN  -- reset() settles the total itself, in one event
-        PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x));
+           CASE p_action WHEN 'reset' THEN pg_catalog.jsonb_build_object('paid', r.paid) END,
+           r.point_type
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_paid), pg_catalog.unnest(v_types))
+           AS r(user_id, paid, point_type);
+    IF p_action = 'revoke' THEN  -- reset() settles the totals itself, one event per type
+        PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x), v_types);
     END IF;
     RETURN v_count;
 END;
 $$;
 COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
-    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time (its badge_awarded event''s points, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time, in the point type they were paid in (its badge_awarded event''s points and type, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
 
 CREATE {{ or_replace }}FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean

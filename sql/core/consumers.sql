@@ -66,7 +66,7 @@ COMMENT ON FUNCTION gamification._events_restored_elsewhere() IS
 
 CREATE FUNCTION gamification.events_fetch(consumer text, max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb, origin text)
+               reason text, data jsonb, origin text, point_type text)
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators consume; they hold no rights on the tables
 SET search_path = pg_catalog, pg_temp
@@ -97,7 +97,7 @@ BEGIN
             HINT = 'An admin runs SELECT gamification.events_rebase(); once, then consumers resume where they were (README, "Backups, restores").';
     END IF;
     RETURN QUERY
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin, e.point_type
       FROM gamification.event e
      WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id)
        AND e.txid < v_horizon
@@ -163,14 +163,14 @@ COMMENT ON FUNCTION gamification.consumer_unregister(text) IS
 CREATE FUNCTION gamification.events_since(after_txid xid8 DEFAULT '0', after_id bigint DEFAULT 0,
                                           max_events integer DEFAULT 100)
 RETURNS TABLE (id bigint, txid xid8, at timestamptz, user_id text, kind text, subject text, points bigint,
-               reason text, data jsonb, origin text)
+               reason text, data jsonb, origin text, point_type text)
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- events_fetch() without a stored cursor, with the caller's own rights: row security
     -- shows a reader only their own events. The caller keeps (txid, id) of the last one.
-    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin
+    SELECT e.id, e.txid, e.at, e.user_id, e.kind, e.subject, e.points, e.reason, e.data, e.origin, e.point_type
       FROM gamification.event e
      WHERE (e.txid, e.id) > ($1, $2)
        AND e.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
@@ -225,14 +225,14 @@ BEGIN
     PERFORM gamification._lock_users(v_users);
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this DELETE
     WITH gone AS (
-        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.points
+        DELETE FROM gamification.event e WHERE e.id = ANY (v_ids) RETURNING e.user_id, e.point_type, e.points
     ),
     folded AS (
-        INSERT INTO gamification.points_total AS t (user_id, points, pruned)
-        SELECT g.user_id, 0, pg_catalog.sum(g.points)::bigint FROM gone g
-         GROUP BY g.user_id HAVING pg_catalog.sum(g.points) <> 0
-         ORDER BY g.user_id
-        ON CONFLICT (user_id) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
+        INSERT INTO gamification.points_total AS t (user_id, point_type, points, pruned)
+        SELECT g.user_id, g.point_type, 0, pg_catalog.sum(g.points)::bigint FROM gone g
+         GROUP BY g.user_id, g.point_type HAVING pg_catalog.sum(g.points) <> 0
+         ORDER BY g.user_id, g.point_type
+        ON CONFLICT (user_id, point_type) DO UPDATE SET pruned = t.pruned + EXCLUDED.pruned
     )
     SELECT pg_catalog.count(*) INTO v_deleted FROM gone;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);

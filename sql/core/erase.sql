@@ -135,23 +135,24 @@ BEGIN
     PERFORM gamification._lock_users(ARRAY(SELECT e.user_id FROM gamification.event e
                                            UNION SELECT t.user_id FROM gamification.points_total t WHERE t.pruned <> 0));
     WITH sums AS (
-        SELECT p.user_id, pg_catalog.sum(p.points)::bigint AS points
-          FROM (SELECT e.user_id, e.points FROM gamification.event e
+        SELECT p.user_id, p.point_type, pg_catalog.sum(p.points)::bigint AS points
+          FROM (SELECT e.user_id, e.point_type, e.points FROM gamification.event e
                 UNION ALL
-                SELECT t.user_id, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
-         GROUP BY p.user_id
+                SELECT t.user_id, t.point_type, t.pruned FROM gamification.points_total t WHERE t.pruned <> 0) p
+         GROUP BY p.user_id, p.point_type
          HAVING pg_catalog.bool_or(p.points <> 0)
     ),
     upserted AS (
-        INSERT INTO gamification.points_total AS t (user_id, points)
-        SELECT s.user_id, s.points FROM sums s ORDER BY s.user_id
-        ON CONFLICT (user_id) DO UPDATE SET points = EXCLUDED.points WHERE t.points <> EXCLUDED.points
+        INSERT INTO gamification.points_total AS t (user_id, point_type, points)
+        SELECT s.user_id, s.point_type, s.points FROM sums s ORDER BY s.user_id, s.point_type
+        ON CONFLICT (user_id, point_type) DO UPDATE SET points = EXCLUDED.points WHERE t.points <> EXCLUDED.points
         RETURNING 1
     )
     SELECT pg_catalog.count(*) INTO v_changed FROM upserted;
     DELETE FROM gamification.points_total t
      WHERE t.pruned = 0
-       AND NOT EXISTS (SELECT 1 FROM gamification.event e WHERE e.user_id = t.user_id AND e.points <> 0);
+       AND NOT EXISTS (SELECT 1 FROM gamification.event e
+                        WHERE e.user_id = t.user_id AND e.point_type = t.point_type AND e.points <> 0);
     GET DIAGNOSTICS v_gone = ROW_COUNT;
     RETURN v_changed + v_gone;
 END;
@@ -165,4 +166,4 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._totals_rebuild(current_user) $$;
 COMMENT ON FUNCTION gamification.totals_rebuild() IS
-    'Set every user''s points total (user_points) to the sum of their events'' points (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';
+    'Set every user''s points total of every point type (user_points, user_points_by_type) to the sum of their events'' points of that type (plus the points of their events that events_prune() deleted): a repair for totals that no longer match the log (after rows were loaded into gamification.event by hand, or a restore of some tables only). A dump restores the totals with the log, so restores need no call. Idempotent; returns how many totals it changed. Admins only (42501 otherwise).';

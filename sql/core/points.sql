@@ -29,24 +29,26 @@ CREATE {{ or_replace }}TRIGGER event_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON gamification.event
     FOR EACH STATEMENT EXECUTE FUNCTION gamification._append_only();
 
-CREATE {{ or_replace }}FUNCTION gamification._unlocks_reached(p_user text, p_points bigint, p_codes text[])
+CREATE {{ or_replace }}FUNCTION gamification._unlocks_reached(p_user text, p_type text, p_points bigint, p_codes text[])
 RETURNS TABLE (user_id text, unlockable_code text)
 LANGUAGE sql
 STABLE
--- The one definition of an unlock to record: an unlockable (of p_codes, NULL for all) that a
--- user's points reach and whose first unlock is not recorded yet. A SQL-standard body and
--- no SET clause, so the planner inlines it into the statements that record unlocks.
+-- The one definition of an unlock to record: an unlockable of point type p_type (of p_codes,
+-- NULL for all) that a user's points of that type reach and whose first unlock is not
+-- recorded yet. A SQL-standard body and no SET clause, so the planner inlines it into the
+-- statements that record unlocks.
 BEGIN ATOMIC
     SELECT p_user, u.code
       FROM gamification.unlockable u
-     WHERE p_points >= u.points_required
+     WHERE u.point_type = p_type
+       AND p_points >= u.points_required
        AND (p_codes IS NULL OR u.code = ANY (p_codes))
        AND NOT EXISTS (SELECT 1 FROM gamification.unlock x WHERE x.user_id = p_user AND x.unlockable_code = u.code);
 END;
-COMMENT ON FUNCTION gamification._unlocks_reached(text, bigint, text[]) IS
-    'Internal: the unlockables (of p_codes, or all) that p_points reach and whose first unlock for p_user is not recorded yet.';
+COMMENT ON FUNCTION gamification._unlocks_reached(text, text, bigint, text[]) IS
+    'Internal: the unlockables of point type p_type (of p_codes, or all) that p_points of that type reach and whose first unlock for p_user is not recorded yet.';
 
-CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id text, amount bigint, reason text, point_type text)
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
@@ -55,6 +57,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_user text := gamification._require_user($1::text, 'award_points');
+    v_type text := gamification._point_type_must_exist('gamification.award_points()', 'point_type', $4);
     v_total bigint;
 BEGIN
     IF $2 IS NULL THEN
@@ -74,14 +77,28 @@ BEGIN
             HINT = 'Say why the points are given, e.g. ''daily_login''; it shows in gamification.points_history.';
     END IF;
     PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
-    INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', $2, $3);
-    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2]);
-    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
+    INSERT INTO gamification.event (user_id, kind, points, reason, point_type)
+    VALUES (v_user, 'points_changed', $2, $3, v_type);
+    PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[$2], ARRAY[v_type]);
+    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user AND t.point_type = v_type;
     RETURN v_total;
 END;
 $$;
+COMMENT ON FUNCTION gamification.award_points(text, bigint, text, text) IS
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points of point_type (non-zero; negative is a penalty) with a reason to the user''s log and return the new total of that type. 42704 for a point type that is not registered.';
+
+CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id text, amount bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN gamification.award_points($1, $2, $3, 'points'::text);
+END;
+$$;
 COMMENT ON FUNCTION gamification.award_points(text, bigint, text) IS
-    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) with a reason to the user''s log and return the new total.';
+    'The 0.1.0 name of gamification.points_award(), kept as an alias: append a points_changed event of amount points (non-zero; negative is a penalty) of the default point type with a reason to the user''s log and return the new total.';
 
 CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text)
 RETURNS bigint
@@ -91,3 +108,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification.award_points($1::text, $2, $3) $$;
 COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text) IS
     'Same as gamification.award_points(text, ...) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE {{ or_replace }}FUNCTION gamification.award_points(user_id anyelement, amount bigint, reason text, point_type text)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER  -- operators award through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.award_points($1::text, $2, $3, $4) $$;
+COMMENT ON FUNCTION gamification.award_points(anyelement, bigint, text, text) IS
+    'Same as gamification.award_points(text, bigint, text, text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';

@@ -1,6 +1,7 @@
 -- reset(): return one user to zero, keeping the history. Every held badge is
 -- taken back (a badge_reset event each), progress and unlock rows are deleted, and one
--- points_changed event of minus the current total (reason 'reset') brings it to 0.
+-- points_changed event of minus the current total (reason 'reset') per point type brings
+-- each total to 0.
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
 CREATE {{ or_replace }}FUNCTION gamification.reset(user_id text)
@@ -13,7 +14,8 @@ AS $$
 DECLARE
     v_user text := gamification._require_user($1::text, 'reset');
     v_code text;
-    v_total bigint;
+    v_totals bigint[];
+    v_types text[];
 BEGIN
     -- Lock the user first, as every writer does (core/runtime.sql): their changes wait.
     PERFORM gamification._lock_users(ARRAY[v_user]);
@@ -25,10 +27,16 @@ BEGIN
     DELETE FROM gamification.unlock u
      USING gamification.unlockable x
      WHERE u.user_id = v_user AND x.code = u.unlockable_code AND x.points_required > 0;
-    SELECT t.points INTO v_total FROM gamification.points_total t WHERE t.user_id = v_user;
-    IF v_total <> 0 THEN
-        INSERT INTO gamification.event (user_id, kind, points, reason) VALUES (v_user, 'points_changed', -v_total, 'reset');
-        PERFORM gamification._points_apply(ARRAY[v_user], ARRAY[-v_total]);
+    -- Every point type's total back to 0, one points_changed event each (in type order).
+    SELECT pg_catalog.array_agg(-t.points ORDER BY t.point_type), pg_catalog.array_agg(t.point_type ORDER BY t.point_type)
+      INTO v_totals, v_types
+      FROM gamification.points_total t WHERE t.user_id = v_user AND t.points <> 0;
+    IF v_totals IS NOT NULL THEN
+        INSERT INTO gamification.event (user_id, kind, points, reason, point_type)
+        SELECT v_user, 'points_changed', r.points, 'reset', r.point_type
+          FROM ROWS FROM (pg_catalog.unnest(v_totals), pg_catalog.unnest(v_types)) AS r(points, point_type);
+        PERFORM gamification._points_apply(pg_catalog.array_fill(v_user, ARRAY[pg_catalog.cardinality(v_totals)]),
+                                           v_totals, v_types);
     END IF;
 END;
 $$;

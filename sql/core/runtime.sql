@@ -64,86 +64,145 @@ $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
     'Internal: take the lock of each user (its row of gamification.user_lock, created on first use, locked FOR NO KEY UPDATE to the end of the transaction) in one global order, the keys sorted; every writer of a user''s state calls it first.';
 
-CREATE {{ or_replace }}FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[])
+CREATE {{ or_replace }}FUNCTION gamification._level_at(p_type text, p_points bigint)
+RETURNS TABLE (number integer, name text)
+LANGUAGE sql
+STABLE
+-- The one definition of a user's level: the highest level of the point type whose
+-- threshold the total reaches, 0 (no name) below the first or without a total (NULL).
+-- A SQL-standard body and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT coalesce(pg_catalog.max(l.number), 0),
+           (pg_catalog.array_agg(l.name ORDER BY l.number DESC))[1]
+      FROM gamification.level l
+     WHERE l.point_type = p_type AND l.points_required <= p_points;
+END;
+COMMENT ON FUNCTION gamification._level_at(text, bigint) IS
+    'Internal: the level (number and name) that p_points of point type p_type reach: the highest whose points_required they reach; 0 and no name below the first level, or for NULL (no total).';
+
+CREATE {{ or_replace }}FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_type text;
     v_new bigint;
     v_old bigint;
+    v_unlocks boolean;
+    v_levels boolean;
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
-    -- users already locked: each total once, in user order, then one event per
-    -- unlockable a total crossed (up: unlocked, and its first unlock time kept; down: locked).
+    -- users already locked: each total (user and point type; p_types NULL or a NULL type:
+    -- the default type, points) once, in user order, then one event per unlockable of that
+    -- type a total crossed (up: unlocked, and its first unlock time kept; down: locked),
+    -- and one level_changed event per total that crossed level thresholds of its type.
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most awards): two probes
         IF p_users[1] IS NULL OR coalesce(p_deltas[1], 0) = 0 THEN
             RETURN;
         END IF;
+        v_type := coalesce(p_types[1], 'points');
         -- The user's lock is held: nobody else writes this total meanwhile.
         UPDATE gamification.points_total t SET points = t.points + p_deltas[1]
-         WHERE t.user_id = p_users[1]
+         WHERE t.user_id = p_users[1] AND t.point_type = v_type
         RETURNING t.points INTO v_new;
         IF FOUND THEN
             v_old := v_new - p_deltas[1];
         ELSE
-            INSERT INTO gamification.points_total (user_id, points) VALUES (p_users[1], p_deltas[1]);
+            INSERT INTO gamification.points_total (user_id, point_type, points) VALUES (p_users[1], v_type, p_deltas[1]);
             v_new := p_deltas[1];
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM gamification.unlockable u
-                        WHERE (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)) THEN
-            RETURN;  -- no threshold crossed
+        -- One probe for both kinds of threshold: nothing more when none was crossed.
+        SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
+                        WHERE u.point_type = v_type
+                          AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
+               EXISTS (SELECT 1 FROM gamification.level l
+                        WHERE l.point_type = v_type
+                          AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required))
+          INTO v_unlocks, v_levels;
+        IF v_unlocks THEN
+            WITH crossed AS (
+                SELECT u.code, v_new >= u.points_required AS up
+                  FROM gamification.unlockable u
+                 WHERE u.point_type = v_type
+                   AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)
+            ),
+            first_unlock AS (
+                INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
+                SELECT p_users[1], c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.code
+                ON CONFLICT (user_id, unlockable_code) DO NOTHING
+            )
+            INSERT INTO gamification.event (user_id, kind, subject, point_type)
+            SELECT p_users[1], CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code, v_type
+              FROM crossed c ORDER BY c.code;
         END IF;
-        WITH crossed AS (
-            SELECT u.code, v_new >= u.points_required AS up
-              FROM gamification.unlockable u
-             WHERE (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)
-        ),
-        first_unlock AS (
-            INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
-            SELECT p_users[1], c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.code
-            ON CONFLICT (user_id, unlockable_code) DO NOTHING
-        )
-        INSERT INTO gamification.event (user_id, kind, subject)
-        SELECT p_users[1], CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
-          FROM crossed c ORDER BY c.code;
+        IF v_levels THEN  -- thresholds climb with the level number: a crossing changes the level
+            INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
+            SELECT p_users[1], 'level_changed', v_type, v_type,
+                   pg_catalog.jsonb_build_object('from', o.number, 'to', n.number, 'name', n.name)
+              FROM gamification._level_at(v_type, v_old) o, gamification._level_at(v_type, v_new) n;
+        END IF;
         RETURN;
     END IF;
     WITH delta AS (
-        SELECT d.user_id, pg_catalog.sum(d.n)::bigint AS n
-          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas)) AS d(user_id, n)
-         WHERE d.n <> 0
-         GROUP BY d.user_id
+        SELECT d.user_id, coalesce(d.point_type, 'points') AS point_type, pg_catalog.sum(d.n)::bigint AS n
+          FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas), pg_catalog.unnest(p_types))
+               AS d(user_id, n, point_type)
+         WHERE d.n <> 0 AND d.user_id IS NOT NULL
+         GROUP BY d.user_id, coalesce(d.point_type, 'points')
     ),
-    prior AS (  -- read before the upsert (same snapshot): which users had a total
-        SELECT t.user_id FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id
+    prior AS (  -- read before the upsert (same snapshot): which totals existed
+        SELECT t.user_id, t.point_type
+          FROM gamification.points_total t JOIN delta d ON d.user_id = t.user_id AND d.point_type = t.point_type
     ),
     totals AS (
-        INSERT INTO gamification.points_total AS t (user_id, points)
-        SELECT d.user_id, d.n FROM delta d ORDER BY d.user_id
-        ON CONFLICT (user_id) DO UPDATE SET points = t.points + EXCLUDED.points
-        RETURNING t.user_id, t.points
+        INSERT INTO gamification.points_total AS t (user_id, point_type, points)
+        SELECT d.user_id, d.point_type, d.n FROM delta d ORDER BY d.user_id, d.point_type
+        ON CONFLICT (user_id, point_type) DO UPDATE SET points = t.points + EXCLUDED.points
+        RETURNING t.user_id, t.point_type, t.points
+    ),
+    moved AS (  -- each total with what it was before (NULL: it had none)
+        SELECT t.user_id, t.point_type, t.points AS new,
+               CASE WHEN p.user_id IS NOT NULL THEN t.points - d.n END AS old
+          FROM totals t
+          JOIN delta d ON d.user_id = t.user_id AND d.point_type = t.point_type
+          LEFT JOIN prior p ON p.user_id = t.user_id AND p.point_type = t.point_type
     ),
     crossed AS (
-        SELECT t.user_id, u.code, t.points >= u.points_required AS up
-          FROM totals t
-          JOIN delta d ON d.user_id = t.user_id
-          LEFT JOIN prior p ON p.user_id = t.user_id
+        SELECT m.user_id, m.point_type, u.code, m.new >= u.points_required AS up
+          FROM moved m
           JOIN gamification.unlockable u
-            ON (t.points >= u.points_required) <> (p.user_id IS NOT NULL AND t.points - d.n >= u.points_required)
+            ON u.point_type = m.point_type
+           AND (m.new >= u.points_required) <> (m.old IS NOT NULL AND m.old >= u.points_required)
     ),
     first_unlock AS (
         INSERT INTO gamification.unlock (user_id, unlockable_code, first_unlocked_at)
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
+    ),
+    leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
+        SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
+          FROM moved m
+          CROSS JOIN LATERAL gamification._level_at(m.point_type, m.old) o
+          CROSS JOIN LATERAL gamification._level_at(m.point_type, m.new) n
+         WHERE EXISTS (SELECT 1 FROM gamification.level l
+                        WHERE l.point_type = m.point_type
+                          AND (m.new >= l.points_required) <> (m.old IS NOT NULL AND m.old >= l.points_required))
     )
-    INSERT INTO gamification.event (user_id, kind, subject)
-    SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END, c.code
-      FROM crossed c ORDER BY c.user_id, c.code;
+    INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
+    SELECT x.user_id, x.kind, x.subject, x.point_type, x.data
+      FROM (SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END AS kind,
+                   c.code AS subject, c.point_type, NULL::jsonb AS data, 1 AS rank
+              FROM crossed c
+            UNION ALL
+            SELECT l.user_id, 'level_changed', l.point_type, l.point_type,
+                   pg_catalog.jsonb_build_object('from', l.from_level, 'to', l.to_level, 'name', l.name), 2
+              FROM leveled l) x
+     ORDER BY x.user_id, x.point_type, x.rank, x.subject;
 END;
 $$;
-COMMENT ON FUNCTION gamification._points_apply(text[], bigint[]) IS
-    'Internal: add p_deltas[i] to the total of user p_users[i] (once per user, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable a total rose to, and an unlockable_locked event for every one it fell below.';
+COMMENT ON FUNCTION gamification._points_apply(text[], bigint[], text[]) IS
+    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type.';
 
 CREATE {{ or_replace }}FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
@@ -154,7 +213,9 @@ DECLARE
     v_users text[];
     v_codes text[];
     v_points bigint[];
+    v_types text[];
     v_one_points bigint;
+    v_one_type text;
 BEGIN
     -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
@@ -165,7 +226,8 @@ BEGIN
         IF p_users[1] IS NULL THEN
             RETURN 0;
         END IF;
-        SELECT b.points INTO v_one_points FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
+        SELECT b.points, b.point_type INTO v_one_points, v_one_type
+          FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
         IF NOT FOUND THEN
             RETURN 0;
         END IF;
@@ -174,10 +236,10 @@ BEGIN
         IF NOT FOUND THEN
             RETURN 0;  -- held already
         END IF;
-        INSERT INTO gamification.event (user_id, kind, subject, points, reason)
-        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source);
+        INSERT INTO gamification.event (user_id, kind, subject, points, reason, point_type)
+        VALUES (p_users[1], 'badge_awarded', p_codes[1], v_one_points, p_source, v_one_type);
         IF v_one_points <> 0 THEN
-            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points]);
+            PERFORM gamification._points_apply(p_users, ARRAY[v_one_points], ARRAY[v_one_type]);
         END IF;
         RETURN 1;
     END IF;
@@ -199,24 +261,26 @@ BEGIN
     )
     SELECT pg_catalog.array_agg(i.user_id ORDER BY i.user_id, i.badge_code),
            pg_catalog.array_agg(i.badge_code ORDER BY i.user_id, i.badge_code),
-           pg_catalog.array_agg(b.points ORDER BY i.user_id, i.badge_code)
-      INTO v_users, v_codes, v_points
+           pg_catalog.array_agg(b.points ORDER BY i.user_id, i.badge_code),
+           pg_catalog.array_agg(b.point_type ORDER BY i.user_id, i.badge_code)
+      INTO v_users, v_codes, v_points, v_types
       FROM ins i JOIN gamification.badge b ON b.code = i.badge_code;
     IF v_users IS NULL THEN
         RETURN 0;  -- nothing new: no event, no total to change
     END IF;
-    INSERT INTO gamification.event (user_id, kind, subject, points, reason)
-    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source
-      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points))
-           AS a(user_id, code, points);
+    INSERT INTO gamification.event (user_id, kind, subject, points, reason, point_type)
+    SELECT a.user_id, 'badge_awarded', a.code, a.points, p_source, a.point_type
+      FROM ROWS FROM (pg_catalog.unnest(v_users), pg_catalog.unnest(v_codes), pg_catalog.unnest(v_points),
+                      pg_catalog.unnest(v_types))
+           AS a(user_id, code, points, point_type);
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
-        PERFORM gamification._points_apply(v_users, v_points);  -- each total once
+        PERFORM gamification._points_apply(v_users, v_points, v_types);  -- each total once
     END IF;
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points) and adds the points to the totals once per user (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points, in the badge''s point type) and adds the points to the totals once per user and type (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE {{ or_replace }}FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])

@@ -12,6 +12,18 @@ CREATE TABLE gamification.category (
 );
 COMMENT ON TABLE gamification.category IS 'Badge categories. Deleting one never deletes badges or awards: badge.category becomes NULL.';
 
+-- Point types (0.3.0): points are of a type; the default type, points, is the only one
+-- until others are registered, and is what user_points and every 0.2.0 call read and pay.
+CREATE TABLE gamification.point_type (
+    code        text PRIMARY KEY,
+    name        text NOT NULL,
+    description text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.point_type IS 'Kinds of points (XP, coins, karma, ...), as registered by gamification.point_type_register(). The default type, points, is built in: what user_points shows and what every call that names no type pays. Added in 0.3.0.';
+INSERT INTO gamification.point_type (code, name, description)
+VALUES ('points', 'Points', 'The default point type: user_points, and every call that names no type.');
+
 CREATE TABLE gamification.badge (
     code        text PRIMARY KEY,
     name        text NOT NULL,
@@ -25,9 +37,12 @@ CREATE TABLE gamification.badge (
     definition  jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    retired_at  timestamptz
+    retired_at  timestamptz,
+    point_type  text NOT NULL DEFAULT 'points' REFERENCES gamification.point_type (code) ON UPDATE CASCADE
 );
 COMMENT ON TABLE gamification.badge IS 'Badge definitions, as registered by gamification.badge_register(); definition keeps the JSON object as registered. retired_at is set when the badge was unregistered but its awards were kept: it is out of the catalogue and cannot be awarded, and registering the code again revives it.';
+
+COMMENT ON COLUMN gamification.badge.point_type IS 'The point type its points are paid in (definition field "point_type", default points). Added in 0.3.0.';
 
 CREATE TABLE gamification.award (
     user_id    text NOT NULL,
@@ -48,13 +63,18 @@ CREATE TABLE gamification.progress (
 CREATE INDEX progress_badge_code_idx ON gamification.progress (badge_code);
 COMMENT ON TABLE gamification.progress IS 'Stored progress of a user towards a badge with a target.';
 
+-- Keyed by the user first (a Citus distribution key), then the point type. No foreign key
+-- to point_type: a user's first points of a type would lock that type's row.
 CREATE TABLE gamification.points_total (
-    user_id text PRIMARY KEY,
-    points  bigint NOT NULL,
-    pruned  bigint NOT NULL DEFAULT 0
+    user_id    text NOT NULL,
+    points     bigint NOT NULL,
+    pruned     bigint NOT NULL DEFAULT 0,
+    point_type text NOT NULL DEFAULT 'points',
+    PRIMARY KEY (user_id, point_type)
 );
-COMMENT ON TABLE gamification.points_total IS 'Per-user sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
+COMMENT ON TABLE gamification.points_total IS 'Per-user and per point type sum of the points of gamification.event, maintained by the functions that append events (_points_apply), in the same statement order.';
 COMMENT ON COLUMN gamification.points_total.pruned IS 'The points of this user''s events that events_prune() deleted: points = pruned + the sum of the events left. Added in 0.3.0.';
+COMMENT ON COLUMN gamification.points_total.point_type IS 'The point type of this total (rows from before 0.3.0 are of the default type, points). Added in 0.3.0.';
 
 CREATE TABLE gamification.unlockable (
     code            text PRIMARY KEY,
@@ -63,9 +83,11 @@ CREATE TABLE gamification.unlockable (
     points_required bigint NOT NULL CHECK (points_required >= 0),
     definition      jsonb,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    point_type      text NOT NULL DEFAULT 'points' REFERENCES gamification.point_type (code) ON UPDATE CASCADE
 );
 COMMENT ON TABLE gamification.unlockable IS 'Things a user holds while their points reach points_required.';
+COMMENT ON COLUMN gamification.unlockable.point_type IS 'The point type whose total it reads (definition field "point_type", default points). Added in 0.3.0.';
 
 CREATE TABLE gamification.unlock (
     user_id           text NOT NULL,
@@ -74,6 +96,22 @@ CREATE TABLE gamification.unlock (
     PRIMARY KEY (user_id, unlockable_code)
 );
 COMMENT ON TABLE gamification.unlock IS 'First time a user reached an unlockable. Holding it is derived (points >= points_required); this row only keeps the first unlock time.';
+
+-- Levels (0.3.0): thresholds on a point type. A user's level is derived from their total
+-- (the highest level whose points_required it reaches, 0 below the first), like holding
+-- an unlockable; a change of level is recorded in the event log (level_changed).
+CREATE TABLE gamification.level (
+    point_type      text NOT NULL REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    number          integer NOT NULL CHECK (number > 0),
+    name            text NOT NULL,
+    description     text,
+    points_required bigint NOT NULL CHECK (points_required >= 0),
+    definition      jsonb NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (point_type, number)
+);
+COMMENT ON TABLE gamification.level IS 'Levels of a point type, as registered by gamification.level_register(): level number is reached at points_required points of that type; a higher number needs more points. Added in 0.3.0.';
 
 -- Definitions and user data survive pg_dump, current state included: points_total is
 -- derived from the event log (core/events.sql) but dumped with it, in one snapshot, so
@@ -86,3 +124,6 @@ SELECT pg_catalog.pg_extension_config_dump('gamification.progress', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.points_total', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.unlockable', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.unlock', '');
+-- The default point type is created by the extension itself: only the others are dumped.
+SELECT pg_catalog.pg_extension_config_dump('gamification.point_type', 'WHERE code <> ''points''');
+SELECT pg_catalog.pg_extension_config_dump('gamification.level', '');

@@ -243,3 +243,45 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._definition_code(text, text, jsonb, text[], integer, text[]) IS
     'Internal: check that a definition is an object with allowed keys only and return its code; 42710 if the code is already in p_seen (earlier in the same call).';
+
+CREATE {{ or_replace }}FUNCTION gamification._point_type_must_exist(p_label text, p_field text, p_type text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The default type needs no look-up (it cannot be removed).
+    IF p_type = 'points' THEN
+        RETURN p_type;
+    END IF;
+    IF p_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('%s: %s must not be null', p_label, p_field),
+            HINT = 'Name a registered point type, or omit it for the default type, points.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM gamification.point_type t WHERE t.code = p_type) THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('%s: %s "%s" is not a registered point type', p_label, p_field, p_type),
+            HINT = pg_catalog.format('Register it first: SELECT gamification.point_type_register(''{"code": "%s", "name": "..."}'');', p_type);
+    END IF;
+    RETURN p_type;
+END;
+$$;
+COMMENT ON FUNCTION gamification._point_type_must_exist(text, text, text) IS
+    'Internal: return p_type if it is a registered point type (the default, points, always is); 42704 naming the definition or function (p_label) and the field otherwise, 22004 for null.';
+
+CREATE {{ or_replace }}FUNCTION gamification._point_type_field(p_label text, p_obj jsonb)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A definition's "point_type": a registered type's code, the default type when omitted.
+    SELECT gamification._point_type_must_exist(p_label, 'field "point_type"',
+               coalesce(gamification._text_field(p_label, p_obj, 'point_type', false, true,
+                            'Omit "point_type" for the default type, points, or give a registered point type''s code.'),
+                        'points'))
+$$;
+COMMENT ON FUNCTION gamification._point_type_field(text, jsonb) IS
+    'Internal: read a definition''s "point_type" field (default points); 22023 for a value that is not a code, 42704 for a type that is not registered.';

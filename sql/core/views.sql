@@ -16,8 +16,9 @@ COMMENT ON COLUMN gamification.user_badges.awarded_at IS 'When the user was awar
 
 CREATE {{ or_replace }}VIEW gamification.user_points AS
 SELECT t.user_id, t.points
-  FROM gamification.points_total t;
-COMMENT ON VIEW gamification.user_points IS 'Current points of every user whose points have ever changed.';
+  FROM gamification.points_total t
+ WHERE t.point_type = 'points';
+COMMENT ON VIEW gamification.user_points IS 'Current points of the default point type (points) of every user whose points of that type have ever changed; every type is in user_points_by_type.';
 COMMENT ON COLUMN gamification.user_points.user_id IS 'The application''s user key, as text.';
 COMMENT ON COLUMN gamification.user_points.points IS 'The sum of the points of the user''s events (may be negative, 0 after a reset).';
 
@@ -34,9 +35,9 @@ COMMENT ON COLUMN gamification.user_progress.target IS 'The badge''s current tar
 CREATE {{ or_replace }}VIEW gamification.user_unlockables AS
 SELECT t.user_id, u.code, u.name, l.first_unlocked_at AS unlocked_at
   FROM gamification.points_total t
-  JOIN gamification.unlockable u ON t.points >= u.points_required
+  JOIN gamification.unlockable u ON u.point_type = t.point_type AND t.points >= u.points_required
   LEFT JOIN gamification.unlock l ON l.user_id = t.user_id AND l.unlockable_code = u.code;
-COMMENT ON VIEW gamification.user_unlockables IS 'Unlockables held now (points >= points_required); unlocked_at is the first time the user reached it.';
+COMMENT ON VIEW gamification.user_unlockables IS 'Unlockables held now (points of the unlockable''s point type >= points_required); unlocked_at is the first time the user reached it.';
 COMMENT ON COLUMN gamification.user_unlockables.user_id IS 'The application''s user key, as text.';
 COMMENT ON COLUMN gamification.user_unlockables.code IS 'The unlockable''s code.';
 COMMENT ON COLUMN gamification.user_unlockables.name IS 'The unlockable''s display name.';
@@ -64,14 +65,65 @@ SELECT e.user_id, e.points AS amount,
        CASE WHEN e.kind IN ('badge_awarded', 'badge_revoked') THEN e.subject END AS badge,
        e.at AS created_at, e.id
   FROM gamification.event e
- WHERE e.points <> 0;
-COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points (the events whose points are not 0): points given or taken, why, and the badge involved if any.';
+ WHERE e.points <> 0 AND e.point_type = 'points';
+COMMENT ON VIEW gamification.points_history IS 'Every change of a user''s points of the default point type (the events whose points are not 0), so that they sum to user_points: points given or taken, why, and the badge involved if any. Changes of other point types are in gamification.event (point_type).';
 COMMENT ON COLUMN gamification.points_history.user_id IS 'The application''s user key, as text.';
 COMMENT ON COLUMN gamification.points_history.amount IS 'Points given (positive) or taken (negative).';
 COMMENT ON COLUMN gamification.points_history.reason IS 'Why: the reason given to points_award(), badge:CODE, revoke:CODE or reset.';
 COMMENT ON COLUMN gamification.points_history.badge IS 'The badge that paid or took the points, or NULL.';
 COMMENT ON COLUMN gamification.points_history.created_at IS 'When it happened (the event''s at).';
 COMMENT ON COLUMN gamification.points_history.id IS 'The event''s id in gamification.event: the order of the changes, and a key to page by.';
+
+-- Point types and levels (0.3.0): new views, so that those above keep their columns.
+CREATE {{ or_replace }}VIEW gamification.point_types AS
+SELECT t.code, t.name, t.description
+  FROM gamification.point_type t;
+COMMENT ON VIEW gamification.point_types IS 'The point types: points (the default, built in) and those registered with point_type_register(). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.point_types.code IS 'The point type''s code (what badges, unlockables, levels and points_award() name).';
+COMMENT ON COLUMN gamification.point_types.name IS 'Display name.';
+COMMENT ON COLUMN gamification.point_types.description IS 'Description, or NULL.';
+
+CREATE {{ or_replace }}VIEW gamification.user_points_by_type AS
+SELECT t.user_id, t.point_type, t.points
+  FROM gamification.points_total t;
+COMMENT ON VIEW gamification.user_points_by_type IS 'Current points of every user in every point type whose points have ever changed for them (the default type''s rows are user_points). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.user_points_by_type.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_points_by_type.point_type IS 'The point type''s code.';
+COMMENT ON COLUMN gamification.user_points_by_type.points IS 'The sum of the points of the user''s events of that type (may be negative, 0 after a reset).';
+
+CREATE {{ or_replace }}VIEW gamification.levels AS
+SELECT l.point_type, l.number, l.name, l.description, l.points_required
+  FROM gamification.level l;
+COMMENT ON VIEW gamification.levels IS 'The level catalogue: per point type, each level and the points of that type it needs, as registered with level_register(). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.levels.point_type IS 'The point type whose total the level reads.';
+COMMENT ON COLUMN gamification.levels.number IS 'The level (1, 2, ...): a higher level needs more points.';
+COMMENT ON COLUMN gamification.levels.name IS 'Display name (e.g. Contributor).';
+COMMENT ON COLUMN gamification.levels.description IS 'Description, or NULL.';
+COMMENT ON COLUMN gamification.levels.points_required IS 'The total of the point type at which a user reaches the level.';
+
+CREATE {{ or_replace }}VIEW gamification.user_levels AS
+SELECT t.user_id, t.point_type, c.number AS level, c.name, t.points,
+       n.number AS next_level, n.name AS next_name, n.points_required - t.points AS points_to_next,
+       CASE WHEN n.number IS NULL THEN 1::numeric
+            ELSE pg_catalog.round(GREATEST(t.points - coalesce(b.points_required, 0), 0)::numeric
+                                  / GREATEST(n.points_required - coalesce(b.points_required, 0), 1), 4) END AS progress
+  FROM gamification.points_total t
+ CROSS JOIN LATERAL gamification._level_at(t.point_type, t.points) c
+  LEFT JOIN gamification.level b ON b.point_type = t.point_type AND b.number = c.number
+  LEFT JOIN LATERAL (SELECT l.number, l.name, l.points_required FROM gamification.level l
+                      WHERE l.point_type = t.point_type AND l.points_required > t.points
+                      ORDER BY l.number LIMIT 1) n ON true
+ WHERE EXISTS (SELECT 1 FROM gamification.level l WHERE l.point_type = t.point_type);
+COMMENT ON VIEW gamification.user_levels IS 'Each user''s level in every point type that has levels (users with a total of that type): the level reached, the next one and how far it is. Follows the totals and the thresholds at once. Added in 0.3.0.';
+COMMENT ON COLUMN gamification.user_levels.user_id IS 'The application''s user key, as text.';
+COMMENT ON COLUMN gamification.user_levels.point_type IS 'The point type whose levels these are.';
+COMMENT ON COLUMN gamification.user_levels.level IS 'The highest level whose points_required the user''s total reaches; 0 below the first level.';
+COMMENT ON COLUMN gamification.user_levels.name IS 'That level''s name (NULL at level 0).';
+COMMENT ON COLUMN gamification.user_levels.points IS 'The user''s total of the point type.';
+COMMENT ON COLUMN gamification.user_levels.next_level IS 'The next level, or NULL at the top level.';
+COMMENT ON COLUMN gamification.user_levels.next_name IS 'The next level''s name, or NULL at the top level.';
+COMMENT ON COLUMN gamification.user_levels.points_to_next IS 'Points of the type still needed for the next level, or NULL at the top level.';
+COMMENT ON COLUMN gamification.user_levels.progress IS 'How far from the current level''s threshold (0 at level 0) to the next one, from 0 to 1 (4 decimals); 1 at the top level.';
 
 -- The two logs of 0.1.0, now read from the event log with their 0.1.0 columns, for
 -- readers that used them (ids are event ids). Read-only.

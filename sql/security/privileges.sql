@@ -95,12 +95,16 @@ GRANT USAGE ON SCHEMA gamification TO gamification_reader, gamification_runner;
 -- conditions: gamification.badge without its definition column, and not the registry.
 GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification.user_progress,
                 gamification.user_unlockables, gamification.badges, gamification.points_history,
-                gamification.award_history, gamification.points_ledger
+                gamification.award_history, gamification.points_ledger,
+                gamification.point_types, gamification.user_points_by_type, gamification.levels,
+                gamification.user_levels
    TO gamification_reader;
 GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
-                gamification.points_total, gamification.unlockable, gamification.unlock
+                gamification.points_total, gamification.unlockable, gamification.unlock,
+                gamification.point_type, gamification.level
    TO gamification_reader;
-GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at)
+GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at,
+              point_type)
    ON gamification.badge TO gamification_reader;
 ALTER VIEW gamification.user_badges SET (security_invoker = true);
 ALTER VIEW gamification.user_points SET (security_invoker = true);
@@ -110,10 +114,16 @@ ALTER VIEW gamification.points_history SET (security_invoker = true);
 ALTER VIEW gamification.badges SET (security_invoker = true);
 ALTER VIEW gamification.award_history SET (security_invoker = true);
 ALTER VIEW gamification.points_ledger SET (security_invoker = true);
+ALTER VIEW gamification.point_types SET (security_invoker = true);
+ALTER VIEW gamification.user_points_by_type SET (security_invoker = true);
+ALTER VIEW gamification.levels SET (security_invoker = true);
+ALTER VIEW gamification.user_levels SET (security_invoker = true);
 -- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
 GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
                           gamification._require_user(text, text), gamification._raise(text, text, text)
    TO gamification_reader;
+-- user_levels reads a level through _level_at(), with the reader's rights.
+GRANT EXECUTE ON FUNCTION gamification._level_at(text, bigint) TO gamification_reader;
 
 -- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
 -- search_path pinned), so operators need no rights on the tables and cannot write them.
@@ -122,8 +132,10 @@ GRANT EXECUTE ON FUNCTION
     gamification.badge_revoke(text, text), gamification.badge_revoke(anyelement, text),
     gamification.badge_progress(text, text, bigint), gamification.badge_progress(anyelement, text, bigint),
     gamification.award_points(text, bigint, text), gamification.award_points(anyelement, bigint, text),
+    gamification.award_points(text, bigint, text, text), gamification.award_points(anyelement, bigint, text, text),
     gamification.reset(text), gamification.reset(anyelement),
     gamification.points_award(text, bigint, text), gamification.points_award(anyelement, bigint, text),
+    gamification.points_award(text, bigint, text, text), gamification.points_award(anyelement, bigint, text, text),
     gamification.user_reset(text), gamification.user_reset(anyelement),
     gamification.user_erase(text), gamification.user_erase(anyelement)
 TO gamification_operator;
@@ -153,7 +165,8 @@ GRANT EXECUTE ON FUNCTION
     gamification._grant_many(text[], text[], text), gamification._grant(text, text[], text),
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
-    gamification._unlocks_reached(text, bigint, text[]), gamification._points_apply(text[], bigint[]),
+    gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
+    gamification._level_at(text, bigint),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
@@ -188,7 +201,7 @@ GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean)
    TO gamification_operator;
 -- Readers read the log with their own rights (row security applies), in the same order.
 GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
-GRANT SELECT ON gamification.badge, gamification.unlockable TO gamification_runner;
+GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;

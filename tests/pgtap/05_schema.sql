@@ -4,22 +4,23 @@ BEGIN;
 -- Awards found inside writes are applied at commit; these tests read them in the same
 -- transaction, so apply them at the end of each statement instead.
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(41);
+SELECT plan(47);
 
 SELECT has_table('gamification', t, 'table gamification.' || t || ' exists')
   FROM unnest(ARRAY['category', 'badge', 'award', 'event', 'progress',
-                    'points_total', 'unlockable', 'unlock']) AS t;
+                    'points_total', 'unlockable', 'unlock', 'point_type', 'level']) AS t;
 
 SELECT columns_are('gamification', 'badge',
     ARRAY['code', 'name', 'description', 'points', 'category', 'target', 'secret', 'next',
-          'definition', 'created_at', 'updated_at', 'retired_at'], 'badge has the documented columns');
+          'definition', 'created_at', 'updated_at', 'retired_at', 'point_type'], 'badge has the documented columns (point_type added in 0.3.0)');
 SELECT columns_are('gamification', 'event',
-    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data', 'txid', 'origin'], 'the event log has the documented columns (txid and origin added in 0.3.0)');
+    ARRAY['id', 'at', 'user_id', 'kind', 'subject', 'points', 'reason', 'data', 'txid', 'origin', 'point_type'], 'the event log has the documented columns (txid, origin and point_type added in 0.3.0)');
 SELECT col_has_check('gamification', 'event', 'kind', 'the event kinds are checked');
 
 SELECT has_view('gamification', v, 'view gamification.' || v || ' exists')
   FROM unnest(ARRAY['user_badges', 'user_points', 'user_progress', 'user_unlockables', 'badges',
-                    'points_history', 'award_history', 'points_ledger']) AS v;
+                    'points_history', 'award_history', 'points_ledger',
+                    'point_types', 'user_points_by_type', 'levels', 'user_levels']) AS v;
 
 -- Views are a public contract: exact column names, in this order.
 SELECT is(
@@ -77,7 +78,8 @@ SELECT is(
         -- These read the caller's search_path on purpose: it is pinned into trigger badges.
         -- _crosses() has a SQL-standard body (resolved when created) and no SET clause, so it is inlined.
         AND p.oid::regprocedure::text NOT IN ('gamification._crosses(bigint,bigint,bigint)',
-                                              'gamification._unlocks_reached(text,bigint,text[])',
+                                              'gamification._unlocks_reached(text,text,bigint,text[])',
+                                              'gamification._level_at(text,bigint)',
                                               'gamification._caller_search_path()', 'gamification.badge_register(jsonb)',
                                               'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean,boolean)')),
     NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp (but the caller-path wrappers)');
@@ -89,22 +91,24 @@ SELECT is(
           'gamification._data_reset(name)',
           'gamification._ddl_after()', 'gamification._ddl_before()', 'gamification._ddl_drop()',
           'gamification._totals_rebuild(name)',
-          'gamification.award_points(anyelement,bigint,text)', 'gamification.award_points(text,bigint,text)',
+          'gamification.award_points(anyelement,bigint,text)', 'gamification.award_points(anyelement,bigint,text,text)',
+          'gamification.award_points(text,bigint,text)', 'gamification.award_points(text,bigint,text,text)',
           'gamification.badge_award(anyelement,text)', 'gamification.badge_award(text,text)',
           'gamification.badge_progress(anyelement,text,bigint)', 'gamification.badge_progress(text,text,bigint)',
           'gamification.badge_revoke(anyelement,text)', 'gamification.badge_revoke(text,text)',
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
           'gamification.consumer_register(text,boolean,boolean)', 'gamification.consumer_unregister(text)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
           'gamification.events_prune(interval,bigint)', 'gamification.events_rebase()', 'gamification.history_import(jsonb)',
-          'gamification.pending_apply()', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
+          'gamification.level_register(jsonb)', 'gamification.level_unregister(text,integer)',
+          'gamification.pending_apply()', 'gamification.point_type_register(jsonb)', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
           'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
           'gamification.user_erase(text)'],
     'exactly the operator entry points, the definition writers (which check their caller), the event triggers'' functions and row_security are SECURITY DEFINER');
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
-    ARRAY['award', 'badge', 'badge_rule', 'category', 'consumer', 'event', 'event_id_seq', 'pending_queue',
-          'pending_queue_id_seq', 'points_total', 'progress', 'unlock', 'unlockable'],
+    ARRAY['award', 'badge', 'badge_rule', 'category', 'consumer', 'event', 'event_id_seq', 'level', 'pending_queue',
+          'pending_queue_id_seq', 'point_type', 'points_total', 'progress', 'unlock', 'unlockable'],
     'definitions, user data, totals, queued steps and consumers'' cursors are dumped by pg_dump');
 
 SELECT * FROM finish();

@@ -94,7 +94,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN h;
 END $f$;
 SELECT is(pg_temp.hint_of($$ SELECT gamification.badge_register('{"code": "p", "nmae": "P"}') $$),
-    'Did you mean "name"? Allowed fields: code, name, description, points, category, target, secret, next, condition, trigger_condition, trigger_table, user_field, update_of, counter, backfill, fire_on_replica.',
+    'Did you mean "name"? Allowed fields: code, name, description, points, category, target, secret, next, point_type, condition, trigger_condition, trigger_table, user_field, update_of, counter, backfill, fire_on_replica.',
     'the hint of an unknown field names a close match and the allowed fields');
 SELECT is(pg_temp.hint_of($$ SELECT gamification.badge_register('{"code": "first_post", "name": "First", "target": -3}') $$),
     'Omit "target" for a badge without progression.', 'errors carry a hint');
