@@ -219,7 +219,7 @@ def collect(user_field: str | None = None) -> Plan:
             plan.awards.append({"user_id": user, "code": code})
         elif acquired:
             plan.revoked += 1
-        if progress:
+        if progress is not None and progress > 0:  # 0 is no progress; a negative one (possible there) too
             if targets[code] is None:
                 plan.progress_without_target += 1
             else:
