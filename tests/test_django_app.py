@@ -153,7 +153,7 @@ received = SketchesConfig.received
 out = {}
 
 def signals_for(user, delivery="commit"):
-    return sorted((r["signal"], r.get("code")) for r in received
+    return sorted((r["signal"], r["level"] if r["signal"] == "level_changed" else r.get("code")) for r in received
                   if r["user_id"] == str(user.pk) and r["delivery"] == delivery)
 
 def held(user):
@@ -167,6 +167,8 @@ with connection.cursor() as cur:
       {"code": "sketch_silver", "name": "Sketcher (silver)", "target": 2,
        "counter": {"table": "dummy_sketch", "user_field": "user_id"}}]')\"\"\")
     cur.execute(\"\"\"SELECT gamification.unlockable_register('{"code": "frame", "name": "Frame", "points_required": 30}')\"\"\")
+    cur.execute(\"\"\"SELECT gamification.level_register('[{"point_type": "points", "number": 1, "name": "Contributor", "points_required": 5},
+      {"point_type": "points", "number": 2, "name": "Regular", "points_required": 30}]')\"\"\")
 
 # The worker's consumer exists before the writes (it reads what ends after it is registered).
 from django.core.management import call_command
@@ -226,7 +228,7 @@ with transaction.atomic():
 out["signals"] = {name: signals_for(u) for name, u in
                   [("alice", alice), ("bob", bob), ("erin", erin), ("dave", dave)]}
 out["all_after_commit"] = all(not r["in_transaction"] for r in received)
-out["level_changed"] = sorted((r["user_id"] == str(alice.pk), r["code"], r["previous"]) for r in received
+out["level_changed"] = sorted((r["point_type"], r["previous"], r["level"], r["name"]) for r in received
                               if r["signal"] == "level_changed" and r["user_id"] == str(alice.pk))
 out["points_changed_alice"] = sorted(r["amount"] for r in received
                                      if r["signal"] == "points_changed" and r["user_id"] == str(alice.pk))
@@ -243,6 +245,16 @@ out["worker_again"] = len(received) - out["worker_total"]
 out["held"] = {u.username: held(u) for u in (alice, bob, carol, dave, erin)}
 out["api_badges"] = sorted(api.badges(alice).values_list("code", flat=True))
 out["api_points"] = {u.username: api.points(u) for u in (alice, bob, carol, dave)}
+# Point types and levels: another type's total and the user's level, through the api.
+from gamification.django.models import UserPointsByType
+alice_level = api.level(alice)
+out["alice_level"] = [alice_level.level, alice_level.name, alice_level.next_level]
+with connection.cursor() as cur:
+    cur.execute(\"\"\"SELECT gamification.point_type_register('{"code": "xp", "name": "Experience"}')\"\"\")
+api.award_points(alice, 7, "quest", point_type="xp")
+out["alice_xp"] = api.points(alice, "xp")
+out["alice_by_type"] = sorted(UserPointsByType.objects.filter(user=alice).values_list("point_type", "points"))
+call_command("gamification_events", verbosity=0)  # the worker's consumer reads the xp award too
 out["has_badge"] = [api.has_badge(alice, "star"), api.has_badge(bob, "star"), api.has_badge(str(alice.pk), "star")]
 out["holding_collector"] = sorted(api.holding("collector").values_list("username", flat=True))
 out["leaderboard"] = list(api.with_points().order_by("-gamification_total_points", "username")
@@ -438,8 +450,8 @@ def test_django_project(server, dsn, tmp_path, kind):
     # Signals: after commit, never before it, never for a rollback nor another client's write.
     assert result["erin_before_commit"] == []
     assert result["erin_after_commit"] == [["badge_awarded", "collector"], ["badge_awarded", "sketch_bronze"],
-                                           ["badge_awarded", "sketch_silver"], ["level_changed", "sketch_bronze"],
-                                           ["level_changed", "sketch_silver"], ["points_changed", "collector"]]
+                                           ["badge_awarded", "sketch_silver"], ["level_changed", 1],
+                                           ["points_changed", "collector"]]
     assert result["bob_before_commit"] == []
     assert result["all_after_commit"] is True
     signals = result["signals"]
@@ -448,8 +460,9 @@ def test_django_project(server, dsn, tmp_path, kind):
     assert ["badge_awarded", "collector"] in signals["bob"]  # the bulk write
     assert ["badge_revoked", "star"] in signals["bob"] and ["points_changed", "star"] in signals["bob"]
     # the ORM's sketch, not the psql write's star
-    assert result["dave_in_process"] == [["badge_awarded", "sketch_bronze"], ["level_changed", "sketch_bronze"]]
-    assert result["level_changed"] == [[True, "sketch_bronze", None], [True, "sketch_silver", "sketch_bronze"]]
+    assert result["dave_in_process"] == [["badge_awarded", "sketch_bronze"]]
+    # Levels (level_register): alice's 10 + 5 + 20 points cross 5 (Contributor) and 30 (Regular).
+    assert result["level_changed"] == [["points", 0, 1, "Contributor"], ["points", 1, 2, "Regular"]]
     assert result["points_changed_alice"] == [5, 10, 20]
     # The worker delivers every client's events, the psql write's included, once.
     assert ["badge_awarded", "star"] in result["worker_dave"] and ["points_changed", "star"] in result["worker_dave"]
@@ -459,6 +472,8 @@ def test_django_project(server, dsn, tmp_path, kind):
     assert result["api_badges"] == result["held"]["alice"] == result["reverse"] == result["filter_user"] \
         == result["filter_pk"] == result["catalogue"] == result["prefetch"]["alice"]
     assert result["api_points"] == {"alice": 35, "bob": 5, "carol": 0, "dave": 20}
+    assert result["alice_level"] == [2, "Regular", None]
+    assert result["alice_xp"] == 7 and result["alice_by_type"] == [["points", 35], ["xp", 7]]
     assert result["has_badge"] == [True, False, True]
     assert result["holding_collector"] == ["alice", "bob", "erin"]
     assert result["leaderboard"] == [["alice", 35], ["dave", 20], ["bob", 5]]
@@ -484,10 +499,11 @@ def test_django_project(server, dsn, tmp_path, kind):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT gamification.points_award(%s, 7, 'psql bonus')", (keys["carol"],))
     worked = ok(project.manage("gamification_events"))
-    assert "sent the signals of 1 event(s)" in worked, worked
+    assert "sent the signals of 2 event(s)" in worked, worked
     lines = [json.loads(line) for line in project.signal_log.read_text().splitlines()]
-    assert [(r["signal"], r["user_id"], r["delivery"], r["amount"]) for r in lines] == \
-        [("points_changed", keys["carol"], "worker", 7)]
+    # carol's 7 points also reach level 1 (5 points): a level_changed event, after the points.
+    assert [(r["signal"], r["user_id"], r["delivery"], r.get("amount", r.get("level"))) for r in lines] == \
+        [("points_changed", keys["carol"], "worker", 7), ("level_changed", keys["carol"], "worker", 1)]
 
     # The project's own tests: test support (data reset, immediate awards) and the admin.
     tested = project.manage("test", "--noinput", "sketches")

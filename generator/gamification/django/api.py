@@ -21,7 +21,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Su
 from django.db.models.functions import Coalesce
 
 from . import conf
-from .models import Badge, UserBadge, UserPoints, UserProgress, UserUnlockable
+from .models import Badge, UserBadge, UserLevel, UserPoints, UserPointsByType, UserProgress, UserUnlockable
 
 
 def key(user) -> str:
@@ -37,8 +37,17 @@ def has_badge(user, code: str) -> bool:
     return UserBadge.objects.filter(user_id=key(user), code=code).exists()
 
 
-def points(user) -> int:
-    return UserPoints.objects.filter(user_id=key(user)).values_list("points", flat=True).first() or 0
+def points(user, point_type: str | None = None) -> int:
+    """The user's total of the default type, or of point_type."""
+    if point_type is None:
+        return UserPoints.objects.filter(user_id=key(user)).values_list("points", flat=True).first() or 0
+    return (UserPointsByType.objects.filter(user_id=key(user), point_type=point_type)
+            .values_list("points", flat=True).first() or 0)
+
+
+def level(user, point_type: str = "points") -> UserLevel | None:
+    """The user's level in point_type (None when the type has no levels or the user no total)."""
+    return UserLevel.objects.filter(user_id=key(user), point_type=point_type).first()
 
 
 def progress(user) -> dict[str, tuple[int, int | None]]:
@@ -98,9 +107,11 @@ def revoke(user, code: str) -> object:
     return _call("SELECT gamification.badge_revoke(%s::text, %s)", [key(user), code])
 
 
-def award_points(user, amount: int, reason: str) -> object:
-    """gamification.points_award (operators)."""
-    return _call("SELECT gamification.points_award(%s::text, %s, %s)", [key(user), amount, reason])
+def award_points(user, amount: int, reason: str, point_type: str | None = None) -> object:
+    """gamification.points_award (operators), in the default type or point_type."""
+    if point_type is None:
+        return _call("SELECT gamification.points_award(%s::text, %s, %s)", [key(user), amount, reason])
+    return _call("SELECT gamification.points_award(%s::text, %s, %s, %s)", [key(user), amount, reason, point_type])
 
 
 def step(user, code: str, amount: int = 1) -> object:
@@ -108,5 +119,5 @@ def step(user, code: str, amount: int = 1) -> object:
     return _call("SELECT gamification.badge_progress(%s::text, %s, %s)", [key(user), code, amount])
 
 
-__all__ = ["Badge", "award", "award_points", "badges", "catalogue", "has_badge", "holding", "key", "points",
+__all__ = ["Badge", "award", "award_points", "badges", "catalogue", "has_badge", "holding", "key", "level", "points",
            "progress", "revoke", "step", "unlockables", "with_badge_count", "with_points"]

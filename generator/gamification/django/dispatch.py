@@ -50,10 +50,9 @@ def dispatch_transaction(using: str, txid: str) -> None:
         cursor.execute(f"SELECT {signals.Event.COLUMNS} FROM gamification.event "
                        "WHERE txid = %s::xid8 AND id > %s ORDER BY id", [txid, after])
         events = [signals.Event.from_row(row) for row in cursor.fetchall()]
-        chains = signals.chains(cursor, events)
     if events:
         connection._gamification_sent = (txid, events[-1].id)
-    signals.send(events, "commit", using, chains)
+    signals.send(events, "commit", using)
 
 
 def _registered(connection) -> bool:

@@ -130,3 +130,38 @@ class PointsHistory(ReadOnlyModel):
         db_table = _view("points_history")
         ordering = ["id"]
         verbose_name_plural = "points history"
+
+
+class UserPointsByType(ReadOnlyModel):
+    """Every point type's total (``user_points`` is the default type's)."""
+
+    key = RowKey(db_column=row_key("point_type", "user_id"))
+    user_id = UserKeyField()
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_points_by_type")
+    point_type = models.TextField()
+    points = models.BigIntegerField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("user_points_by_type")
+        ordering = ["point_type"]
+        verbose_name_plural = "user points by type"
+
+
+class UserLevel(ReadOnlyModel):
+    """A user's level in each point type that has levels (``level_register()``)."""
+
+    key = RowKey(db_column=row_key("point_type", "user_id"))
+    user_id = UserKeyField()
+    user = UserRelation(settings.AUTH_USER_MODEL, related_name="gamification_levels")
+    point_type = models.TextField()
+    level = models.IntegerField()
+    name = models.TextField(null=True)
+    points = models.BigIntegerField()
+    next_level = models.IntegerField(null=True)
+    next_name = models.TextField(null=True)
+    points_to_next = models.BigIntegerField(null=True)
+    progress = models.DecimalField(max_digits=5, decimal_places=4)
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("user_levels")
+        ordering = ["point_type"]

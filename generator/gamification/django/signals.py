@@ -9,8 +9,9 @@ process whose transaction wrote it, right after that commit; ``"worker"``: by
 - ``points_changed``: ``amount``, ``reason``, ``code`` (the badge, or None); sent for every
   event that changed the user's points (an award with points, a revocation, points_award());
 - ``unlockable_unlocked``: ``code``;
-- ``level_changed``: ``code`` (the level reached), ``previous`` (the level before it in the
-  chain, or None): sent for awards of badges in a ``next`` chain (bronze -> silver -> gold).
+- ``level_changed``: ``point_type``, ``level`` (the level reached, 0 below the first),
+  ``previous`` (the level before), ``name`` (the level's name): a user's total crossed the
+  thresholds of ``gamification.level_register()``, up or down.
 
 A rollback sends nothing. The same event may be sent once by each delivery; receivers that
 must act once per event key on ``event.id``.
@@ -47,8 +48,10 @@ class Event:
     points: int
     reason: str | None
     data: Any
+    origin: str
+    point_type: str
 
-    COLUMNS = "id, txid::text, at, user_id, kind, subject, points, reason, data"
+    COLUMNS = "id, txid::text, at, user_id, kind, subject, points, reason, data, origin, point_type"
 
     @classmethod
     def from_row(cls, row) -> "Event":
@@ -67,34 +70,20 @@ def listened() -> bool:
     return any(signal.has_listeners() for signal in ALL)
 
 
-def send(events: list[Event], delivery: str, using: str, chains: dict[str, str | None] | None = None) -> None:
-    """Send the signals for ``events``, in order. ``chains``: badge code -> previous level
-    (None for the first), for the badges in a ``next`` chain (level_changed)."""
-    chains = chains or {}
+def send(events: list[Event], delivery: str, using: str) -> None:
+    """Send the signals for ``events``, in order."""
     for event in events:
         common = {"event": event, "user_id": event.user_id, "delivery": delivery, "using": using}
         if event.kind == "badge_awarded":
             badge_awarded.send(Event, code=event.subject, points=event.points, **common)
-            if event.subject in chains:
-                level_changed.send(Event, code=event.subject, previous=chains[event.subject], **common)
         elif event.kind == "badge_revoked":
             badge_revoked.send(Event, code=event.subject, points=event.points, **common)
         elif event.kind == "unlockable_unlocked":
             unlockable_unlocked.send(Event, code=event.subject, **common)
+        elif event.kind == "level_changed":
+            data = event.data or {}
+            level_changed.send(Event, point_type=event.point_type, level=data.get("to"), previous=data.get("from"),
+                               name=data.get("name"), **common)
         if event.points:
             badge = event.subject if event.kind in ("badge_awarded", "badge_revoked") else None
             points_changed.send(Event, amount=event.points, reason=event.reason, code=badge, **common)
-
-
-CHAINS_SQL = """
-SELECT b.code, p.code FROM gamification.badges b
-  LEFT JOIN gamification.badges p ON p.next = b.code
- WHERE b.next IS NOT NULL OR p.code IS NOT NULL"""
-
-
-def chains(cursor, events: list[Event]) -> dict[str, str | None]:
-    """The levels among the awarded badges (only read when someone listens to level_changed)."""
-    if not level_changed.has_listeners() or not any(e.kind == "badge_awarded" for e in events):
-        return {}
-    cursor.execute(CHAINS_SQL)
-    return {code: previous for code, previous in cursor.fetchall()}

@@ -25,7 +25,7 @@ def run_batch(using: str, consumer: str, batch: int) -> int:
         cursor.execute(f"SELECT {signals.Event.COLUMNS} FROM gamification.events_fetch(%s, %s)",
                        [consumer, batch])
         events = [signals.Event.from_row(row) for row in cursor.fetchall()]
-        signals.send(events, "worker", using, signals.chains(cursor, events))
+        signals.send(events, "worker", using)
         if events:
             cursor.execute("SELECT gamification.events_ack(%s, %s::xid8, %s)",
                            [consumer, events[-1].txid, events[-1].id])
