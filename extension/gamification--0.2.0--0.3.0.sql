@@ -440,6 +440,11 @@ BEGIN
                 RETURN pg_catalog.format('%s[%s]: field "progress" must be an integer of 0 or more, got %s', v_section,
                                          v_i, coalesce((v_entry -> 'progress')::text, 'nothing'));
             END IF;
+            IF v_section = 'points' AND v_entry ? 'point_type'
+               AND NOT EXISTS (SELECT 1 FROM gamification.point_type t WHERE t.code = v_entry ->> 'point_type') THEN
+                RETURN pg_catalog.format('%s[%s]: point type %s is not registered', v_section, v_i,
+                                         (v_entry -> 'point_type')::text);
+            END IF;
             IF v_entry ? 'at' THEN
                 BEGIN
                     PERFORM (v_entry ->> 'at')::timestamptz;
@@ -479,11 +484,12 @@ DECLARE
     v_progress bigint;
     v_users text[];
     v_deltas bigint[];
+    v_types text[];
 BEGIN
     IF v_problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
             MESSAGE = 'gamification.history_import(): ' || v_problem,
-            HINT = 'Nothing was imported. Each section is an array of objects: points {"user_id", "amount", "reason", "at"}, awards {"user_id", "code", "at"}, progress {"user_id", "code", "progress"}.';
+            HINT = 'Nothing was imported. Each section is an array of objects: points {"user_id", "amount", "reason", "at", "point_type"}, awards {"user_id", "code", "at"}, progress {"user_id", "code", "progress"}.';
     END IF;
     -- Every user of the import locked first, in the one order of every writer.
     PERFORM gamification._lock_users(ARRAY(
@@ -494,19 +500,22 @@ BEGIN
 
     -- Point changes, in their order of time (then as given), each an event with its time;
     -- each user's total changes once (and unlocks follow, marked import too).
-    INSERT INTO gamification.event (at, user_id, kind, points, reason)
+    INSERT INTO gamification.event (at, user_id, kind, points, reason, point_type)
     SELECT coalesce((e ->> 'at')::timestamptz, pg_catalog.now()), e ->> 'user_id', 'points_changed',
-           (e ->> 'amount')::bigint, coalesce(e ->> 'reason', 'import')
+           (e ->> 'amount')::bigint, coalesce(e ->> 'reason', 'import'), coalesce(e ->> 'point_type', 'points')
       FROM pg_catalog.jsonb_array_elements(coalesce(data -> 'points', '[]')) WITH ORDINALITY AS t(e, n)
      ORDER BY 1, n;
     GET DIAGNOSTICS v_points = ROW_COUNT;
-    SELECT pg_catalog.array_agg(s.user_id ORDER BY s.user_id), pg_catalog.array_agg(s.delta ORDER BY s.user_id)
-      INTO v_users, v_deltas
-      FROM (SELECT e ->> 'user_id' AS user_id, pg_catalog.sum((e ->> 'amount')::bigint)::bigint AS delta
+    SELECT pg_catalog.array_agg(s.user_id ORDER BY s.user_id, s.point_type),
+           pg_catalog.array_agg(s.delta ORDER BY s.user_id, s.point_type),
+           pg_catalog.array_agg(s.point_type ORDER BY s.user_id, s.point_type)
+      INTO v_users, v_deltas, v_types
+      FROM (SELECT e ->> 'user_id' AS user_id, coalesce(e ->> 'point_type', 'points') AS point_type,
+                   pg_catalog.sum((e ->> 'amount')::bigint)::bigint AS delta
               FROM pg_catalog.jsonb_array_elements(coalesce(data -> 'points', '[]')) AS e
-             GROUP BY 1) s;
+             GROUP BY 1, 2) s;
     IF v_users IS NOT NULL THEN
-        PERFORM gamification._points_apply(v_users, v_deltas);
+        PERFORM gamification._points_apply(v_users, v_deltas, v_types);
     END IF;
 
     -- Badges held: an award row with its time and a badge_awarded event paying nothing; a
@@ -523,9 +532,10 @@ BEGIN
         ON CONFLICT (user_id, badge_code) DO NOTHING
         RETURNING user_id, badge_code, awarded_at
     )
-    INSERT INTO gamification.event (at, user_id, kind, subject, points, reason)
-    SELECT i.awarded_at, i.user_id, 'badge_awarded', i.badge_code, 0, 'import'
-      FROM ins i ORDER BY i.awarded_at, i.user_id, i.badge_code;
+    INSERT INTO gamification.event (at, user_id, kind, subject, points, reason, point_type)
+    SELECT i.awarded_at, i.user_id, 'badge_awarded', i.badge_code, 0, 'import', b.point_type
+      FROM ins i JOIN gamification.badge b ON b.code = i.badge_code
+     ORDER BY i.awarded_at, i.user_id, i.badge_code;
     GET DIAGNOSTICS v_awards = ROW_COUNT;
 
     -- Progress: the larger of what is here and what is imported (progress never goes back).
@@ -543,7 +553,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.history_import(jsonb) IS
-    'Import history from another system, in one transaction: {"points": [{"user_id", "amount", "reason", "at"}], "awards": [{"user_id", "code", "at"}], "progress": [{"user_id", "code", "progress"}]}. Point changes become points_changed events with their times and change the totals (unlocks follow); awards are recorded with their times, paying nothing (their points are among the point changes), skipped when held; progress keeps the larger value and awards nothing by itself. Every event is marked origin import. Run it once per history: point changes are added each time. Returns the rows imported per section; 22023 naming the entry for a bad document (nothing imported). Admins only.';
+    'Import history from another system, in one transaction: {"points": [{"user_id", "amount", "reason", "at", "point_type"}], "awards": [{"user_id", "code", "at"}], "progress": [{"user_id", "code", "progress"}]}. Point changes become points_changed events with their times (in their point_type, default points) and change the totals (unlocks and levels follow); awards are recorded with their times, paying nothing (their points are among the point changes), skipped when held; progress keeps the larger value and awards nothing by itself. Every event is marked origin import. Run it once per history: point changes are added each time. Returns the rows imported per section; 22023 naming the entry for a bad document (nothing imported). Admins only.';
 
 -- Retroactive awards mark their events (event.origin).
 -- The runtime interface: every function that generated trigger functions call, and the

@@ -2,7 +2,7 @@
 -- badges held, progress), with its times, marked origin import, paying nothing twice.
 BEGIN;
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(14);
+SELECT plan(16);
 
 SELECT gamification.badge_register('[{"code": "collector", "name": "Collector", "points": 5, "target": 5},
                                       {"code": "star", "name": "Star", "points": 10}]');
@@ -42,6 +42,13 @@ SELECT throws_ok($$ SELECT gamification.history_import('{"awards": [{"user_id": 
     '22023', 'gamification.history_import(): awards[1]: badge "nope" is not registered', 'an unknown badge names the entry');
 SELECT throws_ok($$ SELECT gamification.history_import('{"points": [], "badges": []}') $$, '22023',
     'gamification.history_import(): unknown key "badges" (expected points, awards, progress)', 'an unknown section');
+
+SELECT gamification.point_type_register('{"code": "xp", "name": "Experience"}');
+SELECT gamification.history_import('{"points": [{"user_id": "10", "amount": 40, "point_type": "xp", "at": "2019-01-01T00:00:00Z"}]}');
+SELECT is((SELECT points FROM gamification.user_points_by_type WHERE user_id = '10' AND point_type = 'xp'), 40::bigint,
+    'point changes import into their point type');
+SELECT throws_ok($$ SELECT gamification.history_import('{"points": [{"user_id": "1", "amount": 1, "point_type": "gold"}]}') $$,
+    '22023', 'gamification.history_import(): points[0]: point type "gold" is not registered', 'an unknown point type names the entry');
 
 SELECT * FROM finish();
 ROLLBACK;
