@@ -173,6 +173,7 @@ def test_the_events_cli_prints_json_lines_resumes_and_stops_on_ctrl_c(db, dsn):
     assert [(e["kind"], e["subject"], e["points"]) for e in events] == [
         ("badge_awarded", "hello", 3), ("points_changed", None, 2)]
     assert isinstance(events[0]["id"], int) and "T" in events[0]["at"]
+    assert [(e["point_type"], e["origin"]) for e in events] == [("points", "live")] * 2
     # A second run resumes after what the first printed: nothing new.
     assert subprocess.run(command, capture_output=True, text=True, timeout=60).stdout == ""
     # --follow prints what a later commit makes, then stops cleanly on Ctrl-C.

@@ -17,7 +17,7 @@ import psycopg
 
 from .project import ProjectError
 
-FETCH_SQL = ("SELECT id, txid::text, at, user_id, kind, subject, points, reason, data, origin "
+FETCH_SQL = ("SELECT id, txid::text, at, user_id, kind, subject, points, reason, data, origin, point_type "
              "FROM gamification.events_fetch(%s, %s)")
 POLL_SECONDS = 5.0
 # After a wake-up, wait this long before fetching: the commits of the next moment arrive in
@@ -28,9 +28,10 @@ GATHER_SECONDS = 0.1
 
 def as_json(row: tuple) -> str:
     """An event as applications want it: numbers as numbers, times as ISO strings."""
-    id_, txid, at, user_id, kind, subject, points, reason, data, origin = row
+    id_, txid, at, user_id, kind, subject, points, reason, data, origin, point_type = row
     return json.dumps({"id": id_, "txid": txid, "at": at.isoformat(), "user_id": user_id, "kind": kind,
-                       "subject": subject, "points": points, "reason": reason, "data": data, "origin": origin})
+                       "subject": subject, "points": points, "point_type": point_type, "reason": reason,
+                       "data": data, "origin": origin})
 
 
 def print_batch(conn: psycopg.Connection, consumer: str, batch: int, out: TextIO) -> int:
