@@ -3,7 +3,7 @@
 -- exclusion, erasure, registration from the log, verify and repair.
 BEGIN;
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(57);
+SELECT plan(58);
 
 -- Periods. Europe/Paris moves to summer time on 2026-03-29 (02:00 -> 03:00) and back on
 -- 2026-10-25; America/New_York on 2026-03-08. Periods start at local midnight.
@@ -133,6 +133,13 @@ SELECT results_eq($$ SELECT rank, user_id, score FROM gamification.leaderboard_t
     'the set-based path scores every user on the board of that type');
 SELECT is((SELECT count(*) FROM gamification.leaderboard_score WHERE leaderboard = 'all_rank' AND user_id IN ('x1', 'x2')),
     0::bigint, 'and no board of another type');
+CREATE TABLE public.lb_posts (id serial PRIMARY KEY, author text);
+SELECT gamification.badge_register('{"code": "poster", "name": "Poster", "points": 4, "condition": "true",
+    "trigger_condition": "insert", "trigger_table": "lb_posts", "user_field": "author"}');
+INSERT INTO public.lb_posts (author) VALUES ('t2'), ('t1');
+SELECT results_eq($$ SELECT user_id, score FROM gamification.leaderboard_top('all_rank', 2, 5) $$,
+    $$ VALUES ('t1'::text, 4::bigint), ('t2', 4) $$,
+    'an application''s write, through a trigger badge applied at commit, scores its users too');
 SELECT is((SELECT count(*) FROM gamification.leaderboard_verify()), 0::bigint,
     'every score kept by the writes equals the one recomputed from the log');
 
