@@ -3,7 +3,7 @@
 -- exclusion, erasure, registration from the log, verify and repair.
 BEGIN;
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(58);
+SELECT plan(59);
 
 -- Periods. Europe/Paris moves to summer time on 2026-03-29 (02:00 -> 03:00) and back on
 -- 2026-10-25; America/New_York on 2026-03-08. Periods start at local midnight.
@@ -124,6 +124,9 @@ SELECT results_eq($$ SELECT rank, user_id FROM gamification.leaderboard_rank('al
     $$ VALUES (1::bigint, 'live'::text) $$, 'points awarded now rank at once (all time)');
 SELECT is((SELECT score FROM gamification.leaderboard_rank('weekly_paris', 'live')), 20::bigint,
     'and in the current week');
+SELECT gamification.points_award(42, 1, 'integer key');
+SELECT results_eq($$ SELECT user_id, score FROM gamification.leaderboard_rank('all_rank', 42, around => 0) $$,
+    $$ VALUES ('42'::text, 1::bigint) $$, 'leaderboard_rank takes any user key type, and named arguments');
 SELECT gamification.point_type_register('{"code": "xp", "name": "XP"}');
 SELECT gamification.leaderboard_register('{"code": "xp_daily", "point_type": "xp", "period": "day", "time_zone": "America/New_York"}');
 SELECT gamification.badge_register('{"code": "bonus", "name": "Bonus", "points": 7, "point_type": "xp"}');
