@@ -77,6 +77,52 @@ COMMENT ON COLUMN gamification.event.data IS 'A small JSON payload or NULL: badg
 COMMENT ON COLUMN gamification.event.point_type IS 'The point type the event is about: what points were paid or taken in (a badge pays in its type; rows from before 0.3.0 are of the default type, points), the unlockable''s type, the level''s type. sum(points) per user and point type is that total. Added in 0.3.0.';
 SELECT pg_catalog.pg_extension_config_dump('gamification.point_type', 'WHERE code <> ''points''');
 SELECT pg_catalog.pg_extension_config_dump('gamification.level', '');
+-- Leaderboards (issue 19): definitions, per-period scores, exclusions.
+SELECT gamification._ddl_quiet(true);
+-- Leaderboards (0.3.0): a board ranks users by a point type over a period (all time, or a
+-- repeating day, week, month or year in a time zone). Scores are kept per board, period
+-- and user, written by _points_apply (core/runtime.sql) under the user's lock; a closed
+-- period's rows stay: they are its final standings.
+CREATE TABLE gamification.leaderboard (
+    code        text PRIMARY KEY,
+    name        text NOT NULL,
+    description text,
+    point_type  text NOT NULL REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    period      text NOT NULL CHECK (period IN ('all', 'day', 'week', 'month', 'year')),
+    time_zone   text NOT NULL DEFAULT 'UTC',
+    week_start  text NOT NULL DEFAULT 'monday'
+                CHECK (week_start IN ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday')),
+    ties        text NOT NULL DEFAULT 'rank' CHECK (ties IN ('rank', 'dense_rank', 'first')),
+    definition  jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.leaderboard IS 'Leaderboard definitions, as registered by gamification.leaderboard_register(): a ranking of users by the points of point_type earned in a period (all: the total; day, week, month, year: repeating, starting at midnight in time_zone, a week on week_start), ties ranked by ties. Added in 0.3.0.';
+
+-- No foreign key to leaderboard: every write of a user's points would lock the board's row.
+CREATE TABLE gamification.leaderboard_score (
+    leaderboard  text NOT NULL,
+    period_start timestamptz NOT NULL,
+    user_id      text NOT NULL,
+    score        bigint NOT NULL,
+    reached_at   timestamptz NOT NULL,
+    PRIMARY KEY (leaderboard, period_start, user_id)
+);
+CREATE INDEX leaderboard_score_rank_idx
+    ON gamification.leaderboard_score (leaderboard, period_start, score DESC, reached_at, user_id);
+COMMENT ON TABLE gamification.leaderboard_score IS 'Per leaderboard, period and user: the net points of the board''s point type earned in the period (period_start -infinity for an all-time board: the total), and reached_at, when that score was reached (ties ranked first). Maintained with the totals by _points_apply; rows of closed periods stay. Added in 0.3.0.';
+
+CREATE TABLE gamification.leaderboard_exclusion (
+    leaderboard text NOT NULL REFERENCES gamification.leaderboard (code) ON DELETE CASCADE ON UPDATE CASCADE,
+    user_id     text NOT NULL,
+    excluded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (leaderboard, user_id)
+);
+COMMENT ON TABLE gamification.leaderboard_exclusion IS 'Users left out of a leaderboard''s rankings (staff, banned), by leaderboard_exclude(): their points and scores are kept, they are only not ranked. Added in 0.3.0.';
+SELECT gamification._ddl_quiet(false);
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_score', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_exclusion', '');
 -- Functions whose arguments changed: the new ones replace them.
 DROP FUNCTION gamification._points_apply(text[], bigint[]);
 DROP FUNCTION gamification._unlocks_reached(text, bigint, text[]);
@@ -516,6 +562,12 @@ BEGIN
              GROUP BY 1, 2) s;
     IF v_users IS NOT NULL THEN
         PERFORM gamification._points_apply(v_users, v_deltas, v_types);
+        -- Leaderboards rank points in the periods they happened in, not the import's.
+        IF EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = ANY (v_types)) THEN
+            PERFORM gamification._leaderboard_recompute(
+                ARRAY(SELECT b.code FROM gamification.leaderboard b WHERE b.point_type = ANY (v_types) ORDER BY b.code),
+                v_users, NULL, true);
+        END IF;
     END IF;
 
     -- Badges held: an award row with its time and a badge_awarded event paying nothing; a
@@ -637,6 +689,45 @@ END;
 COMMENT ON FUNCTION gamification._level_at(text, bigint) IS
     'Internal: the level (number and name) that p_points of point type p_type reach: the highest whose points_required they reach; 0 and no name below the first level, or for NULL (no total).';
 
+CREATE OR REPLACE FUNCTION gamification._leaderboard_period(p_period text, p_zone text, p_week_start text,
+                                                                  p_at timestamptz)
+RETURNS timestamptz
+LANGUAGE sql
+STABLE
+-- The one definition of a leaderboard's period: the start of the period holding p_at, at
+-- midnight local time in p_zone (a day of 23 or 25 hours at a daylight-saving change is
+-- one day), a week starting on p_week_start; -infinity for all time. A SQL-standard body
+-- and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT CASE p_period
+        WHEN 'all' THEN '-infinity'::timestamptz
+        WHEN 'week' THEN
+            pg_catalog.timezone(p_zone,
+                ((pg_catalog.timezone(p_zone, p_at))::date
+                 - ((pg_catalog.date_part('isodow', pg_catalog.timezone(p_zone, p_at))::integer
+                     - pg_catalog.array_position(ARRAY['monday', 'tuesday', 'wednesday', 'thursday', 'friday',
+                                                       'saturday', 'sunday'], p_week_start) + 7) % 7))::timestamp)
+        ELSE pg_catalog.timezone(p_zone, pg_catalog.date_trunc(p_period, pg_catalog.timezone(p_zone, p_at)))
+    END;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_period(text, text, text, timestamptz) IS
+    'Internal: the start of the leaderboard period (all, day, week, month, year) that holds p_at: local midnight in time zone p_zone of that day, of the week''s first day (p_week_start, monday to sunday), of the month''s or the year''s; -infinity for all.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_period_end(p_period text, p_zone text, p_start timestamptz)
+RETURNS timestamptz
+LANGUAGE sql
+STABLE
+BEGIN ATOMIC
+    SELECT CASE p_period
+        WHEN 'all' THEN 'infinity'::timestamptz
+        ELSE pg_catalog.timezone(p_zone, pg_catalog.timezone(p_zone, p_start)
+                                         + CASE p_period WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days'
+                                                         WHEN 'month' THEN interval '1 month' ELSE interval '1 year' END)
+    END;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_period_end(text, text, timestamptz) IS
+    'Internal: the end (exclusive) of the leaderboard period starting at p_start: the next local midnight in p_zone one day, week, month or year later; infinity for all.';
+
 CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -648,12 +739,14 @@ DECLARE
     v_old bigint;
     v_unlocks boolean;
     v_levels boolean;
+    v_boards boolean;
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
     -- the default type, points) once, in user order, then one event per unlockable of that
     -- type a total crossed (up: unlocked, and its first unlock time kept; down: locked),
-    -- and one level_changed event per total that crossed level thresholds of its type.
+    -- and one level_changed event per total that crossed level thresholds of its type;
+    -- then the user's score on every leaderboard of that type, in its current period.
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most awards): two probes
         IF p_users[1] IS NULL OR coalesce(p_deltas[1], 0) = 0 THEN
             RETURN;
@@ -669,14 +762,26 @@ BEGIN
             INSERT INTO gamification.points_total (user_id, point_type, points) VALUES (p_users[1], v_type, p_deltas[1]);
             v_new := p_deltas[1];
         END IF;
-        -- One probe for both kinds of threshold: nothing more when none was crossed.
+        -- One probe for both kinds of threshold and for leaderboards: nothing more when
+        -- none was crossed and no leaderboard ranks this type.
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
                EXISTS (SELECT 1 FROM gamification.level l
                         WHERE l.point_type = v_type
-                          AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required))
-          INTO v_unlocks, v_levels;
+                          AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required)),
+               EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = v_type)
+          INTO v_unlocks, v_levels, v_boards;
+        IF v_boards THEN  -- the user's lock is held: nobody else writes these rows meanwhile
+            INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+            SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
+                   p_users[1], p_deltas[1], pg_catalog.now()
+              FROM gamification.leaderboard b
+             WHERE b.point_type = v_type
+             ORDER BY b.code
+            ON CONFLICT (leaderboard, period_start, user_id)
+            DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+        END IF;
         IF v_unlocks THEN
             WITH crossed AS (
                 SELECT u.code, v_new >= u.points_required AS up
@@ -737,6 +842,16 @@ BEGIN
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
     ),
+    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards)
+        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+        SELECT x.code, x.period_start, x.user_id, x.n, pg_catalog.now()
+          FROM (SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now())
+                       AS period_start, d.user_id, d.n
+                  FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type) x
+         ORDER BY x.code, x.period_start, x.user_id
+        ON CONFLICT (leaderboard, period_start, user_id)
+        DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+    ),
     leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
         SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
           FROM moved m
@@ -759,7 +874,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._points_apply(text[], bigint[], text[]) IS
-    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type.';
+    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type, and add the delta to the user''s score in the current period of every leaderboard of that type.';
 
 CREATE OR REPLACE FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
@@ -2102,7 +2217,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.event', 'gamification.progress',
                  'gamification.points_total', 'gamification.unlock',
-                 'gamification.pending_queue']::regclass[]
+                 'gamification.pending_queue', 'gamification.leaderboard_score',
+                 'gamification.leaderboard_exclusion']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
@@ -2149,7 +2265,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.user_erase(text) IS
-    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
+    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, leaderboard scores of every period and exclusions, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
 
 CREATE OR REPLACE FUNCTION gamification.user_erase(user_id anyelement)
 RETURNS jsonb
@@ -2181,9 +2297,10 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these ten tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
-    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error,
+             gamification.leaderboard_score, gamification.leaderboard_exclusion
              RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
@@ -2198,7 +2315,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._data_reset(current_user) $$;
 COMMENT ON FUNCTION gamification.data_reset() IS
-    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, leaderboard scores and exclusions, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
 
 CREATE OR REPLACE FUNCTION gamification._totals_rebuild(p_registrant name)
 RETURNS bigint
@@ -3191,6 +3308,520 @@ AS $$ SELECT * FROM gamification.badges_for($1::text) $$;
 COMMENT ON FUNCTION gamification.badges_for(anyelement) IS
     'Same as gamification.badges_for(text) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
 
+CREATE OR REPLACE VIEW gamification.leaderboards AS
+SELECT b.code, b.name, b.description, b.point_type, b.period,
+       CASE WHEN b.period <> 'all' THEN b.time_zone END AS time_zone,
+       CASE WHEN b.period = 'week' THEN b.week_start END AS week_start, b.ties
+  FROM gamification.leaderboard b;
+COMMENT ON VIEW gamification.leaderboards IS 'The leaderboards, as registered with leaderboard_register(); read one with leaderboard_top(), leaderboard_rank() and leaderboard_periods(). Added in 0.3.0.';
+COMMENT ON COLUMN gamification.leaderboards.code IS 'The leaderboard''s code (what the reading functions take).';
+COMMENT ON COLUMN gamification.leaderboards.name IS 'Display name.';
+COMMENT ON COLUMN gamification.leaderboards.description IS 'Description, or NULL.';
+COMMENT ON COLUMN gamification.leaderboards.point_type IS 'The point type whose points it ranks.';
+COMMENT ON COLUMN gamification.leaderboards.period IS 'all (the total), or the repeating period whose points it ranks: day, week, month or year.';
+COMMENT ON COLUMN gamification.leaderboards.time_zone IS 'The IANA time zone whose midnight starts a period; NULL for all.';
+COMMENT ON COLUMN gamification.leaderboards.week_start IS 'The first day of a week (monday to sunday); NULL unless period is week.';
+COMMENT ON COLUMN gamification.leaderboards.ties IS 'How equal scores rank: rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).';
+
+
+-- Leaderboards: the new file (scores are written by _points_apply, core/runtime.sql above;
+-- erased with the user's data, core/erase.sql; history_import moves imported points into
+-- their periods, core/import.sql).
+-- Leaderboards (0.3.0, issue 19): a board ranks users by the points of a point type earned
+-- in a period: all time, or a repeating day, week, month or year in a named time zone.
+-- Scores are kept per board, period and user (gamification.leaderboard_score), written by
+-- _points_apply (core/runtime.sql) with the totals, under the users' locks; a closed
+-- period's rows are never deleted: they are its final standings. The reading functions
+-- rank with window functions over the index (board, period, score DESC, reached_at, user):
+-- exact at any size, but a rank deep in a board of a million users reads the rows ahead
+-- of it (per-score-bucket counts are a later step).
+-- _leaderboard_recompute() is the one definition of a board's scores from the data (the
+-- event log, plus the points events_prune() kept in points_total.pruned for all-time
+-- boards): registration fills a board with it, leaderboard_verify() compares with it and
+-- repairs, history_import() moves imported points into the periods they happened in.
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_must_exist(p_function text, p_code text)
+RETURNS gamification.leaderboard
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_board gamification.leaderboard;
+BEGIN
+    IF p_code IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): leaderboard code must not be null', p_function),
+            HINT = 'Pass the code of a registered leaderboard (see gamification.leaderboards).';
+    END IF;
+    SELECT * INTO v_board FROM gamification.leaderboard b WHERE b.code = p_code;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('leaderboard "%s" does not exist', p_code),
+            HINT = 'Register it with gamification.leaderboard_register(), or see gamification.leaderboards.';
+    END IF;
+    RETURN v_board;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_must_exist(text, text) IS
+    'Internal: the leaderboard row of p_code; 22004 naming the function p_function for NULL, 42704 if there is no such leaderboard.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_recompute(p_boards text[], p_users text[], p_since timestamptz,
+                                                                     p_repair boolean)
+RETURNS TABLE (leaderboard text, period_start timestamptz, user_id text, stored bigint, computed bigint,
+               stored_reached_at timestamptz, computed_reached_at timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_boards text[];
+    v_periods timestamptz[];
+    v_users text[];
+    v_stored bigint[];
+    v_computed bigint[];
+    v_stored_at timestamptz[];
+    v_computed_at timestamptz[];
+BEGIN
+    -- The scores of boards p_boards (of users p_users, NULL: all; of periods ending after
+    -- p_since, NULL: all) as the data says, against those stored: each difference once. A
+    -- period's score is the sum of the points of the board's type of the user's events in
+    -- it (an all-time board's adds the points events_prune() deleted), reached at the time
+    -- of the last of them that moved it. With p_repair the stored rows become those (the
+    -- caller holds the users' locks).
+    WITH board AS (
+        SELECT b.* FROM gamification.leaderboard b WHERE b.code = ANY (p_boards)
+    ),
+    src AS (
+        SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at) AS period_start,
+               e.user_id, e.points, e.at
+          FROM board b JOIN gamification.event e ON e.point_type = b.point_type
+         WHERE e.points <> 0 AND (p_users IS NULL OR e.user_id = ANY (p_users))
+        UNION ALL
+        SELECT b.code, '-infinity'::timestamptz, t.user_id, t.pruned, NULL::timestamptz
+          FROM board b JOIN gamification.points_total t ON t.point_type = b.point_type
+         WHERE b.period = 'all' AND t.pruned <> 0 AND (p_users IS NULL OR t.user_id = ANY (p_users))
+    ),
+    expected AS (
+        SELECT s.code, s.period_start, s.user_id, pg_catalog.sum(s.points)::bigint AS score, pg_catalog.max(s.at) AS reached_at
+          FROM src s
+         GROUP BY s.code, s.period_start, s.user_id
+    ),
+    kept AS (
+        SELECT s.leaderboard AS code, s.period_start, s.user_id, s.score, s.reached_at
+          FROM gamification.leaderboard_score s
+         WHERE s.leaderboard = ANY (p_boards) AND (p_users IS NULL OR s.user_id = ANY (p_users))
+    ),
+    diff AS (
+        SELECT coalesce(x.code, k.code) AS code, coalesce(x.period_start, k.period_start) AS period_start,
+               coalesce(x.user_id, k.user_id) AS user_id, k.score AS stored, x.score AS computed,
+               k.reached_at AS stored_at, x.reached_at AS computed_at
+          FROM expected x
+          FULL JOIN kept k ON k.code = x.code AND k.period_start = x.period_start AND k.user_id = x.user_id
+         WHERE k.score IS DISTINCT FROM x.score
+            OR (x.reached_at IS NOT NULL AND k.reached_at IS DISTINCT FROM x.reached_at)
+    )
+    SELECT pg_catalog.array_agg(d.code ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.period_start ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.user_id ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.stored ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.computed ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.stored_at ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.computed_at ORDER BY d.code, d.period_start, d.user_id)
+      INTO v_boards, v_periods, v_users, v_stored, v_computed, v_stored_at, v_computed_at
+      FROM diff d
+      JOIN gamification.leaderboard b ON b.code = d.code
+     WHERE p_since IS NULL OR gamification._leaderboard_period_end(b.period, b.time_zone, d.period_start) > p_since;
+    IF v_boards IS NULL THEN
+        RETURN;
+    END IF;
+    IF p_repair THEN
+        DELETE FROM gamification.leaderboard_score s
+         USING ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_users),
+                          pg_catalog.unnest(v_computed)) AS d(code, period_start, user_id, computed)
+         WHERE d.computed IS NULL
+           AND s.leaderboard = d.code AND s.period_start = d.period_start AND s.user_id = d.user_id;
+        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+        SELECT d.code, d.period_start, d.user_id, d.computed, coalesce(d.computed_at, d.stored_at, pg_catalog.now())
+          FROM ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_users),
+                          pg_catalog.unnest(v_computed), pg_catalog.unnest(v_stored_at), pg_catalog.unnest(v_computed_at))
+               AS d(code, period_start, user_id, computed, stored_at, computed_at)
+         WHERE d.computed IS NOT NULL
+         ORDER BY d.code, d.period_start, d.user_id
+        ON CONFLICT (leaderboard, period_start, user_id)
+        DO UPDATE SET score = EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+    END IF;
+    RETURN QUERY
+    SELECT d.code, d.period_start, d.user_id, d.stored, d.computed, d.stored_at, d.computed_at
+      FROM ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_users),
+                      pg_catalog.unnest(v_stored), pg_catalog.unnest(v_computed), pg_catalog.unnest(v_stored_at),
+                      pg_catalog.unnest(v_computed_at))
+           AS d(code, period_start, user_id, stored, computed, stored_at, computed_at);
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestamptz, boolean) IS
+    'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones. The caller holds the users'' locks when repairing.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_lock(p_boards text[])
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Everyone whose scores on these boards may change, in the one order of every writer:
+    -- the users with events of the boards' types, or scores on them.
+    SELECT gamification._lock_users(ARRAY(
+        SELECT e.user_id FROM gamification.event e
+         WHERE e.point_type IN (SELECT b.point_type FROM gamification.leaderboard b WHERE b.code = ANY (p_boards))
+        UNION
+        SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (p_boards)))
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_lock(text[]) IS
+    'Internal: take the locks of every user with events of the point types of leaderboards p_boards or scores on them, in the one order of every writer (_lock_users).';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb;
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_period text;
+    v_zone text;
+    v_week_start text;
+    v_ties text;
+    v_norm jsonb := '[]'::jsonb;
+    v_rebuild text[];
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    v_defs := gamification._as_array('leaderboard', $1, 'leaderboard_register');  -- in the body: the block's handler sees its errors
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('leaderboard', v_obj, v_idx);
+        v_code := gamification._definition_code('leaderboard', v_label, v_obj,
+                      ARRAY['code', 'name', 'description', 'point_type', 'period', 'time_zone', 'week_start', 'ties'],
+                      v_idx, v_codes);
+        v_codes := v_codes || v_code;
+        v_period := coalesce(gamification._text_field(v_label, v_obj, 'period', false, false,
+                                 'Give "period": all (the total), day, week, month or year.'), 'all');
+        IF v_period NOT IN ('all', 'day', 'week', 'month', 'year') THEN
+            PERFORM gamification._field_error(v_label, 'period', 'one of all, day, week, month, year', v_obj -> 'period',
+                                              'Give "period": all (the total), day, week, month or year.');
+        END IF;
+        v_zone := gamification._text_field(v_label, v_obj, 'time_zone', false, false,
+                      'Name an IANA time zone such as "Europe/Paris" (SELECT name FROM pg_timezone_names).');
+        IF v_zone IS NOT NULL AND v_period = 'all' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "time_zone" only applies to a period of day, week, month or year', v_label),
+                HINT = 'An all-time board has no periods: omit "time_zone", or give "period".';
+        END IF;
+        IF v_zone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = v_zone) THEN
+            PERFORM gamification._field_error(v_label, 'time_zone', 'an IANA time zone name', v_obj -> 'time_zone',
+                'Name an IANA time zone such as "Europe/Paris" (SELECT name FROM pg_timezone_names); names are case-sensitive.');
+        END IF;
+        v_week_start := gamification._text_field(v_label, v_obj, 'week_start', false, false,
+                            'Give "week_start": monday (the default) to sunday.');
+        IF v_week_start IS NOT NULL AND v_period <> 'week' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "week_start" only applies to a period of week', v_label),
+                HINT = 'Omit "week_start", or give "period": "week".';
+        END IF;
+        IF v_week_start IS NOT NULL
+           AND v_week_start NOT IN ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday') THEN
+            PERFORM gamification._field_error(v_label, 'week_start', 'a day from monday to sunday', v_obj -> 'week_start',
+                                              'Give "week_start": monday (the default) to sunday, in lower case.');
+        END IF;
+        v_ties := coalesce(gamification._text_field(v_label, v_obj, 'ties', false, false,
+                               'Give "ties": rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).'),
+                           'rank');
+        IF v_ties NOT IN ('rank', 'dense_rank', 'first') THEN
+            PERFORM gamification._field_error(v_label, 'ties', 'one of rank, dense_rank, first', v_obj -> 'ties',
+                'Give "ties": rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).');
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', coalesce(gamification._text_field(v_label, v_obj, 'name', false, false,
+                                 'Omit "name" to use the code as the name.'), v_code),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                                 'Omit "description" or give a string.'),
+            'point_type', gamification._point_type_field(v_label, v_obj),
+            'period', v_period,
+            'time_zone', coalesce(v_zone, 'UTC'),
+            'week_start', coalesce(v_week_start, 'monday'),
+            'ties', v_ties,
+            'definition', v_obj));
+    END LOOP;
+
+    -- New boards, and boards that now count other points or other periods, are filled
+    -- from the data; the users whose scores that writes are locked first, as by every writer.
+    SELECT pg_catalog.array_agg(n.code ORDER BY n.code) INTO v_rebuild
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, point_type text, period text, time_zone text, week_start text)
+      LEFT JOIN gamification.leaderboard b ON b.code = n.code
+     WHERE b.code IS NULL OR (b.point_type, b.period, b.time_zone, b.week_start)
+                             IS DISTINCT FROM (n.point_type, n.period, n.time_zone, n.week_start);
+    IF v_rebuild IS NOT NULL THEN
+        PERFORM gamification._lock_users(ARRAY(
+            SELECT e.user_id FROM gamification.event e
+             WHERE e.point_type IN (SELECT n ->> 'point_type' FROM pg_catalog.jsonb_array_elements(v_norm) AS n
+                                     WHERE (n ->> 'code') = ANY (v_rebuild))
+            UNION
+            SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (v_rebuild)));
+    END IF;
+
+    INSERT INTO gamification.leaderboard AS b (code, name, description, point_type, period, time_zone, week_start, ties,
+                                               definition)
+    SELECT n.code, n.name, n.description, n.point_type, n.period, n.time_zone, n.week_start, n.ties, n.definition
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, name text, description text, point_type text, period text, time_zone text, week_start text,
+                ties text, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description, point_type = EXCLUDED.point_type,
+           period = EXCLUDED.period, time_zone = EXCLUDED.time_zone, week_start = EXCLUDED.week_start,
+           ties = EXCLUDED.ties, definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+
+    IF v_rebuild IS NOT NULL THEN
+        PERFORM gamification._leaderboard_recompute(v_rebuild, NULL, NULL, true);
+    END IF;
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_register(jsonb) IS
+    'Register one leaderboard (JSON object) or several (JSON array) with keys code (required), name (default: the code), description, point_type (default points), period (all, the default: the total; or day, week, month, year: repeating), time_zone (an IANA name from pg_timezone_names, default UTC; periods start at local midnight, a daylight-saving day is one day of 23 or 25 hours), week_start (monday, the default, to sunday; period week only), ties (rank, the default: 1, 1, 3; dense_rank: 1, 1, 2; first: the first to reach the score ranks first). A new board, or one whose point type or periods change, is filled from the event log, past periods included. An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_unregister(code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.leaderboard_unregister(): leaderboard code must not be null',
+            HINT = 'Name the leaderboard: SELECT gamification.leaderboard_unregister(''weekly'');';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = $1) THEN
+        RETURN false;
+    END IF;
+    PERFORM gamification._leaderboard_lock(ARRAY[$1]);
+    DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
+    DELETE FROM gamification.leaderboard b WHERE b.code = $1;  -- its exclusions with it
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_unregister(text) IS
+    'Remove a leaderboard with its scores of every period and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_exclude(code text, user_id text, excluded boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators moderate through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_exclude', $1);
+    v_user text := gamification._require_user($2, 'leaderboard_exclude');
+BEGIN
+    IF $3 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.leaderboard_exclude(): excluded must not be null',
+            HINT = 'Pass true to leave the user out of the board, false to rank them again.';
+    END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
+    IF $3 THEN
+        INSERT INTO gamification.leaderboard_exclusion (leaderboard, user_id) VALUES (v_board.code, v_user)
+        ON CONFLICT (leaderboard, user_id) DO NOTHING;
+    ELSE
+        DELETE FROM gamification.leaderboard_exclusion x WHERE x.leaderboard = v_board.code AND x.user_id = v_user;
+    END IF;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_exclude(text, text, boolean) IS
+    'Leave a user out of a leaderboard''s rankings (excluded true, the default: staff, banned users) or rank them again (false), in every period, past ones included; their points and scores are kept meanwhile. Returns whether anything changed. 42704 for an unknown leaderboard. Operators.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_exclude(code text, user_id anyelement, excluded boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER  -- operators moderate through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.leaderboard_exclude($1, $2::text, $3) $$;
+COMMENT ON FUNCTION gamification.leaderboard_exclude(text, anyelement, boolean) IS
+    'Same as gamification.leaderboard_exclude(text, text, boolean) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_ranked(p_board text, p_ties text, p_start timestamptz)
+RETURNS TABLE (pos bigint, rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE sql
+STABLE
+-- The one definition of a ranking: the users with a score in the period, the excluded
+-- left out, in order (score descending, then who reached it first, then the key); rank by
+-- the board's ties. A SQL-standard body and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT pg_catalog.row_number() OVER w,
+           CASE p_ties WHEN 'dense_rank' THEN pg_catalog.dense_rank() OVER v
+                       WHEN 'first' THEN pg_catalog.row_number() OVER w
+                       ELSE pg_catalog.rank() OVER v END,
+           s.user_id, s.score, s.reached_at
+      FROM gamification.leaderboard_score s
+     WHERE s.leaderboard = p_board AND s.period_start = p_start
+       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                        WHERE x.leaderboard = p_board AND x.user_id = s.user_id)
+    WINDOW v AS (ORDER BY s.score DESC), w AS (ORDER BY s.score DESC, s.reached_at, s.user_id);
+END;
+COMMENT ON FUNCTION gamification._leaderboard_ranked(text, text, timestamptz) IS
+    'Internal: the ranking of leaderboard p_board in the period starting at p_start: pos (1, 2, 3, ... in order: score descending, reached_at, user_id), rank by p_ties (rank, dense_rank or first), excluded users left out.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_top(code text, n integer DEFAULT 10, skip integer DEFAULT 0,
+                                                             at timestamptz DEFAULT NULL)
+RETURNS TABLE (rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_top', $1);
+BEGIN
+    IF $2 IS NULL OR $2 < 0 OR $3 IS NULL OR $3 < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.leaderboard_top(): leaderboard "%s": n and skip must be 0 or more, got %s and %s',
+                                        v_board.code, coalesce($2::text, 'NULL'), coalesce($3::text, 'NULL')),
+            HINT = 'The page of n users after the first skip: leaderboard_top(''weekly'', 10, 20) is ranks 21 to 30.';
+    END IF;
+    RETURN QUERY
+    SELECT r.rank, r.user_id, r.score, r.reached_at
+      FROM gamification._leaderboard_ranked(v_board.code, v_board.ties,
+               gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                coalesce($4, pg_catalog.now()))) r
+     ORDER BY r.pos
+    OFFSET $3 LIMIT $2;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_top(text, integer, integer, timestamptz) IS
+    'A page of a leaderboard: n users (default 10) after the first skip (default 0), in order, with their rank (by the board''s ties), score (the points of its type earned in the period) and when they reached it; of the period holding at (default now: the current one; now() - interval ''1 week'' on a weekly board: last week''s final standings). Excluded users are left out. 42704 for an unknown leaderboard. Readers.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_rank(code text, for_user text, around integer DEFAULT 0,
+                                                              at timestamptz DEFAULT NULL)
+RETURNS TABLE (rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_rank', $1);
+    v_user text := gamification._require_user($2, 'leaderboard_rank');
+BEGIN
+    IF $3 IS NULL OR $3 < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.leaderboard_rank(): leaderboard "%s": around must be 0 or more, got %s',
+                                        v_board.code, coalesce($3::text, 'NULL')),
+            HINT = 'around is how many users to show on each side of the user: 0 for the user alone.';
+    END IF;
+    RETURN QUERY
+    WITH ranked AS MATERIALIZED (
+        SELECT r.* FROM gamification._leaderboard_ranked(v_board.code, v_board.ties,
+               gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                coalesce($4, pg_catalog.now()))) r
+    )
+    SELECT r.rank, r.user_id, r.score, r.reached_at
+      FROM ranked r, ranked me
+     WHERE me.user_id = v_user AND r.pos BETWEEN me.pos - $3 AND me.pos + $3
+     ORDER BY r.pos;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_rank(text, text, integer, timestamptz) IS
+    'One user''s (for_user) place on a leaderboard: their row (rank, score, when reached) with up to around users on each side (default 0), in order; of the period holding at (default now: the current one). No row when the user has no score in that period or is excluded. 42704 for an unknown leaderboard. Readers.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_rank(code text, for_user anyelement, around integer DEFAULT 0,
+                                                              at timestamptz DEFAULT NULL)
+RETURNS TABLE (rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM gamification.leaderboard_rank($1, $2::text, $3, $4) $$;
+COMMENT ON FUNCTION gamification.leaderboard_rank(text, anyelement, integer, timestamptz) IS
+    'Same as gamification.leaderboard_rank(text, text, integer, timestamptz) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_periods(code text)
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, users bigint, is_current boolean)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_periods', $1);
+BEGIN
+    RETURN QUERY
+    SELECT p.period_start, gamification._leaderboard_period_end(v_board.period, v_board.time_zone, p.period_start),
+           p.users,
+           p.period_start = gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                             pg_catalog.now())
+      FROM (SELECT s.period_start, pg_catalog.count(*) AS users
+              FROM gamification.leaderboard_score s
+             WHERE s.leaderboard = v_board.code
+               AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                                WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id)
+             GROUP BY s.period_start) p
+     ORDER BY p.period_start DESC;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_periods(text) IS
+    'The periods of a leaderboard that have scores, newest first: start, end (exclusive; -infinity and infinity for an all-time board), how many users are ranked, and whether it is the current one (is_current). Pass a period_start to leaderboard_top() or leaderboard_rank() as at to read its standings. 42704 for an unknown leaderboard. Readers.';
+
+CREATE OR REPLACE FUNCTION gamification.leaderboard_verify(repair boolean DEFAULT false, since timestamptz DEFAULT NULL)
+RETURNS TABLE (leaderboard text, period_start timestamptz, user_id text, stored bigint, computed bigint,
+               stored_reached_at timestamptz, computed_reached_at timestamptz)
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins verify and repair; nobody writes the scores directly
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_boards text[] := ARRAY(SELECT b.code FROM gamification.leaderboard b ORDER BY b.code);
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.leaderboard_verify(): repair must not be null',
+            HINT = 'Pass false to report the differences, true to report and repair them.';
+    END IF;
+    IF $1 THEN  -- no score moves while it is compared and set
+        PERFORM gamification._leaderboard_lock(v_boards);
+    END IF;
+    RETURN QUERY SELECT * FROM gamification._leaderboard_recompute(v_boards, NULL, $2, $1);
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_verify(boolean, timestamptz) IS
+    'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Admins only.';
+
 
 -- Privileges start again from nothing (the file revokes everything first), then row security.
 -- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
@@ -3292,11 +3923,12 @@ GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification
                 gamification.user_unlockables, gamification.badges, gamification.points_history,
                 gamification.award_history, gamification.points_ledger,
                 gamification.point_types, gamification.user_points_by_type, gamification.levels,
-                gamification.user_levels
+                gamification.user_levels, gamification.leaderboards
    TO gamification_reader;
 GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
                 gamification.points_total, gamification.unlockable, gamification.unlock,
-                gamification.point_type, gamification.level
+                gamification.point_type, gamification.level, gamification.leaderboard,
+                gamification.leaderboard_score
    TO gamification_reader;
 GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at,
               point_type)
@@ -3313,12 +3945,24 @@ ALTER VIEW gamification.point_types SET (security_invoker = true);
 ALTER VIEW gamification.user_points_by_type SET (security_invoker = true);
 ALTER VIEW gamification.levels SET (security_invoker = true);
 ALTER VIEW gamification.user_levels SET (security_invoker = true);
+ALTER VIEW gamification.leaderboards SET (security_invoker = true);
 -- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
 GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
                           gamification._require_user(text, text), gamification._raise(text, text, text)
    TO gamification_reader;
 -- user_levels reads a level through _level_at(), with the reader's rights.
 GRANT EXECUTE ON FUNCTION gamification._level_at(text, bigint) TO gamification_reader;
+-- Leaderboards (core/leaderboards.sql): a ranking shows every ranked user's key and score
+-- (SECURITY DEFINER, row security or not): that is what a leaderboard is; exclude users
+-- who must not appear. Excluding is the operators'; definitions and verify the admins'.
+GRANT EXECUTE ON FUNCTION gamification.leaderboard_top(text, integer, integer, timestamptz),
+                          gamification.leaderboard_rank(text, text, integer, timestamptz),
+                          gamification.leaderboard_rank(text, anyelement, integer, timestamptz),
+                          gamification.leaderboard_periods(text)
+   TO gamification_reader;
+GRANT EXECUTE ON FUNCTION gamification.leaderboard_exclude(text, text, boolean),
+                          gamification.leaderboard_exclude(text, anyelement, boolean)
+   TO gamification_operator;
 
 -- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
 -- search_path pinned), so operators need no rights on the tables and cannot write them.
@@ -3361,7 +4005,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
-    gamification._level_at(text, bigint),
+    gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
@@ -3396,7 +4040,9 @@ GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean)
    TO gamification_operator;
 -- Readers read the log with their own rights (row security applies), in the same order.
 GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
-GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level TO gamification_runner;
+GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level, gamification.leaderboard
+   TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE ON gamification.leaderboard_score TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;

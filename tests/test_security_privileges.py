@@ -52,6 +52,7 @@ SELECT gamification.point_type_register('{"code": "xp", "name": "XP"}');
 SELECT gamification.level_register('[{"number": 1, "name": "One", "points_required": 0},
                                      {"point_type": "xp", "number": 1, "name": "XP one", "points_required": 10}]');
 SELECT gamification.points_award('42', 12, 'hello', 'xp');
+SELECT gamification.leaderboard_register('[{"code": "lb_all"}, {"code": "lb_week", "period": "week", "point_type": "xp"}]');
 """
 
 ROLES = {
@@ -113,13 +114,14 @@ LEVELS = ["reader", "operator", "admin", "app", "nobody"]
 RANK = {"reader": 1, "operator": 2, "admin": 3, "app": 0, "nobody": 0}
 
 VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "badges", "points_history",
-         "award_history", "points_ledger", "point_types", "user_points_by_type", "levels", "user_levels"]
+         "award_history", "points_ledger", "point_types", "user_points_by_type", "levels", "user_levels",
+         "leaderboards"]
 # badge_status shows every condition and compiles each one with the viewer's rights, so it
 # is for admins only (a contract refinement made while implementing: see README).
 ADMIN_VIEWS = ["badge_status"]
 TABLES = ["category", "badge", "award", "event", "progress", "points_total",
           "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "user_lock",
-          "point_type", "level"]
+          "point_type", "level", "leaderboard", "leaderboard_score", "leaderboard_exclusion"]
 
 PREVIEW_DEF = json.dumps({"code": "pv", "name": "Preview", "condition": "true", "trigger_condition": "insert",
                           "trigger_table": "public.posts", "user_field": "author"})
@@ -188,6 +190,24 @@ OPERATIONS += [
     ("level_register", 3, "SELECT * FROM gamification.level_register("
                           "'{\"point_type\": \"xp\", \"number\": 2, \"name\": \"Two\", \"points_required\": 11}')"),
     ("level_unregister", 3, "SELECT gamification.level_unregister('xp', 1)"),
+    # Leaderboards: reading is the readers' (a ranking shows every ranked user), excluding
+    # users the operators', definitions and verification the admins'.
+    ("leaderboard_top", 1, "SELECT * FROM gamification.leaderboard_top('lb_all', 10, 0)"),
+    ("leaderboard_top(past)", 1, "SELECT * FROM gamification.leaderboard_top('lb_week', 10, 0, now() - interval '1 week')"),
+    ("leaderboard_rank(text)", 1, "SELECT * FROM gamification.leaderboard_rank('lb_all', '42', 2)"),
+    ("leaderboard_rank(anyelement)", 1, "SELECT * FROM gamification.leaderboard_rank('lb_all', 42, 2)"),
+    ("leaderboard_periods", 1, "SELECT * FROM gamification.leaderboard_periods('lb_week')"),
+    ("leaderboard_exclude(text)", 2, "SELECT gamification.leaderboard_exclude('lb_all', '42')"),
+    ("leaderboard_exclude(anyelement)", 2, "SELECT gamification.leaderboard_exclude('lb_all', 42, false)"),
+    ("leaderboard_register", 3, "SELECT * FROM gamification.leaderboard_register('{\"code\": \"lb_new\", \"period\": \"day\"}')"),
+    ("leaderboard_unregister", 3, "SELECT gamification.leaderboard_unregister('lb_week')"),
+    ("leaderboard_verify", 3, "SELECT count(*) FROM gamification.leaderboard_verify()"),
+    ("leaderboard_verify(repair)", 3, "SELECT count(*) FROM gamification.leaderboard_verify(true)"),
+    ("insert leaderboard", 4, "INSERT INTO gamification.leaderboard (code, name, point_type, period, definition) "
+                              "VALUES ('zz', 'zz', 'points', 'all', '{}')"),
+    ("update leaderboard_score", 4, "UPDATE gamification.leaderboard_score SET score = 1000000"),
+    ("insert leaderboard_exclusion", 4, "INSERT INTO gamification.leaderboard_exclusion (leaderboard, user_id) "
+                                        "VALUES ('lb_all', 'zz')"),
     ("category_delete", 3, "SELECT gamification.category_delete('cat1')"),
     ("triggers_sync", 3, "SELECT * FROM gamification.triggers_sync()"),
     ("row_security(true)", 3, "SELECT gamification.row_security(true)"),

@@ -15,7 +15,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['gamification.award', 'gamification.event', 'gamification.progress',
                  'gamification.points_total', 'gamification.unlock',
-                 'gamification.pending_queue']::regclass[]
+                 'gamification.pending_queue', 'gamification.leaderboard_score',
+                 'gamification.leaderboard_exclusion']::regclass[]
 $$;
 COMMENT ON FUNCTION gamification._user_data_tables() IS
     'Internal: the tables holding per-user rows (a user_id column), which user_erase() and data_reset() empty and row security filters. A new per-user table belongs here.';
@@ -62,7 +63,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.user_erase(text) IS
-    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
+    'Erase one user, for a data-protection request or a deleted account: delete every row about them (awards, events, total, progress, unlock times, staged steps, leaderboard scores of every period and exclusions, and badge errors whose message mentions their key as a whole word). Unlike reset() nothing is kept: the user is off every view and leaderboard, and every other total still equals the sum of its events. Returns the rows removed per table, e.g. {"award": 2, "event": 5, ...}. Idempotent; the key may earn again afterwards, from nothing.';
 
 CREATE {{ or_replace }}FUNCTION gamification.user_erase(user_id anyelement)
 RETURNS jsonb
@@ -94,9 +95,10 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these eight tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these ten tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
-    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error
+    TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error,
+             gamification.leaderboard_score, gamification.leaderboard_exclusion
              RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
@@ -111,7 +113,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT gamification._data_reset(current_user) $$;
 COMMENT ON FUNCTION gamification.data_reset() IS
-    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
+    'For test suites: delete every user''s data in one call (awards, events, totals, progress, unlock times, staged steps, leaderboard scores and exclusions, badge errors; their id sequences restart), keeping badges, rules, categories, unlockables and the generated triggers, which go on awarding. Returns the rows removed per table. Uses TRUNCATE: it takes an ACCESS EXCLUSIVE lock on those tables until the transaction ends, so it waits for, and then blocks, every transaction that reads them or awards. Meant for test databases; erase one user with user_erase(). Admins only (42501 otherwise).';
 
 CREATE {{ or_replace }}FUNCTION gamification._totals_rebuild(p_registrant name)
 RETURNS bigint

@@ -125,6 +125,12 @@ BEGIN
              GROUP BY 1, 2) s;
     IF v_users IS NOT NULL THEN
         PERFORM gamification._points_apply(v_users, v_deltas, v_types);
+        -- Leaderboards rank points in the periods they happened in, not the import's.
+        IF EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = ANY (v_types)) THEN
+            PERFORM gamification._leaderboard_recompute(
+                ARRAY(SELECT b.code FROM gamification.leaderboard b WHERE b.point_type = ANY (v_types) ORDER BY b.code),
+                v_users, NULL, true);
+        END IF;
     END IF;
 
     -- Badges held: an award row with its time and a badge_awarded event paying nothing; a

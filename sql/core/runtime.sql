@@ -80,6 +80,45 @@ END;
 COMMENT ON FUNCTION gamification._level_at(text, bigint) IS
     'Internal: the level (number and name) that p_points of point type p_type reach: the highest whose points_required they reach; 0 and no name below the first level, or for NULL (no total).';
 
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_period(p_period text, p_zone text, p_week_start text,
+                                                                  p_at timestamptz)
+RETURNS timestamptz
+LANGUAGE sql
+STABLE
+-- The one definition of a leaderboard's period: the start of the period holding p_at, at
+-- midnight local time in p_zone (a day of 23 or 25 hours at a daylight-saving change is
+-- one day), a week starting on p_week_start; -infinity for all time. A SQL-standard body
+-- and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT CASE p_period
+        WHEN 'all' THEN '-infinity'::timestamptz
+        WHEN 'week' THEN
+            pg_catalog.timezone(p_zone,
+                ((pg_catalog.timezone(p_zone, p_at))::date
+                 - ((pg_catalog.date_part('isodow', pg_catalog.timezone(p_zone, p_at))::integer
+                     - pg_catalog.array_position(ARRAY['monday', 'tuesday', 'wednesday', 'thursday', 'friday',
+                                                       'saturday', 'sunday'], p_week_start) + 7) % 7))::timestamp)
+        ELSE pg_catalog.timezone(p_zone, pg_catalog.date_trunc(p_period, pg_catalog.timezone(p_zone, p_at)))
+    END;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_period(text, text, text, timestamptz) IS
+    'Internal: the start of the leaderboard period (all, day, week, month, year) that holds p_at: local midnight in time zone p_zone of that day, of the week''s first day (p_week_start, monday to sunday), of the month''s or the year''s; -infinity for all.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_period_end(p_period text, p_zone text, p_start timestamptz)
+RETURNS timestamptz
+LANGUAGE sql
+STABLE
+BEGIN ATOMIC
+    SELECT CASE p_period
+        WHEN 'all' THEN 'infinity'::timestamptz
+        ELSE pg_catalog.timezone(p_zone, pg_catalog.timezone(p_zone, p_start)
+                                         + CASE p_period WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days'
+                                                         WHEN 'month' THEN interval '1 month' ELSE interval '1 year' END)
+    END;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_period_end(text, text, timestamptz) IS
+    'Internal: the end (exclusive) of the leaderboard period starting at p_start: the next local midnight in p_zone one day, week, month or year later; infinity for all.';
+
 CREATE {{ or_replace }}FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -91,12 +130,14 @@ DECLARE
     v_old bigint;
     v_unlocks boolean;
     v_levels boolean;
+    v_boards boolean;
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
     -- the default type, points) once, in user order, then one event per unlockable of that
     -- type a total crossed (up: unlocked, and its first unlock time kept; down: locked),
-    -- and one level_changed event per total that crossed level thresholds of its type.
+    -- and one level_changed event per total that crossed level thresholds of its type;
+    -- then the user's score on every leaderboard of that type, in its current period.
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most awards): two probes
         IF p_users[1] IS NULL OR coalesce(p_deltas[1], 0) = 0 THEN
             RETURN;
@@ -112,14 +153,26 @@ BEGIN
             INSERT INTO gamification.points_total (user_id, point_type, points) VALUES (p_users[1], v_type, p_deltas[1]);
             v_new := p_deltas[1];
         END IF;
-        -- One probe for both kinds of threshold: nothing more when none was crossed.
+        -- One probe for both kinds of threshold and for leaderboards: nothing more when
+        -- none was crossed and no leaderboard ranks this type.
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
                EXISTS (SELECT 1 FROM gamification.level l
                         WHERE l.point_type = v_type
-                          AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required))
-          INTO v_unlocks, v_levels;
+                          AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required)),
+               EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = v_type)
+          INTO v_unlocks, v_levels, v_boards;
+        IF v_boards THEN  -- the user's lock is held: nobody else writes these rows meanwhile
+            INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+            SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
+                   p_users[1], p_deltas[1], pg_catalog.now()
+              FROM gamification.leaderboard b
+             WHERE b.point_type = v_type
+             ORDER BY b.code
+            ON CONFLICT (leaderboard, period_start, user_id)
+            DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+        END IF;
         IF v_unlocks THEN
             WITH crossed AS (
                 SELECT u.code, v_new >= u.points_required AS up
@@ -180,6 +233,16 @@ BEGIN
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
     ),
+    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards)
+        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+        SELECT x.code, x.period_start, x.user_id, x.n, pg_catalog.now()
+          FROM (SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now())
+                       AS period_start, d.user_id, d.n
+                  FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type) x
+         ORDER BY x.code, x.period_start, x.user_id
+        ON CONFLICT (leaderboard, period_start, user_id)
+        DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+    ),
     leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
         SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
           FROM moved m
@@ -202,7 +265,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._points_apply(text[], bigint[], text[]) IS
-    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type.';
+    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type, and add the delta to the user''s score in the current period of every leaderboard of that type.';
 
 CREATE {{ or_replace }}FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer

@@ -113,6 +113,47 @@ CREATE TABLE gamification.level (
 );
 COMMENT ON TABLE gamification.level IS 'Levels of a point type, as registered by gamification.level_register(): level number is reached at points_required points of that type; a higher number needs more points. Added in 0.3.0.';
 
+-- Leaderboards (0.3.0): a board ranks users by a point type over a period (all time, or a
+-- repeating day, week, month or year in a time zone). Scores are kept per board, period
+-- and user, written by _points_apply (core/runtime.sql) under the user's lock; a closed
+-- period's rows stay: they are its final standings.
+CREATE TABLE gamification.leaderboard (
+    code        text PRIMARY KEY,
+    name        text NOT NULL,
+    description text,
+    point_type  text NOT NULL REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    period      text NOT NULL CHECK (period IN ('all', 'day', 'week', 'month', 'year')),
+    time_zone   text NOT NULL DEFAULT 'UTC',
+    week_start  text NOT NULL DEFAULT 'monday'
+                CHECK (week_start IN ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday')),
+    ties        text NOT NULL DEFAULT 'rank' CHECK (ties IN ('rank', 'dense_rank', 'first')),
+    definition  jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE gamification.leaderboard IS 'Leaderboard definitions, as registered by gamification.leaderboard_register(): a ranking of users by the points of point_type earned in a period (all: the total; day, week, month, year: repeating, starting at midnight in time_zone, a week on week_start), ties ranked by ties. Added in 0.3.0.';
+
+-- No foreign key to leaderboard: every write of a user's points would lock the board's row.
+CREATE TABLE gamification.leaderboard_score (
+    leaderboard  text NOT NULL,
+    period_start timestamptz NOT NULL,
+    user_id      text NOT NULL,
+    score        bigint NOT NULL,
+    reached_at   timestamptz NOT NULL,
+    PRIMARY KEY (leaderboard, period_start, user_id)
+);
+CREATE INDEX leaderboard_score_rank_idx
+    ON gamification.leaderboard_score (leaderboard, period_start, score DESC, reached_at, user_id);
+COMMENT ON TABLE gamification.leaderboard_score IS 'Per leaderboard, period and user: the net points of the board''s point type earned in the period (period_start -infinity for an all-time board: the total), and reached_at, when that score was reached (ties ranked first). Maintained with the totals by _points_apply; rows of closed periods stay. Added in 0.3.0.';
+
+CREATE TABLE gamification.leaderboard_exclusion (
+    leaderboard text NOT NULL REFERENCES gamification.leaderboard (code) ON DELETE CASCADE ON UPDATE CASCADE,
+    user_id     text NOT NULL,
+    excluded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (leaderboard, user_id)
+);
+COMMENT ON TABLE gamification.leaderboard_exclusion IS 'Users left out of a leaderboard''s rankings (staff, banned), by leaderboard_exclude(): their points and scores are kept, they are only not ranked. Added in 0.3.0.';
+
 -- Definitions and user data survive pg_dump, current state included: points_total is
 -- derived from the event log (core/events.sql) but dumped with it, in one snapshot, so
 -- a data-only restore, which loads the log without running any code of ours, leaves
@@ -127,3 +168,6 @@ SELECT pg_catalog.pg_extension_config_dump('gamification.unlock', '');
 -- The default point type is created by the extension itself: only the others are dumped.
 SELECT pg_catalog.pg_extension_config_dump('gamification.point_type', 'WHERE code <> ''points''');
 SELECT pg_catalog.pg_extension_config_dump('gamification.level', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_score', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_exclusion', '');

@@ -97,11 +97,12 @@ GRANT SELECT ON gamification.user_badges, gamification.user_points, gamification
                 gamification.user_unlockables, gamification.badges, gamification.points_history,
                 gamification.award_history, gamification.points_ledger,
                 gamification.point_types, gamification.user_points_by_type, gamification.levels,
-                gamification.user_levels
+                gamification.user_levels, gamification.leaderboards
    TO gamification_reader;
 GRANT SELECT ON gamification.category, gamification.award, gamification.event, gamification.progress,
                 gamification.points_total, gamification.unlockable, gamification.unlock,
-                gamification.point_type, gamification.level
+                gamification.point_type, gamification.level, gamification.leaderboard,
+                gamification.leaderboard_score
    TO gamification_reader;
 GRANT SELECT (code, name, description, points, category, target, secret, next, created_at, updated_at, retired_at,
               point_type)
@@ -118,12 +119,24 @@ ALTER VIEW gamification.point_types SET (security_invoker = true);
 ALTER VIEW gamification.user_points_by_type SET (security_invoker = true);
 ALTER VIEW gamification.levels SET (security_invoker = true);
 ALTER VIEW gamification.user_levels SET (security_invoker = true);
+ALTER VIEW gamification.leaderboards SET (security_invoker = true);
 -- badges_for() runs with the reader's rights too: row security decides whose awards it shows.
 GRANT EXECUTE ON FUNCTION gamification.badges_for(text), gamification.badges_for(anyelement),
                           gamification._require_user(text, text), gamification._raise(text, text, text)
    TO gamification_reader;
 -- user_levels reads a level through _level_at(), with the reader's rights.
 GRANT EXECUTE ON FUNCTION gamification._level_at(text, bigint) TO gamification_reader;
+-- Leaderboards (core/leaderboards.sql): a ranking shows every ranked user's key and score
+-- (SECURITY DEFINER, row security or not): that is what a leaderboard is; exclude users
+-- who must not appear. Excluding is the operators'; definitions and verify the admins'.
+GRANT EXECUTE ON FUNCTION gamification.leaderboard_top(text, integer, integer, timestamptz),
+                          gamification.leaderboard_rank(text, text, integer, timestamptz),
+                          gamification.leaderboard_rank(text, anyelement, integer, timestamptz),
+                          gamification.leaderboard_periods(text)
+   TO gamification_reader;
+GRANT EXECUTE ON FUNCTION gamification.leaderboard_exclude(text, text, boolean),
+                          gamification.leaderboard_exclude(text, anyelement, boolean)
+   TO gamification_operator;
 
 -- Operators: awarding by hand. Those functions are SECURITY DEFINER (in their headers,
 -- search_path pinned), so operators need no rights on the tables and cannot write them.
@@ -166,7 +179,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._count_many(text[], text[], bigint[]), gamification._count(text, text[], bigint[]),
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
-    gamification._level_at(text, bigint),
+    gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
@@ -201,7 +214,9 @@ GRANT EXECUTE ON FUNCTION gamification.consumer_register(text, boolean, boolean)
    TO gamification_operator;
 -- Readers read the log with their own rights (row security applies), in the same order.
 GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO gamification_reader;
-GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level TO gamification_runner;
+GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level, gamification.leaderboard
+   TO gamification_runner;
+GRANT SELECT, INSERT, UPDATE ON gamification.leaderboard_score TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;

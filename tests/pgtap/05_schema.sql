@@ -76,10 +76,14 @@ SELECT is(
       WHERE p.pronamespace = 'gamification'::regnamespace
         AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
         -- These read the caller's search_path on purpose: it is pinned into trigger badges.
-        -- _crosses() has a SQL-standard body (resolved when created) and no SET clause, so it is inlined.
+        -- _crosses() has a SQL-standard body (resolved when created) and no SET clause, so it is
+        -- inlined; so have _level_at() and the leaderboards' _leaderboard_period*() and _leaderboard_ranked().
         AND p.oid::regprocedure::text NOT IN ('gamification._crosses(bigint,bigint,bigint)',
                                               'gamification._unlocks_reached(text,text,bigint,text[])',
                                               'gamification._level_at(text,bigint)',
+                                              'gamification._leaderboard_period(text,text,text,timestamp with time zone)',
+                                              'gamification._leaderboard_period_end(text,text,timestamp with time zone)',
+                                              'gamification._leaderboard_ranked(text,text,timestamp with time zone)',
                                               'gamification._caller_search_path()', 'gamification.badge_register(jsonb)',
                                               'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean,boolean)')),
     NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp (but the caller-path wrappers)');
@@ -99,6 +103,12 @@ SELECT is(
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
           'gamification.consumer_register(text,boolean,boolean)', 'gamification.consumer_unregister(text)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
           'gamification.events_prune(interval,bigint)', 'gamification.events_rebase()', 'gamification.history_import(jsonb)',
+          'gamification.leaderboard_exclude(text,anyelement,boolean)', 'gamification.leaderboard_exclude(text,text,boolean)',
+          'gamification.leaderboard_periods(text)',
+          'gamification.leaderboard_rank(text,anyelement,integer,timestamp with time zone)',
+          'gamification.leaderboard_rank(text,text,integer,timestamp with time zone)',
+          'gamification.leaderboard_register(jsonb)', 'gamification.leaderboard_top(text,integer,integer,timestamp with time zone)',
+          'gamification.leaderboard_unregister(text)', 'gamification.leaderboard_verify(boolean,timestamp with time zone)',
           'gamification.level_register(jsonb)', 'gamification.level_unregister(text,integer)',
           'gamification.pending_apply()', 'gamification.point_type_register(jsonb)', 'gamification.reset(anyelement)', 'gamification.reset(text)', 'gamification.row_security(boolean)',
           'gamification.triggers_sync()', 'gamification.unlockable_register(jsonb)',
@@ -107,7 +117,8 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
-    ARRAY['award', 'badge', 'badge_rule', 'category', 'consumer', 'event', 'event_id_seq', 'level', 'pending_queue',
+    ARRAY['award', 'badge', 'badge_rule', 'category', 'consumer', 'event', 'event_id_seq', 'leaderboard',
+          'leaderboard_exclusion', 'leaderboard_score', 'level', 'pending_queue',
           'pending_queue_id_seq', 'point_type', 'points_total', 'progress', 'unlock', 'unlockable'],
     'definitions, user data, totals, queued steps and consumers'' cursors are dumped by pg_dump');
 

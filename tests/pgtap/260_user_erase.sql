@@ -71,7 +71,7 @@ SELECT set_eq($$ SELECT * FROM pg_temp.tables_mentioning('leaver-7f3a9c', ARRAY[
     'before: the search finds the user in every per-user table, and in a badge error');
 
 SELECT is(gamification.user_erase('leaver-7f3a9c'),
-    '{"award": 4, "event": 11, "progress": 3, "points_total": 1, "unlock": 2, "pending_queue": 0, "badge_error": 1}'::jsonb,
+    '{"award": 4, "event": 11, "progress": 3, "points_total": 1, "unlock": 2, "pending_queue": 0, "leaderboard_score": 0, "leaderboard_exclusion": 0, "badge_error": 1}'::jsonb,
     'user_erase returns the rows removed per table');
 SELECT is_empty($$ SELECT * FROM pg_temp.tables_mentioning('leaver-7f3a9c', ARRAY['public.erase_posts'::regclass]) $$,
     'after: no row of any table outside the application''s own mentions the user');
@@ -106,7 +106,7 @@ SELECT ok(coalesce(current_setting('gamification.erasing', true), '') <> 'on', '
 
 -- Idempotent, and the user may come back as a new one.
 SELECT is(gamification.user_erase('leaver-7f3a9c'),
-    '{"award": 0, "event": 0, "progress": 0, "points_total": 0, "unlock": 0, "pending_queue": 0, "badge_error": 0}'::jsonb,
+    '{"award": 0, "event": 0, "progress": 0, "points_total": 0, "unlock": 0, "pending_queue": 0, "leaderboard_score": 0, "leaderboard_exclusion": 0, "badge_error": 0}'::jsonb,
     'a second erase removes nothing');
 SELECT is(gamification.badge_award('leaver-7f3a9c', 'a'), true, 'the same key can earn again');
 SELECT is((SELECT points FROM gamification.user_points WHERE user_id = 'leaver-7f3a9c'), 10::bigint, 'from zero');

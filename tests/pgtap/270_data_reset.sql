@@ -36,7 +36,7 @@ SELECT (SELECT jsonb_agg(to_jsonb(b) ORDER BY b.code) FROM gamification.badge b)
          WHERE t.tgrelid = 'public.reset_posts'::regclass AND NOT t.tgisinternal) AS triggers;
 
 SELECT is(gamification.data_reset(),
-    '{"award": 4, "event": 9, "progress": 3, "points_total": 3, "unlock": 4, "pending_queue": 0, "badge_error": 1}'::jsonb,
+    '{"award": 4, "event": 9, "progress": 3, "points_total": 3, "unlock": 4, "pending_queue": 0, "leaderboard_score": 0, "leaderboard_exclusion": 0, "badge_error": 1}'::jsonb,
     'data_reset returns the rows removed per table');
 SELECT is_empty($$ SELECT 1 FROM gamification.award $$, 'no award');
 SELECT is_empty($$ SELECT 1 FROM gamification.award_history $$, 'no award history');

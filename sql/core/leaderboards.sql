@@ -1,0 +1,486 @@
+-- Leaderboards (0.3.0, issue 19): a board ranks users by the points of a point type earned
+-- in a period: all time, or a repeating day, week, month or year in a named time zone.
+-- Scores are kept per board, period and user (gamification.leaderboard_score), written by
+-- _points_apply (core/runtime.sql) with the totals, under the users' locks; a closed
+-- period's rows are never deleted: they are its final standings. The reading functions
+-- rank with window functions over the index (board, period, score DESC, reached_at, user):
+-- exact at any size, but a rank deep in a board of a million users reads the rows ahead
+-- of it (per-score-bucket counts are a later step).
+-- _leaderboard_recompute() is the one definition of a board's scores from the data (the
+-- event log, plus the points events_prune() kept in points_total.pruned for all-time
+-- boards): registration fills a board with it, leaderboard_verify() compares with it and
+-- repairs, history_import() moves imported points into the periods they happened in.
+{%- from "macros.j2" import reraise %}
+{#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_must_exist(p_function text, p_code text)
+RETURNS gamification.leaderboard
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_board gamification.leaderboard;
+BEGIN
+    IF p_code IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = pg_catalog.format('gamification.%s(): leaderboard code must not be null', p_function),
+            HINT = 'Pass the code of a registered leaderboard (see gamification.leaderboards).';
+    END IF;
+    SELECT * INTO v_board FROM gamification.leaderboard b WHERE b.code = p_code;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('leaderboard "%s" does not exist', p_code),
+            HINT = 'Register it with gamification.leaderboard_register(), or see gamification.leaderboards.';
+    END IF;
+    RETURN v_board;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_must_exist(text, text) IS
+    'Internal: the leaderboard row of p_code; 22004 naming the function p_function for NULL, 42704 if there is no such leaderboard.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_recompute(p_boards text[], p_users text[], p_since timestamptz,
+                                                                     p_repair boolean)
+RETURNS TABLE (leaderboard text, period_start timestamptz, user_id text, stored bigint, computed bigint,
+               stored_reached_at timestamptz, computed_reached_at timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_boards text[];
+    v_periods timestamptz[];
+    v_users text[];
+    v_stored bigint[];
+    v_computed bigint[];
+    v_stored_at timestamptz[];
+    v_computed_at timestamptz[];
+BEGIN
+    -- The scores of boards p_boards (of users p_users, NULL: all; of periods ending after
+    -- p_since, NULL: all) as the data says, against those stored: each difference once. A
+    -- period's score is the sum of the points of the board's type of the user's events in
+    -- it (an all-time board's adds the points events_prune() deleted), reached at the time
+    -- of the last of them that moved it. With p_repair the stored rows become those (the
+    -- caller holds the users' locks).
+    WITH board AS (
+        SELECT b.* FROM gamification.leaderboard b WHERE b.code = ANY (p_boards)
+    ),
+    src AS (
+        SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at) AS period_start,
+               e.user_id, e.points, e.at
+          FROM board b JOIN gamification.event e ON e.point_type = b.point_type
+         WHERE e.points <> 0 AND (p_users IS NULL OR e.user_id = ANY (p_users))
+        UNION ALL
+        SELECT b.code, '-infinity'::timestamptz, t.user_id, t.pruned, NULL::timestamptz
+          FROM board b JOIN gamification.points_total t ON t.point_type = b.point_type
+         WHERE b.period = 'all' AND t.pruned <> 0 AND (p_users IS NULL OR t.user_id = ANY (p_users))
+    ),
+    expected AS (
+        SELECT s.code, s.period_start, s.user_id, pg_catalog.sum(s.points)::bigint AS score, pg_catalog.max(s.at) AS reached_at
+          FROM src s
+         GROUP BY s.code, s.period_start, s.user_id
+    ),
+    kept AS (
+        SELECT s.leaderboard AS code, s.period_start, s.user_id, s.score, s.reached_at
+          FROM gamification.leaderboard_score s
+         WHERE s.leaderboard = ANY (p_boards) AND (p_users IS NULL OR s.user_id = ANY (p_users))
+    ),
+    diff AS (
+        SELECT coalesce(x.code, k.code) AS code, coalesce(x.period_start, k.period_start) AS period_start,
+               coalesce(x.user_id, k.user_id) AS user_id, k.score AS stored, x.score AS computed,
+               k.reached_at AS stored_at, x.reached_at AS computed_at
+          FROM expected x
+          FULL JOIN kept k ON k.code = x.code AND k.period_start = x.period_start AND k.user_id = x.user_id
+         WHERE k.score IS DISTINCT FROM x.score
+            OR (x.reached_at IS NOT NULL AND k.reached_at IS DISTINCT FROM x.reached_at)
+    )
+    SELECT pg_catalog.array_agg(d.code ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.period_start ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.user_id ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.stored ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.computed ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.stored_at ORDER BY d.code, d.period_start, d.user_id),
+           pg_catalog.array_agg(d.computed_at ORDER BY d.code, d.period_start, d.user_id)
+      INTO v_boards, v_periods, v_users, v_stored, v_computed, v_stored_at, v_computed_at
+      FROM diff d
+      JOIN gamification.leaderboard b ON b.code = d.code
+     WHERE p_since IS NULL OR gamification._leaderboard_period_end(b.period, b.time_zone, d.period_start) > p_since;
+    IF v_boards IS NULL THEN
+        RETURN;
+    END IF;
+    IF p_repair THEN
+        DELETE FROM gamification.leaderboard_score s
+         USING ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_users),
+                          pg_catalog.unnest(v_computed)) AS d(code, period_start, user_id, computed)
+         WHERE d.computed IS NULL
+           AND s.leaderboard = d.code AND s.period_start = d.period_start AND s.user_id = d.user_id;
+        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+        SELECT d.code, d.period_start, d.user_id, d.computed, coalesce(d.computed_at, d.stored_at, pg_catalog.now())
+          FROM ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_users),
+                          pg_catalog.unnest(v_computed), pg_catalog.unnest(v_stored_at), pg_catalog.unnest(v_computed_at))
+               AS d(code, period_start, user_id, computed, stored_at, computed_at)
+         WHERE d.computed IS NOT NULL
+         ORDER BY d.code, d.period_start, d.user_id
+        ON CONFLICT (leaderboard, period_start, user_id)
+        DO UPDATE SET score = EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+    END IF;
+    RETURN QUERY
+    SELECT d.code, d.period_start, d.user_id, d.stored, d.computed, d.stored_at, d.computed_at
+      FROM ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_users),
+                      pg_catalog.unnest(v_stored), pg_catalog.unnest(v_computed), pg_catalog.unnest(v_stored_at),
+                      pg_catalog.unnest(v_computed_at))
+           AS d(code, period_start, user_id, stored, computed, stored_at, computed_at);
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestamptz, boolean) IS
+    'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones. The caller holds the users'' locks when repairing.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_lock(p_boards text[])
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Everyone whose scores on these boards may change, in the one order of every writer:
+    -- the users with events of the boards' types, or scores on them.
+    SELECT gamification._lock_users(ARRAY(
+        SELECT e.user_id FROM gamification.event e
+         WHERE e.point_type IN (SELECT b.point_type FROM gamification.leaderboard b WHERE b.code = ANY (p_boards))
+        UNION
+        SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (p_boards)))
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_lock(text[]) IS
+    'Internal: take the locks of every user with events of the point types of leaderboards p_boards or scores on them, in the one order of every writer (_lock_users).';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb;
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_period text;
+    v_zone text;
+    v_week_start text;
+    v_ties text;
+    v_norm jsonb := '[]'::jsonb;
+    v_rebuild text[];
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    v_defs := gamification._as_array('leaderboard', $1, 'leaderboard_register');  -- in the body: the block's handler sees its errors
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('leaderboard', v_obj, v_idx);
+        v_code := gamification._definition_code('leaderboard', v_label, v_obj,
+                      ARRAY['code', 'name', 'description', 'point_type', 'period', 'time_zone', 'week_start', 'ties'],
+                      v_idx, v_codes);
+        v_codes := v_codes || v_code;
+        v_period := coalesce(gamification._text_field(v_label, v_obj, 'period', false, false,
+                                 'Give "period": all (the total), day, week, month or year.'), 'all');
+        IF v_period NOT IN ('all', 'day', 'week', 'month', 'year') THEN
+            PERFORM gamification._field_error(v_label, 'period', 'one of all, day, week, month, year', v_obj -> 'period',
+                                              'Give "period": all (the total), day, week, month or year.');
+        END IF;
+        v_zone := gamification._text_field(v_label, v_obj, 'time_zone', false, false,
+                      'Name an IANA time zone such as "Europe/Paris" (SELECT name FROM pg_timezone_names).');
+        IF v_zone IS NOT NULL AND v_period = 'all' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "time_zone" only applies to a period of day, week, month or year', v_label),
+                HINT = 'An all-time board has no periods: omit "time_zone", or give "period".';
+        END IF;
+        IF v_zone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = v_zone) THEN
+            PERFORM gamification._field_error(v_label, 'time_zone', 'an IANA time zone name', v_obj -> 'time_zone',
+                'Name an IANA time zone such as "Europe/Paris" (SELECT name FROM pg_timezone_names); names are case-sensitive.');
+        END IF;
+        v_week_start := gamification._text_field(v_label, v_obj, 'week_start', false, false,
+                            'Give "week_start": monday (the default) to sunday.');
+        IF v_week_start IS NOT NULL AND v_period <> 'week' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "week_start" only applies to a period of week', v_label),
+                HINT = 'Omit "week_start", or give "period": "week".';
+        END IF;
+        IF v_week_start IS NOT NULL
+           AND v_week_start NOT IN ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday') THEN
+            PERFORM gamification._field_error(v_label, 'week_start', 'a day from monday to sunday', v_obj -> 'week_start',
+                                              'Give "week_start": monday (the default) to sunday, in lower case.');
+        END IF;
+        v_ties := coalesce(gamification._text_field(v_label, v_obj, 'ties', false, false,
+                               'Give "ties": rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).'),
+                           'rank');
+        IF v_ties NOT IN ('rank', 'dense_rank', 'first') THEN
+            PERFORM gamification._field_error(v_label, 'ties', 'one of rank, dense_rank, first', v_obj -> 'ties',
+                'Give "ties": rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).');
+        END IF;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', coalesce(gamification._text_field(v_label, v_obj, 'name', false, false,
+                                 'Omit "name" to use the code as the name.'), v_code),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                                 'Omit "description" or give a string.'),
+            'point_type', gamification._point_type_field(v_label, v_obj),
+            'period', v_period,
+            'time_zone', coalesce(v_zone, 'UTC'),
+            'week_start', coalesce(v_week_start, 'monday'),
+            'ties', v_ties,
+            'definition', v_obj));
+    END LOOP;
+
+    -- New boards, and boards that now count other points or other periods, are filled
+    -- from the data; the users whose scores that writes are locked first, as by every writer.
+    SELECT pg_catalog.array_agg(n.code ORDER BY n.code) INTO v_rebuild
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, point_type text, period text, time_zone text, week_start text)
+      LEFT JOIN gamification.leaderboard b ON b.code = n.code
+     WHERE b.code IS NULL OR (b.point_type, b.period, b.time_zone, b.week_start)
+                             IS DISTINCT FROM (n.point_type, n.period, n.time_zone, n.week_start);
+    IF v_rebuild IS NOT NULL THEN
+        PERFORM gamification._lock_users(ARRAY(
+            SELECT e.user_id FROM gamification.event e
+             WHERE e.point_type IN (SELECT n ->> 'point_type' FROM pg_catalog.jsonb_array_elements(v_norm) AS n
+                                     WHERE (n ->> 'code') = ANY (v_rebuild))
+            UNION
+            SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (v_rebuild)));
+    END IF;
+
+    INSERT INTO gamification.leaderboard AS b (code, name, description, point_type, period, time_zone, week_start, ties,
+                                               definition)
+    SELECT n.code, n.name, n.description, n.point_type, n.period, n.time_zone, n.week_start, n.ties, n.definition
+      FROM pg_catalog.jsonb_to_recordset(v_norm)
+           AS n(code text, name text, description text, point_type text, period text, time_zone text, week_start text,
+                ties text, definition jsonb)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE
+       SET name = EXCLUDED.name, description = EXCLUDED.description, point_type = EXCLUDED.point_type,
+           period = EXCLUDED.period, time_zone = EXCLUDED.time_zone, week_start = EXCLUDED.week_start,
+           ties = EXCLUDED.ties, definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+
+    IF v_rebuild IS NOT NULL THEN
+        PERFORM gamification._leaderboard_recompute(v_rebuild, NULL, NULL, true);
+    END IF;
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+{{ reraise() }}
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_register(jsonb) IS
+    'Register one leaderboard (JSON object) or several (JSON array) with keys code (required), name (default: the code), description, point_type (default points), period (all, the default: the total; or day, week, month, year: repeating), time_zone (an IANA name from pg_timezone_names, default UTC; periods start at local midnight, a daylight-saving day is one day of 23 or 25 hours), week_start (monday, the default, to sunday; period week only), ties (rank, the default: 1, 1, 3; dense_rank: 1, 1, 2; first: the first to reach the score ranks first). A new board, or one whose point type or periods change, is filled from the event log, past periods included. An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_unregister(code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.leaderboard_unregister(): leaderboard code must not be null',
+            HINT = 'Name the leaderboard: SELECT gamification.leaderboard_unregister(''weekly'');';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = $1) THEN
+        RETURN false;
+    END IF;
+    PERFORM gamification._leaderboard_lock(ARRAY[$1]);
+    DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
+    DELETE FROM gamification.leaderboard b WHERE b.code = $1;  -- its exclusions with it
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_unregister(text) IS
+    'Remove a leaderboard with its scores of every period and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_exclude(code text, user_id text, excluded boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- operators moderate through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_exclude', $1);
+    v_user text := gamification._require_user($2, 'leaderboard_exclude');
+BEGIN
+    IF $3 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.leaderboard_exclude(): excluded must not be null',
+            HINT = 'Pass true to leave the user out of the board, false to rank them again.';
+    END IF;
+    PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
+    IF $3 THEN
+        INSERT INTO gamification.leaderboard_exclusion (leaderboard, user_id) VALUES (v_board.code, v_user)
+        ON CONFLICT (leaderboard, user_id) DO NOTHING;
+    ELSE
+        DELETE FROM gamification.leaderboard_exclusion x WHERE x.leaderboard = v_board.code AND x.user_id = v_user;
+    END IF;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_exclude(text, text, boolean) IS
+    'Leave a user out of a leaderboard''s rankings (excluded true, the default: staff, banned users) or rank them again (false), in every period, past ones included; their points and scores are kept meanwhile. Returns whether anything changed. 42704 for an unknown leaderboard. Operators.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_exclude(code text, user_id anyelement, excluded boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER  -- operators moderate through it; they hold no rights on the tables
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT gamification.leaderboard_exclude($1, $2::text, $3) $$;
+COMMENT ON FUNCTION gamification.leaderboard_exclude(text, anyelement, boolean) IS
+    'Same as gamification.leaderboard_exclude(text, text, boolean) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_ranked(p_board text, p_ties text, p_start timestamptz)
+RETURNS TABLE (pos bigint, rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE sql
+STABLE
+-- The one definition of a ranking: the users with a score in the period, the excluded
+-- left out, in order (score descending, then who reached it first, then the key); rank by
+-- the board's ties. A SQL-standard body and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT pg_catalog.row_number() OVER w,
+           CASE p_ties WHEN 'dense_rank' THEN pg_catalog.dense_rank() OVER v
+                       WHEN 'first' THEN pg_catalog.row_number() OVER w
+                       ELSE pg_catalog.rank() OVER v END,
+           s.user_id, s.score, s.reached_at
+      FROM gamification.leaderboard_score s
+     WHERE s.leaderboard = p_board AND s.period_start = p_start
+       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                        WHERE x.leaderboard = p_board AND x.user_id = s.user_id)
+    WINDOW v AS (ORDER BY s.score DESC), w AS (ORDER BY s.score DESC, s.reached_at, s.user_id);
+END;
+COMMENT ON FUNCTION gamification._leaderboard_ranked(text, text, timestamptz) IS
+    'Internal: the ranking of leaderboard p_board in the period starting at p_start: pos (1, 2, 3, ... in order: score descending, reached_at, user_id), rank by p_ties (rank, dense_rank or first), excluded users left out.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_top(code text, n integer DEFAULT 10, skip integer DEFAULT 0,
+                                                             at timestamptz DEFAULT NULL)
+RETURNS TABLE (rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_top', $1);
+BEGIN
+    IF $2 IS NULL OR $2 < 0 OR $3 IS NULL OR $3 < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.leaderboard_top(): leaderboard "%s": n and skip must be 0 or more, got %s and %s',
+                                        v_board.code, coalesce($2::text, 'NULL'), coalesce($3::text, 'NULL')),
+            HINT = 'The page of n users after the first skip: leaderboard_top(''weekly'', 10, 20) is ranks 21 to 30.';
+    END IF;
+    RETURN QUERY
+    SELECT r.rank, r.user_id, r.score, r.reached_at
+      FROM gamification._leaderboard_ranked(v_board.code, v_board.ties,
+               gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                coalesce($4, pg_catalog.now()))) r
+     ORDER BY r.pos
+    OFFSET $3 LIMIT $2;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_top(text, integer, integer, timestamptz) IS
+    'A page of a leaderboard: n users (default 10) after the first skip (default 0), in order, with their rank (by the board''s ties), score (the points of its type earned in the period) and when they reached it; of the period holding at (default now: the current one; now() - interval ''1 week'' on a weekly board: last week''s final standings). Excluded users are left out. 42704 for an unknown leaderboard. Readers.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_rank(code text, for_user text, around integer DEFAULT 0,
+                                                              at timestamptz DEFAULT NULL)
+RETURNS TABLE (rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_rank', $1);
+    v_user text := gamification._require_user($2, 'leaderboard_rank');
+BEGIN
+    IF $3 IS NULL OR $3 < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = pg_catalog.format('gamification.leaderboard_rank(): leaderboard "%s": around must be 0 or more, got %s',
+                                        v_board.code, coalesce($3::text, 'NULL')),
+            HINT = 'around is how many users to show on each side of the user: 0 for the user alone.';
+    END IF;
+    RETURN QUERY
+    WITH ranked AS MATERIALIZED (
+        SELECT r.* FROM gamification._leaderboard_ranked(v_board.code, v_board.ties,
+               gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                coalesce($4, pg_catalog.now()))) r
+    )
+    SELECT r.rank, r.user_id, r.score, r.reached_at
+      FROM ranked r, ranked me
+     WHERE me.user_id = v_user AND r.pos BETWEEN me.pos - $3 AND me.pos + $3
+     ORDER BY r.pos;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_rank(text, text, integer, timestamptz) IS
+    'One user''s (for_user) place on a leaderboard: their row (rank, score, when reached) with up to around users on each side (default 0), in order; of the period holding at (default now: the current one). No row when the user has no score in that period or is excluded. 42704 for an unknown leaderboard. Readers.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_rank(code text, for_user anyelement, around integer DEFAULT 0,
+                                                              at timestamptz DEFAULT NULL)
+RETURNS TABLE (rank bigint, user_id text, score bigint, reached_at timestamptz)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM gamification.leaderboard_rank($1, $2::text, $3, $4) $$;
+COMMENT ON FUNCTION gamification.leaderboard_rank(text, anyelement, integer, timestamptz) IS
+    'Same as gamification.leaderboard_rank(text, text, integer, timestamptz) for any user key type (integer, bigint, uuid, ...): the key is converted with ::text.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_periods(code text)
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, users bigint, is_current boolean)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER  -- a ranking shows every ranked user's key and score, row security or not
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_periods', $1);
+BEGIN
+    RETURN QUERY
+    SELECT p.period_start, gamification._leaderboard_period_end(v_board.period, v_board.time_zone, p.period_start),
+           p.users,
+           p.period_start = gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                             pg_catalog.now())
+      FROM (SELECT s.period_start, pg_catalog.count(*) AS users
+              FROM gamification.leaderboard_score s
+             WHERE s.leaderboard = v_board.code
+               AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                                WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id)
+             GROUP BY s.period_start) p
+     ORDER BY p.period_start DESC;
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_periods(text) IS
+    'The periods of a leaderboard that have scores, newest first: start, end (exclusive; -infinity and infinity for an all-time board), how many users are ranked, and whether it is the current one (is_current). Pass a period_start to leaderboard_top() or leaderboard_rank() as at to read its standings. 42704 for an unknown leaderboard. Readers.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_verify(repair boolean DEFAULT false, since timestamptz DEFAULT NULL)
+RETURNS TABLE (leaderboard text, period_start timestamptz, user_id text, stored bigint, computed bigint,
+               stored_reached_at timestamptz, computed_reached_at timestamptz)
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins verify and repair; nobody writes the scores directly
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_boards text[] := ARRAY(SELECT b.code FROM gamification.leaderboard b ORDER BY b.code);
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004',
+            MESSAGE = 'gamification.leaderboard_verify(): repair must not be null',
+            HINT = 'Pass false to report the differences, true to report and repair them.';
+    END IF;
+    IF $1 THEN  -- no score moves while it is compared and set
+        PERFORM gamification._leaderboard_lock(v_boards);
+    END IF;
+    RETURN QUERY SELECT * FROM gamification._leaderboard_recompute(v_boards, NULL, $2, $1);
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_verify(boolean, timestamptz) IS
+    'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Admins only.';
