@@ -10,12 +10,16 @@ the extension's key is its text form, and the conversion happens here or in SQL.
     api.has_badge(request.user, "collector")
     api.with_points(User.objects.all()).order_by("-gamification_total_points")   # a leaderboard
     api.holding("collector")            # the users who hold it (a User queryset)
+    api.leaderboard("weekly", 10); api.rank(request.user, "weekly", around=2)   # Standing rows
     api.award(user, "collector"); api.revoke(user, "collector"); api.award_points(user, 5, "bonus")
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -91,6 +95,47 @@ def with_badge_count(queryset: QuerySet | None = None) -> QuerySet:
         gamification_badge_count=Coalesce(Subquery(count), Value(0), output_field=IntegerField()))
 
 
+@dataclass(frozen=True)
+class Standing:
+    """One row of a leaderboard: rank, the user's key, score, when it was reached, and the
+    user (AUTH_USER_MODEL instance, or None when no user has that key)."""
+
+    rank: int
+    user_id: str
+    score: int
+    reached_at: object
+    user: object
+
+
+def _standings(sql: str, params: list) -> list[Standing]:
+    with connections[conf.database()].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    model = get_user_model()
+    pks = []
+    for row in rows:  # a key that is not a primary key of this model has no user
+        try:
+            pks.append(model._meta.pk.to_python(row[1]))
+        except (TypeError, ValueError, ValidationError):
+            pass
+    by_key = {str(pk): user for pk, user in model._default_manager.in_bulk(pks).items()}
+    return [Standing(rank, user_id, score, reached_at, by_key.get(user_id)) for rank, user_id, score, reached_at in rows]
+
+
+def leaderboard(code: str, n: int = 10, skip: int = 0, at=None) -> list[Standing]:
+    """A page of leaderboard ``code`` (gamification.leaderboard_top): n users after skip, of
+    the current period, or of the period holding ``at`` (last week's final standings)."""
+    return _standings("SELECT rank, user_id, score, reached_at FROM gamification.leaderboard_top(%s, %s, %s, %s)",
+                      [code, n, skip, at])
+
+
+def rank(user, code: str, around: int = 0, at=None) -> list[Standing]:
+    """The user's place on leaderboard ``code`` with ``around`` users on each side
+    (gamification.leaderboard_rank); empty when the user has no score in that period."""
+    return _standings("SELECT rank, user_id, score, reached_at FROM gamification.leaderboard_rank(%s, %s::text, %s, %s)",
+                      [code, key(user), around, at])
+
+
 def _call(sql: str, params: list) -> object:
     with connections[conf.database()].cursor() as cursor:
         cursor.execute(sql, params)
@@ -119,5 +164,6 @@ def step(user, code: str, amount: int = 1) -> object:
     return _call("SELECT gamification.badge_progress(%s::text, %s, %s)", [key(user), code, amount])
 
 
-__all__ = ["Badge", "award", "award_points", "badges", "catalogue", "has_badge", "holding", "key", "level", "points",
+__all__ = ["Badge", "Standing", "award", "award_points", "badges", "catalogue", "has_badge", "holding", "key",
+           "leaderboard", "level", "points", "rank",
            "progress", "revoke", "step", "unlockables", "with_badge_count", "with_points"]

@@ -165,3 +165,24 @@ class UserLevel(ReadOnlyModel):
     class Meta(ReadOnlyModel.Meta):
         db_table = _view("user_levels")
         ordering = ["point_type"]
+
+
+class Leaderboard(ReadOnlyModel):
+    """A leaderboard's definition (``leaderboard_register()``); its standings come from
+    ``gamification.django.api.leaderboard()`` and ``api.rank()``."""
+
+    code = models.TextField(primary_key=True)
+    name = models.TextField()
+    description = models.TextField(null=True)
+    point_type = models.TextField()
+    period = models.TextField()
+    time_zone = models.TextField(null=True)
+    week_start = models.TextField(null=True)
+    ties = models.TextField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = _view("leaderboards")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
