@@ -93,3 +93,24 @@ def test_concurrent_writers_keep_every_board_exact(dsn):
                 assert {u: r for r, u, _ in board} == {u: r for r, u, _ in truth}, code
             assert [s for _, _, s in board] == sorted((s for _, _, s in board), reverse=True), code
         assert check.execute("SELECT count(*) FROM gamification.leaderboard_verify()").fetchone()[0] == 0
+
+
+def test_a_transaction_that_started_earlier_and_scored_later_sets_the_time_verify_expects(dsn):
+    """A score's reached_at is the time of the last event applied (the order of the users'
+    locks), which is not the latest time: a transaction that started earlier can take the
+    user's lock later. leaderboard_verify() once expected max(at) and reported such rows
+    after pgbench (make bench, scenario 6)."""
+    import time
+
+    with psycopg.connect(dsn, autocommit=True) as admin, psycopg.connect(dsn) as early, psycopg.connect(dsn) as late:
+        admin.execute("""SELECT gamification.leaderboard_register('{"code": "all_points", "ties": "first"}')""")
+        early.execute("SELECT 1")  # its transaction, and its now(), start here
+        time.sleep(0.05)
+        late.execute("SELECT gamification.points_award('u', 1, 'late')")
+        late.commit()
+        early.execute("SELECT gamification.points_award('u', 1, 'early')")
+        early.commit()
+        assert admin.execute("SELECT * FROM gamification.leaderboard_verify()").fetchall() == []
+        (reached,) = admin.execute("SELECT reached_at FROM gamification.leaderboard_score").fetchone()
+        (last,) = admin.execute("SELECT at FROM gamification.event ORDER BY id DESC LIMIT 1").fetchone()
+        assert reached == last

@@ -60,23 +60,27 @@ BEGIN
     -- p_since, NULL: all) as the data says, against those stored: each difference once. A
     -- period's score is the sum of the points of the board's type of the user's events in
     -- it (an all-time board's adds the points events_prune() deleted), reached at the time
-    -- of the last of them that moved it. With p_repair the stored rows become those (the
+    -- of the last of them that moved it (in the log's order). With p_repair the stored rows become those (the
     -- caller holds the users' locks).
     WITH board AS (
         SELECT b.* FROM gamification.leaderboard b WHERE b.code = ANY (p_boards)
     ),
     src AS (
         SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at) AS period_start,
-               e.user_id, e.points, e.at
+               e.user_id, e.points, e.at, e.id
           FROM board b JOIN gamification.event e ON e.point_type = b.point_type
          WHERE e.points <> 0 AND (p_users IS NULL OR e.user_id = ANY (p_users))
         UNION ALL
-        SELECT b.code, '-infinity'::timestamptz, t.user_id, t.pruned, NULL::timestamptz
+        SELECT b.code, '-infinity'::timestamptz, t.user_id, t.pruned, NULL::timestamptz, NULL::bigint
           FROM board b JOIN gamification.points_total t ON t.point_type = b.point_type
          WHERE b.period = 'all' AND t.pruned <> 0 AND (p_users IS NULL OR t.user_id = ANY (p_users))
     ),
     expected AS (
-        SELECT s.code, s.period_start, s.user_id, pg_catalog.sum(s.points)::bigint AS score, pg_catalog.max(s.at) AS reached_at
+        -- Reached at the time of the last event applied (the log's order, which is the
+        -- order of the users' locks), not the latest time: a transaction that started
+        -- earlier may take the user's lock later.
+        SELECT s.code, s.period_start, s.user_id, pg_catalog.sum(s.points)::bigint AS score,
+               (pg_catalog.array_agg(s.at ORDER BY s.id DESC) FILTER (WHERE s.id IS NOT NULL))[1] AS reached_at
           FROM src s
          GROUP BY s.code, s.period_start, s.user_id
     ),
