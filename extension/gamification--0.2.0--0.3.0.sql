@@ -3721,7 +3721,9 @@ BEGIN
       FROM gamification._leaderboard_ranked(v_board.code, v_board.ties,
                gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
                                                 coalesce($4, pg_catalog.now()))) r
-     ORDER BY r.pos
+     -- The ranking's own order (pos), spelled as its sort keys: the planner then reads the
+     -- board's index in order and stops after skip + n rows instead of ranking everyone.
+     ORDER BY r.score DESC, r.reached_at, r.user_id
     OFFSET $3 LIMIT $2;
 END;
 $$;
@@ -3740,6 +3742,10 @@ AS $$
 DECLARE
     v_board gamification.leaderboard := gamification._leaderboard_must_exist('leaderboard_rank', $1);
     v_user text := gamification._require_user($2, 'leaderboard_rank');
+    v_start timestamptz;
+    v_score bigint;
+    v_reached timestamptz;
+    v_before bigint;
 BEGIN
     IF $3 IS NULL OR $3 < 0 THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
@@ -3747,15 +3753,32 @@ BEGIN
                                         v_board.code, coalesce($3::text, 'NULL')),
             HINT = 'around is how many users to show on each side of the user: 0 for the user alone.';
     END IF;
+    v_start := gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
+                                                coalesce($4, pg_catalog.now()));
+    SELECT s.score, s.reached_at INTO v_score, v_reached
+      FROM gamification.leaderboard_score s
+     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.user_id = v_user
+       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                        WHERE x.leaderboard = v_board.code AND x.user_id = v_user);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- How many ranked users come before this one (the ranking's order: score descending,
+    -- reached_at, user_id), counted on the board's index; then the ranking is read, in
+    -- index order, only up to the last neighbour: its window functions see a prefix of
+    -- the ranking, which ranks every row of it as the whole ranking would.
+    SELECT pg_catalog.count(*) INTO v_before
+      FROM gamification.leaderboard_score s
+     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score
+       AND (s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
+       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                        WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id);
     RETURN QUERY
-    WITH ranked AS MATERIALIZED (
-        SELECT r.* FROM gamification._leaderboard_ranked(v_board.code, v_board.ties,
-               gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
-                                                coalesce($4, pg_catalog.now()))) r
-    )
     SELECT r.rank, r.user_id, r.score, r.reached_at
-      FROM ranked r, ranked me
-     WHERE me.user_id = v_user AND r.pos BETWEEN me.pos - $3 AND me.pos + $3
+      FROM (SELECT q.* FROM gamification._leaderboard_ranked(v_board.code, v_board.ties, v_start) q
+             ORDER BY q.score DESC, q.reached_at, q.user_id
+             LIMIT v_before + 1 + $3) r
+     WHERE r.pos >= v_before + 1 - $3
      ORDER BY r.pos;
 END;
 $$;
