@@ -2900,23 +2900,73 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    -- How many ranked users come before this one (the ranking's order: score descending,
-    -- reached_at, user_id), counted on the board's index; then the ranking is read, in
-    -- index order, only up to the last neighbour: its window functions see a prefix of
-    -- the ranking, which ranks every row of it as the whole ranking would.
-    SELECT pg_catalog.count(*) INTO v_before
-      FROM gamification.leaderboard_score s
-     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score
-       AND (s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
-       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
-                        WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id);
+    -- Counted on the board's index, never by ranking everyone: how many ranked users come
+    -- before this one (the ranking's order: score descending, reached_at, user_id), and
+    -- the rank of the first row shown. The neighbours are read from the index around the
+    -- user (at most around on each side); within them, ranks follow from those counts.
+    -- (All the users before, on the index, less the excluded ones among them: the few
+    -- exclusions are joined, not probed once per user.)
+    SELECT (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score s
+             WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score
+               AND (s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user)))
+         - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
+              JOIN gamification.leaderboard_score s
+                ON s.leaderboard = x.leaderboard AND s.period_start = v_start AND s.user_id = x.user_id
+             WHERE x.leaderboard = v_board.code AND s.score >= v_score
+               AND (s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user)))
+      INTO v_before;
     RETURN QUERY
-    SELECT r.rank, r.user_id, r.score, r.reached_at
-      FROM (SELECT q.* FROM gamification._leaderboard_ranked(v_board.code, v_board.ties, v_start) q
-             ORDER BY q.score DESC, q.reached_at, q.user_id
-             LIMIT v_before + 1 + $3) r
-     WHERE r.pos >= v_before + 1 - $3
-     ORDER BY r.pos;
+    WITH scores AS NOT MATERIALIZED (  -- inlined into each use below: index ranges, not a copy of the board
+        SELECT s.user_id, s.score, s.reached_at
+          FROM gamification.leaderboard_score s
+         WHERE s.leaderboard = v_board.code AND s.period_start = v_start
+           AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                            WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id)
+    ),
+    before AS (  -- the around users just before, nearest first (two index ranges)
+        SELECT b.* FROM (
+            (SELECT c.* FROM scores c WHERE c.score = v_score AND (c.reached_at, c.user_id) < (v_reached, v_user)
+              ORDER BY c.reached_at DESC, c.user_id DESC LIMIT $3)
+            UNION ALL
+            (SELECT c.* FROM scores c WHERE c.score > v_score
+              ORDER BY c.score, c.reached_at DESC, c.user_id DESC LIMIT $3)) b
+         ORDER BY b.score, b.reached_at DESC, b.user_id DESC LIMIT $3
+    ),
+    after AS (  -- the around users just after, nearest first
+        SELECT a.* FROM (
+            (SELECT c.* FROM scores c WHERE c.score = v_score AND (c.reached_at, c.user_id) > (v_reached, v_user)
+              ORDER BY c.reached_at, c.user_id LIMIT $3)
+            UNION ALL
+            (SELECT c.* FROM scores c WHERE c.score < v_score
+              ORDER BY c.score DESC, c.reached_at, c.user_id LIMIT $3)) a
+         ORDER BY a.score DESC, a.reached_at, a.user_id LIMIT $3
+    ),
+    shown AS (
+        SELECT w.*, v_before + 1 - (SELECT pg_catalog.count(*) FROM before)
+                    + pg_catalog.row_number() OVER (ORDER BY w.score DESC, w.reached_at, w.user_id) - 1 AS pos
+          FROM (SELECT * FROM before UNION ALL SELECT v_user, v_score, v_reached UNION ALL SELECT * FROM after) w
+    ),
+    first AS (  -- the first row shown, and its rank by the board's ties, counted
+        SELECT f.score, f.pos,
+               CASE v_board.ties
+                   WHEN 'first' THEN f.pos
+                   WHEN 'dense_rank' THEN 1 + (SELECT pg_catalog.count(DISTINCT c.score) FROM scores c WHERE c.score > f.score)
+                   ELSE 1 + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score c
+                              WHERE c.leaderboard = v_board.code AND c.period_start = v_start AND c.score > f.score)
+                          - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
+                               JOIN gamification.leaderboard_score c
+                                 ON c.leaderboard = x.leaderboard AND c.period_start = v_start AND c.user_id = x.user_id
+                              WHERE x.leaderboard = v_board.code AND c.score > f.score) END AS rank
+          FROM shown f ORDER BY f.pos LIMIT 1
+    )
+    SELECT CASE v_board.ties
+               WHEN 'first' THEN w.pos
+               WHEN 'dense_rank' THEN first.rank + pg_catalog.dense_rank() OVER (ORDER BY w.score DESC) - 1
+               ELSE CASE WHEN w.score = first.score THEN first.rank
+                         ELSE pg_catalog.min(w.pos) OVER (PARTITION BY w.score) END END,
+           w.user_id, w.score, w.reached_at
+      FROM shown w, first
+     ORDER BY w.pos;
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_rank(text, text, integer, timestamptz) IS

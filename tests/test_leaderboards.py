@@ -114,3 +114,30 @@ def test_a_transaction_that_started_earlier_and_scored_later_sets_the_time_verif
         (reached,) = admin.execute("SELECT reached_at FROM gamification.leaderboard_score").fetchone()
         (last,) = admin.execute("SELECT at FROM gamification.event ORDER BY id DESC LIMIT 1").fetchone()
         assert reached == last
+
+
+def test_rank_with_neighbours_equals_the_whole_ranking_for_every_user(dsn):
+    """leaderboard_rank counts on the index and reads only the neighbours: for every user of
+    boards with many ties and some excluded users, in the three tie rules, it must give the
+    rows, ranks and order that ranking everyone gives (_leaderboard_ranked)."""
+    rng = random.Random(7)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("""SELECT gamification.leaderboard_register('[
+            {"code": "r", "ties": "rank"}, {"code": "d", "ties": "dense_rank"}, {"code": "f", "ties": "first"}]')""")
+        for i in range(60):
+            conn.execute("SELECT gamification.points_award(%s, %s, 'x')", (f"p{i}", rng.choice([1, 2, 3, 5, 8])))
+        for user in ("p3", "p10", "p11"):
+            for board in ("r", "d", "f"):
+                conn.execute("SELECT gamification.leaderboard_exclude(%s, %s)", (board, user))
+        for board, ties in (("r", "rank"), ("d", "dense_rank"), ("f", "first")):
+            whole = conn.execute(
+                "SELECT pos, rank, user_id, score FROM gamification._leaderboard_ranked(%s, %s, '-infinity') ORDER BY pos",
+                (board, ties)).fetchall()
+            position = {user: pos for pos, _, user, _ in whole}
+            for user, pos in position.items():
+                for around in (0, 2):
+                    got = conn.execute("SELECT rank, user_id, score FROM gamification.leaderboard_rank(%s, %s, %s)",
+                                       (board, user, around)).fetchall()
+                    expected = [(rank, u, score) for p, rank, u, score in whole if abs(p - pos) <= around]
+                    assert got == expected, (board, user, around)
+            assert conn.execute("SELECT count(*) FROM gamification.leaderboard_rank(%s, 'p3', 2)", (board,)).fetchone() == (0,)

@@ -91,9 +91,11 @@ def scenario_leaderboard(opts: Options, target: Target, progress: Progress) -> S
                 sc.figures.append(time_figure(f"{label} ({name.split(':')[0]})", name, values,
                                               10.0 if name == api else None, size))
                 if name == api:
-                    explain(sc.figures[-1], "leaderboard_top and leaderboard_rank rank the whole period with "
-                                            "window functions (0.3.0, first step): per-score-bucket counts "
-                                            "are the next step (docs/benchmarks.md)")
+                    explain(sc.figures[-1], "leaderboard_top reads the board's index in order and stops after "
+                                            "the page; leaderboard_rank counts the users above on that index, "
+                                            "so it grows with the rank (a user in the middle of the board is "
+                                            "the probe): per-score-bucket counts are the next step "
+                                            "(docs/benchmarks.md)")
             sc.settings[name] = {label: stats(values) for label, values in times.items()}
     sc.verification.append({"setting": "leaderboard reads", "checked": True, "ok": True,
                             "rank": expected_rank, "users": n})
