@@ -409,6 +409,7 @@ DECLARE
     v_score bigint;
     v_reached timestamptz;
     v_before bigint;
+    v_above bigint;
 BEGIN
     IF $3 IS NULL OR $3 < 0 THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
@@ -430,17 +431,20 @@ BEGIN
     -- before this one (the ranking's order: score descending, reached_at, user_id), and
     -- the rank of the first row shown. The neighbours are read from the index around the
     -- user (at most around on each side); within them, ranks follow from those counts.
-    -- (All the users before, on the index, less the excluded ones among them: the few
-    -- exclusions are joined, not probed once per user.)
-    SELECT (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score s
-             WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score
-               AND (s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user)))
-         - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
-              JOIN gamification.leaderboard_score s
-                ON s.leaderboard = x.leaderboard AND s.period_start = v_start AND s.user_id = x.user_id
-             WHERE x.leaderboard = v_board.code AND s.score >= v_score
-               AND (s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user)))
-      INTO v_before;
+    -- One pass over the index from the top down to this score counts the users above it
+    -- and those before this one; the excluded among them (a few) are joined, then taken off.
+    SELECT pg_catalog.count(*) FILTER (WHERE s.score > v_score),
+           pg_catalog.count(*) FILTER (WHERE s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
+      INTO v_above, v_before
+      FROM gamification.leaderboard_score s
+     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score;
+    SELECT v_above - pg_catalog.count(*) FILTER (WHERE s.score > v_score),
+           v_before - pg_catalog.count(*) FILTER (WHERE s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
+      INTO v_above, v_before
+      FROM gamification.leaderboard_exclusion x
+      JOIN gamification.leaderboard_score s
+        ON s.leaderboard = x.leaderboard AND s.period_start = v_start AND s.user_id = x.user_id
+     WHERE x.leaderboard = v_board.code AND s.score >= v_score;
     RETURN QUERY
     WITH scores AS NOT MATERIALIZED (  -- inlined into each use below: index ranges, not a copy of the board
         SELECT s.user_id, s.score, s.reached_at
@@ -477,12 +481,16 @@ BEGIN
                CASE v_board.ties
                    WHEN 'first' THEN f.pos
                    WHEN 'dense_rank' THEN 1 + (SELECT pg_catalog.count(DISTINCT c.score) FROM scores c WHERE c.score > f.score)
-                   ELSE 1 + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score c
-                              WHERE c.leaderboard = v_board.code AND c.period_start = v_start AND c.score > f.score)
-                          - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
-                               JOIN gamification.leaderboard_score c
-                                 ON c.leaderboard = x.leaderboard AND c.period_start = v_start AND c.user_id = x.user_id
-                              WHERE x.leaderboard = v_board.code AND c.score > f.score) END AS rank
+                   ELSE CASE WHEN f.score = v_score THEN 1 + v_above  -- counted above
+                             ELSE 1 + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score c
+                                        WHERE c.leaderboard = v_board.code AND c.period_start = v_start
+                                          AND c.score > f.score)
+                                    - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
+                                         JOIN gamification.leaderboard_score c
+                                           ON c.leaderboard = x.leaderboard AND c.period_start = v_start
+                                          AND c.user_id = x.user_id
+                                        WHERE x.leaderboard = v_board.code AND c.score > f.score) END
+               END AS rank
           FROM shown f ORDER BY f.pos LIMIT 1
     )
     SELECT CASE v_board.ties
