@@ -52,6 +52,7 @@ SECRET_KEY = "test"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 GAMIFICATION_BADGES_FILE = os.path.join(os.path.dirname(__file__), f"badge-{{KIND}}.json")
+GAMIFICATION_SYNC_ON_MIGRATE = os.environ.get("SYNC_ON_MIGRATE") == "1"
 """
 
 URLS = """
@@ -439,6 +440,13 @@ def test_django_project(server, dsn, tmp_path, kind):
         assert "- old" in pruned and "= star" in pruned and "Applied: 1 remove" in pruned, pruned
         assert [r[0] for r in conn.execute("SELECT code FROM gamification.badges ORDER BY code")] == \
             ["collector", "pionner", "star"]
+        # GAMIFICATION_SYNC_ON_MIGRATE: migrate ends by applying the file (off by default).
+        conn.execute("SELECT gamification.badge_unregister('star')")
+        ok(project.manage("migrate", "--noinput"))
+        assert conn.execute("SELECT count(*) FROM gamification.badges WHERE code = 'star'").fetchone() == (0,)
+        synced = ok(project.manage("migrate", "--noinput", SYNC_ON_MIGRATE="1"))
+        assert "+ star" in synced, synced
+        assert conn.execute("SELECT count(*) FROM gamification.badges WHERE code = 'star'").fetchone() == (1,)
 
         result = json.loads(ok(project.run("scenario.py")).split("RESULT ", 1)[1])
         # keys of users, as the extension stores them (for the UUID project, UUIDs)

@@ -27,3 +27,10 @@ def signals_on_commit() -> bool:
 def consumer() -> str:
     """The event-log consumer of ``manage.py gamification_events`` (``GAMIFICATION_CONSUMER``)."""
     return getattr(settings, "GAMIFICATION_CONSUMER", "django")
+
+
+def sync_on_migrate() -> bool:
+    """``GAMIFICATION_SYNC_ON_MIGRATE`` (default False): after ``migrate``, apply the badges
+    file as ``manage.py gamification_sync`` would (additions and changes; removals still
+    need ``gamification_sync --prune``)."""
+    return getattr(settings, "GAMIFICATION_SYNC_ON_MIGRATE", False)
