@@ -80,6 +80,18 @@ def parse_pgbench(out: str) -> dict[str, Any]:
     }
 
 
+def run_pgbench(target: Target, opts: Options, dsn: str, script: Path, users: int) -> dict:
+    """One pgbench run of script (opts' clients and seconds, users as :users), parsed;
+    BenchError when pgbench reports no rate."""
+    argv = [str(target.pgbench), "-n", "-M", "prepared", "-c", str(opts.pgbench_clients), "-j", "2",
+            "-T", str(opts.pgbench_seconds), "-D", f"users={users}", "--failures-detailed", "-f", str(script), dsn]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=opts.pgbench_seconds + 300)
+    parsed = parse_pgbench(result.stdout + result.stderr)
+    if parsed["tps"] is None:
+        raise BenchError(f"pgbench failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+    return parsed
+
+
 def scenario_concurrency(opts: Options, target: Target, progress: Progress) -> Scenario:
     users = opts.users
     clients = opts.pgbench_clients

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from contextlib import closing
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -24,7 +22,7 @@ import psycopg
 from ..badges import Badge, Setting
 from ..common import BenchError, Options, Progress, Target, VerificationError, stats
 from ..measure import Scenario, explain, insert_rows, ratio_figure, settle
-from .concurrency import PGBENCH_SCRIPT, PROFILES_DDL, parse_pgbench
+from .concurrency import PGBENCH_SCRIPT, PROFILES_DDL, run_pgbench
 
 # The worst case for NOTIFY: every transaction appends an event.
 PGBENCH_POINTS_SCRIPT = """\\set uid random(1, :users)
@@ -93,16 +91,6 @@ class Consumer:
                 self.delivered += self.drain(conn)
         except BaseException as exc:  # reported by the scenario
             self.error = exc
-
-
-def run_pgbench(target: Target, opts: Options, dsn: str, script: Path, users: int) -> dict:
-    argv = [str(target.pgbench), "-n", "-M", "prepared", "-c", str(opts.pgbench_clients), "-j", "2",
-            "-T", str(opts.pgbench_seconds), "-D", f"users={users}", "--failures-detailed", "-f", str(script), dsn]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=opts.pgbench_seconds + 300)
-    parsed = parse_pgbench(result.stdout + result.stderr)
-    if parsed["tps"] is None:
-        raise BenchError(f"pgbench failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
-    return parsed
 
 
 def prepare(setting: Setting, target: Target, notify: str, users: int) -> str:

@@ -13,7 +13,7 @@ import psycopg
 
 from ..common import Options, Progress, Target, VerificationError, stats
 from ..measure import Scenario, count_figure, explain, ratio_figure, settle, time_figure
-from .delivery import run_pgbench
+from .concurrency import run_pgbench
 
 
 # What an application can run today, over the documented view user_points, for a

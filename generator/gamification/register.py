@@ -39,13 +39,25 @@ def server_error(exc: psycopg.Error) -> ProjectError:
     return ProjectError(text)
 
 
-def print_plan(path: Path, plan: list[tuple[str, str]]) -> None:
-    print(f"Plan for {path} ({len(plan)} badges):")
+def plan_lines(path: Path, plan: list[tuple[str, str]]) -> list[str]:
+    """The plan as printed before anything is applied (here and by the Django command)."""
+    lines = [f"Plan for {path} ({len(plan)} badges):"]
     for code, action in plan:
         if action == "unlisted":
-            print(f"  {SYMBOLS[action]} {code:<30} not in file (kept; --prune removes it)")
+            lines.append(f"  {SYMBOLS[action]} {code:<30} not in file (kept; --prune removes it)")
         else:
-            print(f"  {SYMBOLS[action]} {code:<30} {action}")
+            lines.append(f"  {SYMBOLS[action]} {code:<30} {action}")
+    return lines
+
+
+def applied_lines(plan: list[tuple[str, str]]) -> list[str]:
+    """What was applied, and the badges kept because the file does not list them."""
+    counts = {action: sum(1 for _, a in plan if a == action) for action in SYMBOLS if action != "unlisted"}
+    lines = ["Applied: " + (", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing")]
+    kept = [code for code, action in plan if action == "unlisted"]
+    if kept:
+        lines.append(f"Kept {len(kept)} badge(s) not in the file: {', '.join(kept)} (--prune removes them).")
+    return lines
 
 
 def confirm_removal(codes: list[str]) -> bool:
@@ -68,7 +80,7 @@ def register(path: Path, dsn: str, dry_run: bool, prune: bool = False) -> list[t
         with psycopg.connect(dsn) as conn:
             plan = conn.execute(PLAN_SQL, [definitions, True, prune]).fetchall()
             conn.rollback()  # nothing held open while the user reads the plan
-            print_plan(path, plan)
+            print("\n".join(plan_lines(path, plan)))
             if dry_run:
                 print("Dry run: nothing was changed.")
                 return plan
@@ -84,9 +96,5 @@ def register(path: Path, dsn: str, dry_run: bool, prune: bool = False) -> list[t
             conn.commit()
     except psycopg.Error as exc:
         raise server_error(exc) from exc
-    counts = {action: sum(1 for _, a in plan if a == action) for action in SYMBOLS if action != "unlisted"}
-    print("Applied: " + (", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing"))
-    kept = [code for code, action in plan if action == "unlisted"]
-    if kept:
-        print(f"Kept {len(kept)} badge(s) not in the file: {', '.join(kept)} (--prune removes them).")
+    print("\n".join(applied_lines(plan)))
     return plan

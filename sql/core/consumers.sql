@@ -48,6 +48,23 @@ $$;
 COMMENT ON FUNCTION gamification.consumer_register(text, boolean, boolean) IS
     'Create a named consumer of the event log (idempotent: an existing one keeps its cursor). It reads the events of transactions that end after this call, or every event with from_start => true; with live_only => true it skips events whose origin is backfill or import (no notification avalanche). Operators and admins.';
 
+CREATE FUNCTION gamification._consumer_must_exist(p_name text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = p_name) THEN
+        RAISE EXCEPTION USING ERRCODE = '42704',
+            MESSAGE = pg_catalog.format('consumer "%s" does not exist', p_name),
+            HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', p_name);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._consumer_must_exist(text) IS
+    'Internal: 42704 unless a consumer of that name is registered.';
+
 CREATE FUNCTION gamification._events_restored_elsewhere()
 RETURNS boolean
 LANGUAGE sql
@@ -77,18 +94,13 @@ DECLARE
     -- Every transaction below this horizon has ended: its events can no longer appear.
     v_horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
     v_delivered bigint;
-    v_last gamification.consumer;
 BEGIN
     -- The consumer's row is locked to the end of the caller's transaction: fetch, handle
     -- and acknowledge in one transaction; another worker of the same consumer meanwhile
     -- gets no rows (SKIP LOCKED) instead of the same batch.
     SELECT * INTO v_consumer FROM gamification.consumer c WHERE c.name = $1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
-        IF NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = $1) THEN
-            RAISE EXCEPTION USING ERRCODE = '42704',
-                MESSAGE = pg_catalog.format('consumer "%s" does not exist', $1),
-                HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', $1);
-        END IF;
+        PERFORM gamification._consumer_must_exist($1);
         RETURN;  -- another worker holds this consumer's batch
     END IF;
     IF gamification._events_restored_elsewhere() THEN
@@ -108,14 +120,11 @@ BEGIN
     -- Nothing live left below the horizon: a live_only consumer moves past the backfill
     -- and import events it skipped, so that the next fetch does not read them again.
     IF v_delivered = 0 AND v_consumer.live_only THEN
-        SELECT e.txid AS after_txid, e.id AS after_id INTO v_last.after_txid, v_last.after_id
-          FROM gamification.event e
-         WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id) AND e.txid < v_horizon
-         ORDER BY e.txid DESC, e.id DESC LIMIT 1;
-        IF FOUND THEN
-            UPDATE gamification.consumer c SET after_txid = v_last.after_txid, after_id = v_last.after_id
-             WHERE c.name = $1;
-        END IF;
+        UPDATE gamification.consumer c SET after_txid = l.txid, after_id = l.id
+          FROM (SELECT e.txid, e.id FROM gamification.event e
+                 WHERE (e.txid, e.id) > (v_consumer.after_txid, v_consumer.after_id) AND e.txid < v_horizon
+                 ORDER BY e.txid DESC, e.id DESC LIMIT 1) l
+         WHERE c.name = $1;
     END IF;
 END;
 $$;
@@ -134,10 +143,8 @@ BEGIN
     UPDATE gamification.consumer c
        SET after_txid = $2, after_id = $3, acked_at = pg_catalog.now()
      WHERE c.name = $1 AND ($2, $3) > (c.after_txid, c.after_id);
-    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM gamification.consumer c WHERE c.name = $1) THEN
-        RAISE EXCEPTION USING ERRCODE = '42704',
-            MESSAGE = pg_catalog.format('consumer "%s" does not exist', $1),
-            HINT = pg_catalog.format('Create it once with SELECT gamification.consumer_register(%L).', $1);
+    IF NOT FOUND THEN
+        PERFORM gamification._consumer_must_exist($1);
     END IF;
 END;
 $$;

@@ -293,11 +293,9 @@ def run(using: str | None = None, dry_run: bool = False, force: bool = False, us
             # The driver's cursor, in Django's transaction: not through the app's execute
             # wrapper, so no in-process signal is sent for the imported events.
             with connection.connection.cursor() as cursor:
-                # Everything written here is an import (unlocks and registrations included); the
-                # caller's setting is put back at the end (an outer transaction goes on).
-                cursor.execute("SELECT current_setting('gamification.event_origin', true), "
-                               "set_config('gamification.event_origin', 'import', true)")
-                origin = cursor.fetchone()[0] or ""
+                # history_import() marks what it writes origin import itself (and puts the
+                # setting back); registering definitions writes no event but first unlocks,
+                # which unlockable_register() marks backfill.
                 for table, definitions in (("category", plan.categories), ("badges", plan.badges),
                                            ("unlockable", plan.unlockables)):
                     existing = _existing(cursor, table, [d.code for d in definitions])
@@ -324,7 +322,6 @@ def run(using: str | None = None, dry_run: bool = False, force: bool = False, us
                 result = cursor.fetchone()[0]
                 if isinstance(result, str):
                     result = json.loads(result)
-                cursor.execute("SELECT set_config('gamification.event_origin', %s, true)", [origin])
             if dry_run:
                 raise DryRun
     except DryRun:

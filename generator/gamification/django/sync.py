@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connections, transaction
 
 from ..project import ProjectError
-from ..register import SYMBOLS, load_definitions, server_error
+from ..register import applied_lines, load_definitions, plan_lines, server_error
 from . import conf
 
 PLAN_SQL = "SELECT code, action FROM gamification.badge_sync(%s::jsonb, dry_run => %s, prune => %s)"
@@ -19,16 +19,6 @@ def _plan(using: str, definitions: str, dry_run: bool, prune: bool) -> list[tupl
     with connections[using].cursor() as cursor:
         cursor.execute(PLAN_SQL, [definitions, dry_run, prune])
         return [tuple(row) for row in cursor.fetchall()]
-
-
-def describe(path: Path, plan: list[tuple[str, str]]) -> list[str]:
-    lines = [f"Plan for {path} ({len(plan)} badges):"]
-    for code, action in plan:
-        if action == "unlisted":
-            lines.append(f"  {SYMBOLS[action]} {code:<30} not in file (kept; --prune removes it)")
-        else:
-            lines.append(f"  {SYMBOLS[action]} {code:<30} {action}")
-    return lines
 
 
 def sync(path: Path | None = None, using: str | None = None, dry_run: bool = False, prune: bool = False,
@@ -46,7 +36,7 @@ def sync(path: Path | None = None, using: str | None = None, dry_run: bool = Fal
     try:
         with transaction.atomic(using=using):
             plan = _plan(using, definitions, True, prune)
-        for line in describe(path, plan):
+        for line in plan_lines(path, plan):
             write(line)
         if dry_run:
             write("Dry run: nothing was changed.")
@@ -60,9 +50,6 @@ def sync(path: Path | None = None, using: str | None = None, dry_run: bool = Fal
         cause = exc.__cause__
         raise CommandError(str(server_error(cause)) if cause is not None and hasattr(cause, "diag")
                            else str(exc)) from exc
-    counts = {action: sum(1 for _, a in plan if a == action) for action in SYMBOLS if action != "unlisted"}
-    write("Applied: " + (", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing"))
-    kept = [code for code, action in plan if action == "unlisted"]
-    if kept:
-        write(f"Kept {len(kept)} badge(s) not in the file: {', '.join(kept)} (--prune removes them).")
+    for line in applied_lines(plan):
+        write(line)
     return plan
