@@ -279,3 +279,52 @@ def test_a_log_restored_from_another_cluster_is_rebased_and_nothing_is_skipped(d
         assert users == ["3", "4", "new"]
         db.execute("SELECT gamification.points_award('later', 1, 'x')")
         assert len(fetch_and_ack(worker)) == 1
+
+
+def test_pruning_and_importing_beside_writers_neither_fail_nor_deadlock_and_totals_stay_exact(db, dsn):
+    """events_prune() and history_import() lock many users (in the one key order of every
+    writer) while writers award points to the same hot users: no error, no deadlock, and
+    every total equals what was awarded and imported (points_total.pruned + the log)."""
+    import json
+
+    users = [f"h{i}" for i in range(8)]
+    stop = time.monotonic() + 3.0
+    errors: list[str] = []
+    awarded: dict[str, int] = {u: 0 for u in users}
+    lock = threading.Lock()
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while time.monotonic() < stop:
+                user = rng.choice(users)
+                try:
+                    conn.execute("SELECT gamification.points_award(%s, 1, 'w')", (user,))
+                    with lock:
+                        awarded[user] += 1
+                except psycopg.Error as exc:  # pragma: no cover - reported below
+                    errors.append(str(exc))
+
+    def admin() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SELECT gamification.consumer_unregister('app')")  # nothing holds pruning back
+            while time.monotonic() < stop:
+                try:
+                    conn.execute("SELECT gamification.events_prune('0 seconds')")
+                    conn.execute("SELECT gamification.history_import(%s)",
+                                 (json.dumps({"points": [{"user_id": u, "amount": 2} for u in reversed(users)]}),))
+                    with lock:
+                        for u in users:
+                            awarded[u] += 2
+                except psycopg.Error as exc:  # pragma: no cover - reported below
+                    errors.append(str(exc))
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)] + [threading.Thread(target=admin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    for user in users:
+        assert total_and_log(db, user) == (awarded[user], awarded[user]), user
+    assert db.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").fetchone() == (0,)
