@@ -106,11 +106,29 @@ CREATE TABLE gamification.leaderboard_score (
     user_id      text NOT NULL,
     score        bigint NOT NULL,
     reached_at   timestamptz NOT NULL,
+    previous_score bigint,  -- the score the last change replaced: which range the user left
     PRIMARY KEY (leaderboard, period_start, user_id)
 );
 CREATE INDEX leaderboard_score_rank_idx
     ON gamification.leaderboard_score (leaderboard, period_start, score DESC, reached_at, user_id);
-COMMENT ON TABLE gamification.leaderboard_score IS 'Per leaderboard, period and user: the net points of the board''s point type earned in the period (period_start -infinity for an all-time board: the total), and reached_at, when that score was reached (ties ranked first). Maintained with the totals by _points_apply; rows of closed periods stay. Added in 0.3.0.';
+COMMENT ON TABLE gamification.leaderboard_score IS 'Per leaderboard, period and user: the net points of the board''s point type earned in the period (period_start -infinity for an all-time board: the total), and reached_at, when that score was reached (ties ranked first); previous_score, the score its last change replaced (NULL: none). Maintained with the totals by _points_apply; rows of closed periods stay. Added in 0.3.0.';
+
+-- How many users each score range holds, per board and period: what makes a rank a sum of
+-- a few hundred rows instead of a count of everyone ahead (leaderboard_rank). Kept as
+-- deltas, never updated: a writer whose user's score moves to another range inserts -1
+-- for the old range and +1 for the new one, so writers never wait for each other here (a
+-- counter row updated in place would serialise every writer of a popular range until
+-- commit). Writers in READ COMMITTED fold a range's rows into one now and then, skipping
+-- rows others hold (_leaderboard_fold). No primary key on purpose: several rows per range.
+CREATE TABLE gamification.leaderboard_count (
+    leaderboard  text NOT NULL,
+    period_start timestamptz NOT NULL,
+    bucket       integer NOT NULL,
+    users        bigint NOT NULL
+);
+CREATE INDEX leaderboard_count_idx
+    ON gamification.leaderboard_count (leaderboard, period_start, bucket) INCLUDE (users);
+COMMENT ON TABLE gamification.leaderboard_count IS 'Per leaderboard, period and score range (bucket, _leaderboard_bucket() of a score): changes to the number of users whose score is in that range; the sum of a range''s rows is its count. Written with the scores (deltas, never updated in place), folded now and then by writers; verified and repaired by leaderboard_verify(). Added in 0.3.0.';
 
 CREATE TABLE gamification.leaderboard_exclusion (
     leaderboard text NOT NULL REFERENCES gamification.leaderboard (code) ON DELETE CASCADE ON UPDATE CASCADE,
@@ -122,6 +140,7 @@ COMMENT ON TABLE gamification.leaderboard_exclusion IS 'Users left out of a lead
 SELECT gamification._ddl_quiet(false);
 SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_score', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_count', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_exclusion', '');
 -- Functions whose arguments changed: the new ones replace them.
 DROP FUNCTION gamification._points_apply(text[], bigint[]);
@@ -735,6 +754,91 @@ END;
 COMMENT ON FUNCTION gamification._leaderboard_period_end(text, text, timestamptz) IS
     'Internal: the end (exclusive) of the leaderboard period starting at p_start: the next local midnight in p_zone one day, week, month or year later; infinity for all.';
 
+CREATE OR REPLACE FUNCTION gamification._leaderboard_bucket(p_score bigint)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+-- The one definition of a score range (leaderboard_count): scores below 256 are a range
+-- each, then 128 ranges per doubling (each 1/128 to 1/256 of its scores wide), the same
+-- mirrored below zero; in the order of the scores. m is the magnitude (a negative score
+-- s becomes -1 - s, by xor with its sign), e how many bits past the eighth it has
+-- (width_bucket over the powers of two: exact integers, no logarithm).
+-- A SQL-standard body and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT ((pg_catalog.width_bucket(p_score # (p_score >> 63), ARRAY[256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824, 2147483648, 4294967296, 8589934592, 17179869184, 34359738368, 68719476736, 137438953472, 274877906944, 549755813888, 1099511627776, 2199023255552, 4398046511104, 8796093022208, 17592186044416, 35184372088832, 70368744177664, 140737488355328, 281474976710656, 562949953421312, 1125899906842624, 2251799813685248, 4503599627370496, 9007199254740992, 18014398509481984, 36028797018963968, 72057594037927936, 144115188075855872, 288230376151711744, 576460752303423488, 1152921504606846976, 2305843009213693952, 4611686018427387904]::bigint[]) * 128)
+            + ((p_score # (p_score >> 63))
+               >> pg_catalog.width_bucket(p_score # (p_score >> 63), ARRAY[256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824, 2147483648, 4294967296, 8589934592, 17179869184, 34359738368, 68719476736, 137438953472, 274877906944, 549755813888, 1099511627776, 2199023255552, 4398046511104, 8796093022208, 17592186044416, 35184372088832, 70368744177664, 140737488355328, 281474976710656, 562949953421312, 1125899906842624, 2251799813685248, 4503599627370496, 9007199254740992, 18014398509481984, 36028797018963968, 72057594037927936, 144115188075855872, 288230376151711744, 576460752303423488, 1152921504606846976, 2305843009213693952, 4611686018427387904]::bigint[])))::integer
+           # (p_score >> 63)::integer;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_bucket(bigint) IS
+    'Internal: the score range (bucket) of a leaderboard score: the score itself from -256 to 255, then 128 ranges per doubling of the magnitude; a higher score never has a lower bucket. NULL for NULL.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_bucket_last(p_bucket integer)
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+-- The inverse of _leaderboard_bucket(): the highest score in range p_bucket. A range
+-- b >= 0 holds the magnitudes with mantissa b - 128 e shifted left by e bits (e = b / 128
+-- - 1, at least 0); a negative range is the mirror of range -1 - b, whose lowest
+-- magnitude is its highest score here. A SQL-standard body and no SET clause, so the
+-- planner inlines it.
+BEGIN ATOMIC
+    SELECT CASE WHEN p_bucket >= 0
+                THEN ((p_bucket - 128 * GREATEST(p_bucket / 128 - 1, 0))::bigint
+                      << GREATEST(p_bucket / 128 - 1, 0))
+                     + ((1::bigint << GREATEST(p_bucket / 128 - 1, 0)) - 1)
+                ELSE -1 - (((-1 - p_bucket) - 128 * GREATEST((-1 - p_bucket) / 128 - 1, 0))::bigint
+                           << GREATEST((-1 - p_bucket) / 128 - 1, 0))
+           END;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_bucket_last(integer) IS
+    'Internal: the highest score whose _leaderboard_bucket() is p_bucket (the range''s upper end, inclusive).';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_fold(p_boards text[], p_periods timestamptz[],
+                                                               p_buckets integer[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rows tid[];
+BEGIN
+    -- A score range's count is the sum of its delta rows (gamification.leaderboard_count).
+    -- One writer in 8 calls this for the ranges it just wrote to (p_boards[i],
+    -- p_periods[i], p_buckets[i]): up to 64 rows nobody else holds are locked (SKIP
+    -- LOCKED: never a wait), deleted and replaced by their sums, so a rank sums a few
+    -- rows per range and a fold costs a write about a millisecond at most. Only in READ COMMITTED: under REPEATABLE READ or SERIALIZABLE, locking a row
+    -- that another transaction deleted after the snapshot is a serialization failure,
+    -- which must never reach the application's write; the next READ COMMITTED writer of
+    -- those ranges folds them (or leaderboard_verify(true) does).
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(r.ctid) INTO v_rows
+      FROM (SELECT c.ctid
+              FROM gamification.leaderboard_count c
+              JOIN ROWS FROM (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_periods), pg_catalog.unnest(p_buckets))
+                   AS k(leaderboard, period_start, bucket)
+                ON c.leaderboard = k.leaderboard AND c.period_start = k.period_start AND c.bucket = k.bucket
+             LIMIT 64  -- bounded work for this write; a writer in 8 folds: more than the rows written
+               FOR UPDATE OF c SKIP LOCKED) r;
+    IF coalesce(pg_catalog.cardinality(v_rows), 0) <= pg_catalog.cardinality(p_boards) THEN
+        RETURN;  -- at most a row per range: nothing to fold
+    END IF;
+    WITH gone AS (
+        DELETE FROM gamification.leaderboard_count c WHERE c.ctid = ANY (v_rows)
+        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+    )
+    INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+    SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+      FROM gone g
+     GROUP BY g.leaderboard, g.period_start, g.bucket
+    HAVING pg_catalog.sum(g.users) <> 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_fold(text[], timestamptz[], integer[]) IS
+    'Internal: fold up to 64 count rows of score ranges (p_boards[i], p_periods[i], p_buckets[i]) into one row per range (none if its count is 0), skipping rows other transactions hold; only in READ COMMITTED (nothing otherwise). Never waits.';
+
 CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -747,6 +851,9 @@ DECLARE
     v_unlocks boolean;
     v_levels boolean;
     v_boards boolean;
+    v_fold_boards text[];
+    v_fold_periods timestamptz[];
+    v_fold_buckets integer[];
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
@@ -779,15 +886,45 @@ BEGIN
                           AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required)),
                EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = v_type)
           INTO v_unlocks, v_levels, v_boards;
-        IF v_boards THEN  -- the user's lock is held: nobody else writes these rows meanwhile
-            INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
-            SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
-                   p_users[1], p_deltas[1], pg_catalog.now()
-              FROM gamification.leaderboard b
-             WHERE b.point_type = v_type
-             ORDER BY b.code
-            ON CONFLICT (leaderboard, period_start, user_id)
-            DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+        IF v_boards THEN  -- the user's lock is held: nobody else writes these scores meanwhile
+            -- The score on each board, and the counts of the score ranges it left and
+            -- entered (deltas: inserted, never waited for). The upsert keeps the score it
+            -- replaces (previous_score, NULL for a new row): its arbiter is the primary key,
+            -- so knowing where the user was costs no lookup the planner could get wrong (a
+            -- separate one was once planned on the ranking index, filtering every row of
+            -- the board for the user, under pgbench).
+            WITH scored AS (
+                INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+                SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
+                       p_users[1], p_deltas[1], pg_catalog.now()
+                  FROM gamification.leaderboard b
+                 WHERE b.point_type = v_type
+                 ORDER BY b.code
+                ON CONFLICT (leaderboard, period_start, user_id)
+                DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+                RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
+            ),
+            moved AS (  -- the range left (NULL: a new row) and the range entered, where they differ
+                SELECT n.leaderboard, n.period_start, r.left_bucket, r.entered_bucket
+                  FROM scored n
+                 CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
+                                            gamification._leaderboard_bucket(n.score) AS entered_bucket) r
+                 WHERE r.left_bucket IS DISTINCT FROM r.entered_bucket
+            ),
+            counted AS (
+                INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+                SELECT m.leaderboard, m.period_start, c.bucket, c.users
+                  FROM moved m
+                 CROSS JOIN LATERAL (VALUES (m.left_bucket, -1), (m.entered_bucket, 1)) AS c(bucket, users)
+                 WHERE c.bucket IS NOT NULL
+                RETURNING leaderboard, period_start, bucket
+            )
+            SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
+              INTO v_fold_boards, v_fold_periods, v_fold_buckets
+              FROM counted c;
+            IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
+                PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+            END IF;
         END IF;
         IF v_unlocks THEN
             WITH crossed AS (
@@ -849,7 +986,8 @@ BEGIN
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
     ),
-    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards)
+    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards),
+                 -- keeping the one it replaces (previous_score; NULL: a new row)
         INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
         SELECT x.code, x.period_start, x.user_id, x.n, pg_catalog.now()
           FROM (SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now())
@@ -857,7 +995,20 @@ BEGIN
                   FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type) x
          ORDER BY x.code, x.period_start, x.user_id
         ON CONFLICT (leaderboard, period_start, user_id)
-        DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+        DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+        RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
+    ),
+    counted AS (  -- the counts of the score ranges left and entered (deltas)
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT n.leaderboard, n.period_start, m.bucket, pg_catalog.sum(m.users)
+          FROM scored n
+         CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
+                                    gamification._leaderboard_bucket(n.score) AS entered_bucket) r
+         CROSS JOIN LATERAL (VALUES (r.left_bucket, -1), (r.entered_bucket, 1)) AS m(bucket, users)
+         WHERE m.bucket IS NOT NULL AND r.left_bucket IS DISTINCT FROM r.entered_bucket
+         GROUP BY n.leaderboard, n.period_start, m.bucket
+        HAVING pg_catalog.sum(m.users) <> 0
+        RETURNING leaderboard, period_start, bucket
     ),
     leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
         SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
@@ -867,21 +1018,29 @@ BEGIN
          WHERE EXISTS (SELECT 1 FROM gamification.level l
                         WHERE l.point_type = m.point_type
                           AND (m.new >= l.points_required) <> (m.old IS NOT NULL AND m.old >= l.points_required))
+    ),
+    evented AS (
+        INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
+        SELECT x.user_id, x.kind, x.subject, x.point_type, x.data
+          FROM (SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END AS kind,
+                       c.code AS subject, c.point_type, NULL::jsonb AS data, 1 AS rank
+                  FROM crossed c
+                UNION ALL
+                SELECT l.user_id, 'level_changed', l.point_type, l.point_type,
+                       pg_catalog.jsonb_build_object('from', l.from_level, 'to', l.to_level, 'name', l.name), 2
+                  FROM leveled l) x
+         ORDER BY x.user_id, x.point_type, x.rank, x.subject
     )
-    INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
-    SELECT x.user_id, x.kind, x.subject, x.point_type, x.data
-      FROM (SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END AS kind,
-                   c.code AS subject, c.point_type, NULL::jsonb AS data, 1 AS rank
-              FROM crossed c
-            UNION ALL
-            SELECT l.user_id, 'level_changed', l.point_type, l.point_type,
-                   pg_catalog.jsonb_build_object('from', l.from_level, 'to', l.to_level, 'name', l.name), 2
-              FROM leveled l) x
-     ORDER BY x.user_id, x.point_type, x.rank, x.subject;
+    SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
+      INTO v_fold_boards, v_fold_periods, v_fold_buckets
+      FROM counted c;
+    IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
+        PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification._points_apply(text[], bigint[], text[]) IS
-    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type, and add the delta to the user''s score in the current period of every leaderboard of that type.';
+    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type, and add the delta to the user''s score in the current period of every leaderboard of that type, with the counts of the score ranges it left and entered.';
 
 CREATE OR REPLACE FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer
@@ -2258,6 +2417,11 @@ BEGIN
     -- Lock the user first, as every writer does: their changes wait for the erasure.
     PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow these DELETEs
+    -- The user leaves the score ranges' counts of every board and period they are on.
+    INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+    SELECT s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score), -1
+      FROM gamification.leaderboard_score s
+     WHERE s.user_id = v_user;
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
@@ -2304,10 +2468,10 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these ten tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these eleven tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error,
-             gamification.leaderboard_score, gamification.leaderboard_exclusion
+             gamification.leaderboard_score, gamification.leaderboard_count, gamification.leaderboard_exclusion
              RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;
@@ -3338,10 +3502,11 @@ COMMENT ON COLUMN gamification.leaderboards.ties IS 'How equal scores rank: rank
 -- in a period: all time, or a repeating day, week, month or year in a named time zone.
 -- Scores are kept per board, period and user (gamification.leaderboard_score), written by
 -- _points_apply (core/runtime.sql) with the totals, under the users' locks; a closed
--- period's rows are never deleted: they are its final standings. The reading functions
--- rank with window functions over the index (board, period, score DESC, reached_at, user):
--- exact at any size, but a rank deep in a board of a million users reads the rows ahead
--- of it (per-score-bucket counts are a later step).
+-- period's rows are never deleted: they are its final standings. Beside them, how many
+-- users each score range holds (gamification.leaderboard_count, deltas written with the
+-- scores, never waited for): a user's rank is the sum of the counts of the ranges above
+-- theirs plus a count inside their own range (_leaderboard_ranked_above), exact at any size.
+-- Pages and neighbours are read from the index (board, period, score DESC, reached_at, user).
 -- _leaderboard_recompute() is the one definition of a board's scores from the data (the
 -- event log, plus the points events_prune() kept in points_total.pruned for all-time
 -- boards): registration fills a board with it, leaderboard_verify() compares with it and
@@ -3461,6 +3626,16 @@ BEGIN
          ORDER BY d.code, d.period_start, d.user_id
         ON CONFLICT (leaderboard, period_start, user_id)
         DO UPDATE SET score = EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+        -- The score ranges' counts follow: -1 where a stored score was, +1 where the computed is.
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT d.code, d.period_start, m.bucket, pg_catalog.sum(m.users)
+          FROM ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_stored),
+                          pg_catalog.unnest(v_computed)) AS d(code, period_start, stored, computed)
+         CROSS JOIN LATERAL (VALUES (gamification._leaderboard_bucket(d.stored), -1),
+                                    (gamification._leaderboard_bucket(d.computed), 1)) AS m(bucket, users)
+         WHERE m.bucket IS NOT NULL
+         GROUP BY d.code, d.period_start, m.bucket
+        HAVING pg_catalog.sum(m.users) <> 0;
     END IF;
     RETURN QUERY
     SELECT d.code, d.period_start, d.user_id, d.stored, d.computed, d.stored_at, d.computed_at
@@ -3471,7 +3646,74 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestamptz, boolean) IS
-    'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones. The caller holds the users'' locks when repairing.';
+    'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones (and the score ranges'' counts follow). The caller holds the users'' locks when repairing.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_count_check(p_boards text[], p_since timestamptz,
+                                                                        p_repair boolean)
+RETURNS TABLE (leaderboard text, period_start timestamptz, bucket integer, stored bigint, computed bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- The score ranges' counts of boards p_boards (periods ending after p_since) against
+    -- the scores (one statement: one snapshot, in which every writer's scores and counts
+    -- are both there or both not); each range that differs once. With p_repair the difference is inserted as one more delta,
+    -- which needs no lock: a writer that commits meanwhile adds its own, both stay right.
+    -- Then the ranges are folded into one row each where no one holds them.
+    RETURN QUERY
+    WITH kept AS (
+        SELECT c.leaderboard, c.period_start, c.bucket, pg_catalog.sum(c.users)::bigint AS users
+          FROM gamification.leaderboard_count c
+         WHERE c.leaderboard = ANY (p_boards)
+         GROUP BY c.leaderboard, c.period_start, c.bucket
+    ),
+    counted AS (
+        SELECT s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score) AS bucket,
+               pg_catalog.count(*) AS users
+          FROM gamification.leaderboard_score s
+         WHERE s.leaderboard = ANY (p_boards)
+         GROUP BY s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score)
+    ),
+    diff AS (
+        SELECT coalesce(x.leaderboard, k.leaderboard) AS leaderboard,
+               coalesce(x.period_start, k.period_start) AS period_start,
+               coalesce(x.bucket, k.bucket) AS bucket,
+               coalesce(k.users, 0) AS stored, coalesce(x.users, 0) AS computed
+          FROM counted x
+          FULL JOIN kept k ON k.leaderboard = x.leaderboard AND k.period_start = x.period_start AND k.bucket = x.bucket
+         WHERE coalesce(k.users, 0) <> coalesce(x.users, 0)
+           AND (p_since IS NULL
+                OR gamification._leaderboard_period_end(
+                       (SELECT b.period FROM gamification.leaderboard b
+                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
+                       (SELECT b.time_zone FROM gamification.leaderboard b
+                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
+                       coalesce(x.period_start, k.period_start)) > p_since)
+    ),
+    repaired AS (
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT d.leaderboard, d.period_start, d.bucket, d.computed - d.stored FROM diff d WHERE p_repair
+    )
+    SELECT d.leaderboard, d.period_start, d.bucket, d.stored, d.computed
+      FROM diff d ORDER BY d.leaderboard, d.period_start, d.bucket;
+    IF p_repair AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
+        WITH gone AS (
+            DELETE FROM gamification.leaderboard_count c
+             WHERE c.ctid = ANY (ARRAY(SELECT l.ctid FROM gamification.leaderboard_count l
+                                        WHERE l.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
+            RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+        )
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+          FROM gone g
+         GROUP BY g.leaderboard, g.period_start, g.bucket
+        HAVING pg_catalog.sum(g.users) <> 0;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_count_check(text[], timestamptz, boolean) IS
+    'Internal: each score range of leaderboards p_boards (in periods ending after p_since, NULL: all) whose count (the sum of its leaderboard_count rows) differs from the number of scores in it, with both numbers; with p_repair the difference is added as a delta and every range is folded into one row (READ COMMITTED; rows others hold are skipped).';
 
 CREATE OR REPLACE FUNCTION gamification._leaderboard_lock(p_boards text[])
 RETURNS void
@@ -3638,12 +3880,13 @@ BEGIN
     END IF;
     PERFORM gamification._leaderboard_lock(ARRAY[$1]);
     DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
+    DELETE FROM gamification.leaderboard_count c WHERE c.leaderboard = $1;
     DELETE FROM gamification.leaderboard b WHERE b.code = $1;  -- its exclusions with it
     RETURN true;
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_unregister(text) IS
-    'Remove a leaderboard with its scores of every period and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
+    'Remove a leaderboard with its scores of every period (and their counts) and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
 
 CREATE OR REPLACE FUNCTION gamification.leaderboard_exclude(code text, user_id text, excluded boolean DEFAULT true)
 RETURNS boolean
@@ -3704,6 +3947,32 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION gamification._leaderboard_ranked(text, text, timestamptz) IS
     'Internal: the ranking of leaderboard p_board in the period starting at p_start: pos (1, 2, 3, ... in order: score descending, reached_at, user_id), rank by p_ties (rank, dense_rank or first), excluded users left out.';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_ranked_above(p_board text, p_start timestamptz,
+                                                                        p_score bigint)
+RETURNS bigint
+LANGUAGE sql
+STABLE
+-- How many ranked users of board p_board in the period starting at p_start have a score
+-- above p_score: the counts of the score ranges above p_score's (a few hundred rows at
+-- most), the scores above it in its own range (the index), less the excluded users above
+-- it (a few: they stay counted in the ranges). One snapshot: the counts and the scores
+-- agree. A SQL-standard body: its names are bound when it is created.
+BEGIN ATOMIC
+    SELECT coalesce((SELECT pg_catalog.sum(c.users) FROM gamification.leaderboard_count c
+                      WHERE c.leaderboard = p_board AND c.period_start = p_start
+                        AND c.bucket > gamification._leaderboard_bucket(p_score)), 0)::bigint
+         + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score s
+             WHERE s.leaderboard = p_board AND s.period_start = p_start AND s.score > p_score
+               AND s.score <= gamification._leaderboard_bucket_last(gamification._leaderboard_bucket(p_score)))
+         - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
+             WHERE x.leaderboard = p_board
+               AND (SELECT s.score FROM gamification.leaderboard_score s  -- driven by the few excluded
+                     WHERE s.leaderboard = x.leaderboard AND s.period_start = p_start
+                       AND s.user_id = x.user_id) > p_score);
+END;
+COMMENT ON FUNCTION gamification._leaderboard_ranked_above(text, timestamptz, bigint) IS
+    'Internal: how many ranked (not excluded) users of leaderboard p_board in the period starting at p_start have a score above p_score, from the score ranges'' counts plus the scores in p_score''s own range.';
 
 CREATE OR REPLACE FUNCTION gamification.leaderboard_top(code text, n integer DEFAULT 10, skip integer DEFAULT 0,
                                                              at timestamptz DEFAULT NULL)
@@ -3771,24 +4040,18 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    -- Counted on the board's index, never by ranking everyone: how many ranked users come
-    -- before this one (the ranking's order: score descending, reached_at, user_id), and
-    -- the rank of the first row shown. The neighbours are read from the index around the
-    -- user (at most around on each side); within them, ranks follow from those counts.
-    -- One pass over the index from the top down to this score counts the users above it
-    -- and those before this one; the excluded among them (a few) are joined, then taken off.
-    SELECT pg_catalog.count(*) FILTER (WHERE s.score > v_score),
-           pg_catalog.count(*) FILTER (WHERE s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
-      INTO v_above, v_before
+    -- Counted, never by ranking everyone: how many ranked users have a higher score (the
+    -- score ranges' counts, _leaderboard_above), how many come before this one (those,
+    -- and the users with the same score who reached it first: the index), and the rank of
+    -- the first row shown. The neighbours are read from the index around the user (at
+    -- most around on each side); within them, ranks follow from those counts.
+    v_above := gamification._leaderboard_ranked_above(v_board.code, v_start, v_score);
+    SELECT v_above + pg_catalog.count(*) INTO v_before
       FROM gamification.leaderboard_score s
-     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score;
-    SELECT v_above - pg_catalog.count(*) FILTER (WHERE s.score > v_score),
-           v_before - pg_catalog.count(*) FILTER (WHERE s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
-      INTO v_above, v_before
-      FROM gamification.leaderboard_exclusion x
-      JOIN gamification.leaderboard_score s
-        ON s.leaderboard = x.leaderboard AND s.period_start = v_start AND s.user_id = x.user_id
-     WHERE x.leaderboard = v_board.code AND s.score >= v_score;
+     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score = v_score
+       AND (s.reached_at, s.user_id) < (v_reached, v_user)
+       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                        WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id);
     RETURN QUERY
     WITH scores AS NOT MATERIALIZED (  -- inlined into each use below: index ranges, not a copy of the board
         SELECT s.user_id, s.score, s.reached_at
@@ -3826,14 +4089,7 @@ BEGIN
                    WHEN 'first' THEN f.pos
                    WHEN 'dense_rank' THEN 1 + (SELECT pg_catalog.count(DISTINCT c.score) FROM scores c WHERE c.score > f.score)
                    ELSE CASE WHEN f.score = v_score THEN 1 + v_above  -- counted above
-                             ELSE 1 + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score c
-                                        WHERE c.leaderboard = v_board.code AND c.period_start = v_start
-                                          AND c.score > f.score)
-                                    - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
-                                         JOIN gamification.leaderboard_score c
-                                           ON c.leaderboard = x.leaderboard AND c.period_start = v_start
-                                          AND c.user_id = x.user_id
-                                        WHERE x.leaderboard = v_board.code AND c.score > f.score) END
+                             ELSE 1 + gamification._leaderboard_ranked_above(v_board.code, v_start, f.score) END
                END AS rank
           FROM shown f ORDER BY f.pos LIMIT 1
     )
@@ -3877,12 +4133,18 @@ BEGIN
            p.users,
            p.period_start = gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
                                                              pg_catalog.now())
-      FROM (SELECT s.period_start, pg_catalog.count(*) AS users
-              FROM gamification.leaderboard_score s
-             WHERE s.leaderboard = v_board.code
-               AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
-                                WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id)
-             GROUP BY s.period_start) p
+      FROM (SELECT c.period_start, c.users - coalesce(e.users, 0) AS users
+              FROM (SELECT c.period_start, pg_catalog.sum(c.users)::bigint AS users  -- the ranges' counts
+                      FROM gamification.leaderboard_count c
+                     WHERE c.leaderboard = v_board.code
+                     GROUP BY c.period_start) c
+              LEFT JOIN (SELECT s.period_start, pg_catalog.count(*) AS users  -- less the excluded
+                           FROM gamification.leaderboard_exclusion x
+                           JOIN gamification.leaderboard_score s
+                             ON s.leaderboard = x.leaderboard AND s.user_id = x.user_id
+                          WHERE x.leaderboard = v_board.code
+                          GROUP BY s.period_start) e ON e.period_start = c.period_start
+             WHERE c.users > 0) p
      ORDER BY p.period_start DESC;
 END;
 $$;
@@ -3909,10 +4171,14 @@ BEGIN
         PERFORM gamification._leaderboard_lock(v_boards);
     END IF;
     RETURN QUERY SELECT * FROM gamification._leaderboard_recompute(v_boards, NULL, $2, $1);
+    -- Then the score ranges' counts against the scores (user_id NULL: a count of users).
+    RETURN QUERY
+    SELECT c.leaderboard, c.period_start, NULL::text, c.stored, c.computed, NULL::timestamptz, NULL::timestamptz
+      FROM gamification._leaderboard_count_check(v_boards, $2, $1) c;
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_verify(boolean, timestamptz) IS
-    'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Admins only.';
+    'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Then the counts that make ranks fast: a row with user_id NULL is a score range of that board and period whose count of users (stored) differs from the scores in it (computed); repair corrects it without locking anyone. Admins only.';
 
 
 -- Privileges start again from nothing (the file revokes everything first), then row security.
@@ -4098,6 +4364,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
     gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
+    gamification._leaderboard_bucket(bigint), gamification._leaderboard_fold(text[], timestamptz[], integer[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
@@ -4135,6 +4402,9 @@ GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO ga
 GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level, gamification.leaderboard
    TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.leaderboard_score TO gamification_runner;
+-- Score-range counts: deltas inserted; folded by locking rows FOR UPDATE SKIP LOCKED (which
+-- needs UPDATE) and deleting them (_leaderboard_fold).
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.leaderboard_count TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;

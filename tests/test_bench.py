@@ -46,6 +46,7 @@ def test_quick_bench_writes_every_figure_and_verifies_awards(tmp_path: Path) -> 
     assert {f["kind"] for f in board["figures"]} == {"time", "ratio", "count"}
     timed = [f for f in board["figures"] if f["kind"] == "time"]
     assert sorted(f["label"] for f in timed if f["target"]) == ["one user's rank (leaderboard API)",
+                                                                 "the user and 5 on each side (leaderboard API)",
                                                                  "top 100 (leaderboard API)"]
     assert all(f["target"]["limit"] == 10 and f["value"]["median"] > 0 for f in timed if f["target"])
     # Writers with three leaderboards against none (verified against the log), no errors.

@@ -121,7 +121,7 @@ VIEWS = ["user_badges", "user_points", "user_progress", "user_unlockables", "bad
 ADMIN_VIEWS = ["badge_status"]
 TABLES = ["category", "badge", "award", "event", "progress", "points_total",
           "unlockable", "unlock", "badge_rule", "badge_error", "pending", "pending_queue", "user_lock",
-          "point_type", "level", "leaderboard", "leaderboard_score", "leaderboard_exclusion"]
+          "point_type", "level", "leaderboard", "leaderboard_score", "leaderboard_count", "leaderboard_exclusion"]
 
 PREVIEW_DEF = json.dumps({"code": "pv", "name": "Preview", "condition": "true", "trigger_condition": "insert",
                           "trigger_table": "public.posts", "user_field": "author"})
@@ -206,6 +206,10 @@ OPERATIONS += [
     ("insert leaderboard", 4, "INSERT INTO gamification.leaderboard (code, name, point_type, period, definition) "
                               "VALUES ('zz', 'zz', 'points', 'all', '{}')"),
     ("update leaderboard_score", 4, "UPDATE gamification.leaderboard_score SET score = 1000000"),
+    # The score ranges' counts: inflating one would move every rank below it.
+    ("insert leaderboard_count", 4, "INSERT INTO gamification.leaderboard_count VALUES ('lb_all', '-infinity', 7000, 1000)"),
+    ("delete leaderboard_count", 4, "DELETE FROM gamification.leaderboard_count"),
+    ("select leaderboard_count", 3, "SELECT count(*) FROM gamification.leaderboard_count"),
     ("insert leaderboard_exclusion", 4, "INSERT INTO gamification.leaderboard_exclusion (leaderboard, user_id) "
                                         "VALUES ('lb_all', 'zz')"),
     ("category_delete", 3, "SELECT gamification.category_delete('cat1')"),

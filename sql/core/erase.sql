@@ -49,6 +49,11 @@ BEGIN
     -- Lock the user first, as every writer does: their changes wait for the erasure.
     PERFORM gamification._lock_users(ARRAY[v_user]);  -- the one lock order of every writer (core/runtime.sql)
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow these DELETEs
+    -- The user leaves the score ranges' counts of every board and period they are on.
+    INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+    SELECT s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score), -1
+      FROM gamification.leaderboard_score s
+     WHERE s.user_id = v_user;
     FOREACH v_table IN ARRAY gamification._user_data_tables() LOOP
         EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.user_id OPERATOR(pg_catalog.=) $1', v_table) USING v_user;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
@@ -95,10 +100,10 @@ BEGIN
         v_counts := v_counts || pg_catalog.jsonb_build_object(
             (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_table), v_rows);
     END LOOP;
-    -- One statement: ACCESS EXCLUSIVE on these ten tables until the transaction ends.
+    -- One statement: ACCESS EXCLUSIVE on these eleven tables until the transaction ends.
     PERFORM pg_catalog.set_config('gamification.erasing', 'on', true);  -- lets _append_only() allow this TRUNCATE
     TRUNCATE gamification.award, gamification.event, gamification.progress, gamification.points_total, gamification.unlock, gamification.pending, gamification.pending_queue, gamification.badge_error,
-             gamification.leaderboard_score, gamification.leaderboard_exclusion
+             gamification.leaderboard_score, gamification.leaderboard_count, gamification.leaderboard_exclusion
              RESTART IDENTITY;
     PERFORM pg_catalog.set_config('gamification.erasing', '', true);
     RETURN v_counts;

@@ -2,10 +2,11 @@
 -- in a period: all time, or a repeating day, week, month or year in a named time zone.
 -- Scores are kept per board, period and user (gamification.leaderboard_score), written by
 -- _points_apply (core/runtime.sql) with the totals, under the users' locks; a closed
--- period's rows are never deleted: they are its final standings. The reading functions
--- rank with window functions over the index (board, period, score DESC, reached_at, user):
--- exact at any size, but a rank deep in a board of a million users reads the rows ahead
--- of it (per-score-bucket counts are a later step).
+-- period's rows are never deleted: they are its final standings. Beside them, how many
+-- users each score range holds (gamification.leaderboard_count, deltas written with the
+-- scores, never waited for): a user's rank is the sum of the counts of the ranges above
+-- theirs plus a count inside their own range (_leaderboard_ranked_above), exact at any size.
+-- Pages and neighbours are read from the index (board, period, score DESC, reached_at, user).
 -- _leaderboard_recompute() is the one definition of a board's scores from the data (the
 -- event log, plus the points events_prune() kept in points_total.pruned for all-time
 -- boards): registration fills a board with it, leaderboard_verify() compares with it and
@@ -127,6 +128,16 @@ BEGIN
          ORDER BY d.code, d.period_start, d.user_id
         ON CONFLICT (leaderboard, period_start, user_id)
         DO UPDATE SET score = EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+        -- The score ranges' counts follow: -1 where a stored score was, +1 where the computed is.
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT d.code, d.period_start, m.bucket, pg_catalog.sum(m.users)
+          FROM ROWS FROM (pg_catalog.unnest(v_boards), pg_catalog.unnest(v_periods), pg_catalog.unnest(v_stored),
+                          pg_catalog.unnest(v_computed)) AS d(code, period_start, stored, computed)
+         CROSS JOIN LATERAL (VALUES (gamification._leaderboard_bucket(d.stored), -1),
+                                    (gamification._leaderboard_bucket(d.computed), 1)) AS m(bucket, users)
+         WHERE m.bucket IS NOT NULL
+         GROUP BY d.code, d.period_start, m.bucket
+        HAVING pg_catalog.sum(m.users) <> 0;
     END IF;
     RETURN QUERY
     SELECT d.code, d.period_start, d.user_id, d.stored, d.computed, d.stored_at, d.computed_at
@@ -137,7 +148,74 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestamptz, boolean) IS
-    'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones. The caller holds the users'' locks when repairing.';
+    'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones (and the score ranges'' counts follow). The caller holds the users'' locks when repairing.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_count_check(p_boards text[], p_since timestamptz,
+                                                                        p_repair boolean)
+RETURNS TABLE (leaderboard text, period_start timestamptz, bucket integer, stored bigint, computed bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- The score ranges' counts of boards p_boards (periods ending after p_since) against
+    -- the scores (one statement: one snapshot, in which every writer's scores and counts
+    -- are both there or both not); each range that differs once. With p_repair the difference is inserted as one more delta,
+    -- which needs no lock: a writer that commits meanwhile adds its own, both stay right.
+    -- Then the ranges are folded into one row each where no one holds them.
+    RETURN QUERY
+    WITH kept AS (
+        SELECT c.leaderboard, c.period_start, c.bucket, pg_catalog.sum(c.users)::bigint AS users
+          FROM gamification.leaderboard_count c
+         WHERE c.leaderboard = ANY (p_boards)
+         GROUP BY c.leaderboard, c.period_start, c.bucket
+    ),
+    counted AS (
+        SELECT s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score) AS bucket,
+               pg_catalog.count(*) AS users
+          FROM gamification.leaderboard_score s
+         WHERE s.leaderboard = ANY (p_boards)
+         GROUP BY s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score)
+    ),
+    diff AS (
+        SELECT coalesce(x.leaderboard, k.leaderboard) AS leaderboard,
+               coalesce(x.period_start, k.period_start) AS period_start,
+               coalesce(x.bucket, k.bucket) AS bucket,
+               coalesce(k.users, 0) AS stored, coalesce(x.users, 0) AS computed
+          FROM counted x
+          FULL JOIN kept k ON k.leaderboard = x.leaderboard AND k.period_start = x.period_start AND k.bucket = x.bucket
+         WHERE coalesce(k.users, 0) <> coalesce(x.users, 0)
+           AND (p_since IS NULL
+                OR gamification._leaderboard_period_end(
+                       (SELECT b.period FROM gamification.leaderboard b
+                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
+                       (SELECT b.time_zone FROM gamification.leaderboard b
+                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
+                       coalesce(x.period_start, k.period_start)) > p_since)
+    ),
+    repaired AS (
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT d.leaderboard, d.period_start, d.bucket, d.computed - d.stored FROM diff d WHERE p_repair
+    )
+    SELECT d.leaderboard, d.period_start, d.bucket, d.stored, d.computed
+      FROM diff d ORDER BY d.leaderboard, d.period_start, d.bucket;
+    IF p_repair AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
+        WITH gone AS (
+            DELETE FROM gamification.leaderboard_count c
+             WHERE c.ctid = ANY (ARRAY(SELECT l.ctid FROM gamification.leaderboard_count l
+                                        WHERE l.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
+            RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+        )
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+          FROM gone g
+         GROUP BY g.leaderboard, g.period_start, g.bucket
+        HAVING pg_catalog.sum(g.users) <> 0;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_count_check(text[], timestamptz, boolean) IS
+    'Internal: each score range of leaderboards p_boards (in periods ending after p_since, NULL: all) whose count (the sum of its leaderboard_count rows) differs from the number of scores in it, with both numbers; with p_repair the difference is added as a delta and every range is folded into one row (READ COMMITTED; rows others hold are skipped).';
 
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_lock(p_boards text[])
 RETURNS void
@@ -294,12 +372,13 @@ BEGIN
     END IF;
     PERFORM gamification._leaderboard_lock(ARRAY[$1]);
     DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
+    DELETE FROM gamification.leaderboard_count c WHERE c.leaderboard = $1;
     DELETE FROM gamification.leaderboard b WHERE b.code = $1;  -- its exclusions with it
     RETURN true;
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_unregister(text) IS
-    'Remove a leaderboard with its scores of every period and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
+    'Remove a leaderboard with its scores of every period (and their counts) and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
 
 CREATE {{ or_replace }}FUNCTION gamification.leaderboard_exclude(code text, user_id text, excluded boolean DEFAULT true)
 RETURNS boolean
@@ -360,6 +439,32 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION gamification._leaderboard_ranked(text, text, timestamptz) IS
     'Internal: the ranking of leaderboard p_board in the period starting at p_start: pos (1, 2, 3, ... in order: score descending, reached_at, user_id), rank by p_ties (rank, dense_rank or first), excluded users left out.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_ranked_above(p_board text, p_start timestamptz,
+                                                                        p_score bigint)
+RETURNS bigint
+LANGUAGE sql
+STABLE
+-- How many ranked users of board p_board in the period starting at p_start have a score
+-- above p_score: the counts of the score ranges above p_score's (a few hundred rows at
+-- most), the scores above it in its own range (the index), less the excluded users above
+-- it (a few: they stay counted in the ranges). One snapshot: the counts and the scores
+-- agree. A SQL-standard body: its names are bound when it is created.
+BEGIN ATOMIC
+    SELECT coalesce((SELECT pg_catalog.sum(c.users) FROM gamification.leaderboard_count c
+                      WHERE c.leaderboard = p_board AND c.period_start = p_start
+                        AND c.bucket > gamification._leaderboard_bucket(p_score)), 0)::bigint
+         + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score s
+             WHERE s.leaderboard = p_board AND s.period_start = p_start AND s.score > p_score
+               AND s.score <= gamification._leaderboard_bucket_last(gamification._leaderboard_bucket(p_score)))
+         - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
+             WHERE x.leaderboard = p_board
+               AND (SELECT s.score FROM gamification.leaderboard_score s  -- driven by the few excluded
+                     WHERE s.leaderboard = x.leaderboard AND s.period_start = p_start
+                       AND s.user_id = x.user_id) > p_score);
+END;
+COMMENT ON FUNCTION gamification._leaderboard_ranked_above(text, timestamptz, bigint) IS
+    'Internal: how many ranked (not excluded) users of leaderboard p_board in the period starting at p_start have a score above p_score, from the score ranges'' counts plus the scores in p_score''s own range.';
 
 CREATE {{ or_replace }}FUNCTION gamification.leaderboard_top(code text, n integer DEFAULT 10, skip integer DEFAULT 0,
                                                              at timestamptz DEFAULT NULL)
@@ -427,24 +532,18 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    -- Counted on the board's index, never by ranking everyone: how many ranked users come
-    -- before this one (the ranking's order: score descending, reached_at, user_id), and
-    -- the rank of the first row shown. The neighbours are read from the index around the
-    -- user (at most around on each side); within them, ranks follow from those counts.
-    -- One pass over the index from the top down to this score counts the users above it
-    -- and those before this one; the excluded among them (a few) are joined, then taken off.
-    SELECT pg_catalog.count(*) FILTER (WHERE s.score > v_score),
-           pg_catalog.count(*) FILTER (WHERE s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
-      INTO v_above, v_before
+    -- Counted, never by ranking everyone: how many ranked users have a higher score (the
+    -- score ranges' counts, _leaderboard_above), how many come before this one (those,
+    -- and the users with the same score who reached it first: the index), and the rank of
+    -- the first row shown. The neighbours are read from the index around the user (at
+    -- most around on each side); within them, ranks follow from those counts.
+    v_above := gamification._leaderboard_ranked_above(v_board.code, v_start, v_score);
+    SELECT v_above + pg_catalog.count(*) INTO v_before
       FROM gamification.leaderboard_score s
-     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score >= v_score;
-    SELECT v_above - pg_catalog.count(*) FILTER (WHERE s.score > v_score),
-           v_before - pg_catalog.count(*) FILTER (WHERE s.score > v_score OR (s.reached_at, s.user_id) < (v_reached, v_user))
-      INTO v_above, v_before
-      FROM gamification.leaderboard_exclusion x
-      JOIN gamification.leaderboard_score s
-        ON s.leaderboard = x.leaderboard AND s.period_start = v_start AND s.user_id = x.user_id
-     WHERE x.leaderboard = v_board.code AND s.score >= v_score;
+     WHERE s.leaderboard = v_board.code AND s.period_start = v_start AND s.score = v_score
+       AND (s.reached_at, s.user_id) < (v_reached, v_user)
+       AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
+                        WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id);
     RETURN QUERY
     WITH scores AS NOT MATERIALIZED (  -- inlined into each use below: index ranges, not a copy of the board
         SELECT s.user_id, s.score, s.reached_at
@@ -482,14 +581,7 @@ BEGIN
                    WHEN 'first' THEN f.pos
                    WHEN 'dense_rank' THEN 1 + (SELECT pg_catalog.count(DISTINCT c.score) FROM scores c WHERE c.score > f.score)
                    ELSE CASE WHEN f.score = v_score THEN 1 + v_above  -- counted above
-                             ELSE 1 + (SELECT pg_catalog.count(*) FROM gamification.leaderboard_score c
-                                        WHERE c.leaderboard = v_board.code AND c.period_start = v_start
-                                          AND c.score > f.score)
-                                    - (SELECT pg_catalog.count(*) FROM gamification.leaderboard_exclusion x
-                                         JOIN gamification.leaderboard_score c
-                                           ON c.leaderboard = x.leaderboard AND c.period_start = v_start
-                                          AND c.user_id = x.user_id
-                                        WHERE x.leaderboard = v_board.code AND c.score > f.score) END
+                             ELSE 1 + gamification._leaderboard_ranked_above(v_board.code, v_start, f.score) END
                END AS rank
           FROM shown f ORDER BY f.pos LIMIT 1
     )
@@ -533,12 +625,18 @@ BEGIN
            p.users,
            p.period_start = gamification._leaderboard_period(v_board.period, v_board.time_zone, v_board.week_start,
                                                              pg_catalog.now())
-      FROM (SELECT s.period_start, pg_catalog.count(*) AS users
-              FROM gamification.leaderboard_score s
-             WHERE s.leaderboard = v_board.code
-               AND NOT EXISTS (SELECT 1 FROM gamification.leaderboard_exclusion x
-                                WHERE x.leaderboard = v_board.code AND x.user_id = s.user_id)
-             GROUP BY s.period_start) p
+      FROM (SELECT c.period_start, c.users - coalesce(e.users, 0) AS users
+              FROM (SELECT c.period_start, pg_catalog.sum(c.users)::bigint AS users  -- the ranges' counts
+                      FROM gamification.leaderboard_count c
+                     WHERE c.leaderboard = v_board.code
+                     GROUP BY c.period_start) c
+              LEFT JOIN (SELECT s.period_start, pg_catalog.count(*) AS users  -- less the excluded
+                           FROM gamification.leaderboard_exclusion x
+                           JOIN gamification.leaderboard_score s
+                             ON s.leaderboard = x.leaderboard AND s.user_id = x.user_id
+                          WHERE x.leaderboard = v_board.code
+                          GROUP BY s.period_start) e ON e.period_start = c.period_start
+             WHERE c.users > 0) p
      ORDER BY p.period_start DESC;
 END;
 $$;
@@ -565,7 +663,11 @@ BEGIN
         PERFORM gamification._leaderboard_lock(v_boards);
     END IF;
     RETURN QUERY SELECT * FROM gamification._leaderboard_recompute(v_boards, NULL, $2, $1);
+    -- Then the score ranges' counts against the scores (user_id NULL: a count of users).
+    RETURN QUERY
+    SELECT c.leaderboard, c.period_start, NULL::text, c.stored, c.computed, NULL::timestamptz, NULL::timestamptz
+      FROM gamification._leaderboard_count_check(v_boards, $2, $1) c;
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_verify(boolean, timestamptz) IS
-    'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Admins only.';
+    'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Then the counts that make ranks fast: a row with user_id NULL is a score range of that board and period whose count of users (stored) differs from the scores in it (computed); repair corrects it without locking anyone. Admins only.';

@@ -119,6 +119,91 @@ END;
 COMMENT ON FUNCTION gamification._leaderboard_period_end(text, text, timestamptz) IS
     'Internal: the end (exclusive) of the leaderboard period starting at p_start: the next local midnight in p_zone one day, week, month or year later; infinity for all.';
 
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_bucket(p_score bigint)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+-- The one definition of a score range (leaderboard_count): scores below 256 are a range
+-- each, then 128 ranges per doubling (each 1/128 to 1/256 of its scores wide), the same
+-- mirrored below zero; in the order of the scores. m is the magnitude (a negative score
+-- s becomes -1 - s, by xor with its sign), e how many bits past the eighth it has
+-- (width_bucket over the powers of two: exact integers, no logarithm).
+-- A SQL-standard body and no SET clause, so the planner inlines it.
+BEGIN ATOMIC
+    SELECT ((pg_catalog.width_bucket(p_score # (p_score >> 63), ARRAY[256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824, 2147483648, 4294967296, 8589934592, 17179869184, 34359738368, 68719476736, 137438953472, 274877906944, 549755813888, 1099511627776, 2199023255552, 4398046511104, 8796093022208, 17592186044416, 35184372088832, 70368744177664, 140737488355328, 281474976710656, 562949953421312, 1125899906842624, 2251799813685248, 4503599627370496, 9007199254740992, 18014398509481984, 36028797018963968, 72057594037927936, 144115188075855872, 288230376151711744, 576460752303423488, 1152921504606846976, 2305843009213693952, 4611686018427387904]::bigint[]) * 128)
+            + ((p_score # (p_score >> 63))
+               >> pg_catalog.width_bucket(p_score # (p_score >> 63), ARRAY[256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824, 2147483648, 4294967296, 8589934592, 17179869184, 34359738368, 68719476736, 137438953472, 274877906944, 549755813888, 1099511627776, 2199023255552, 4398046511104, 8796093022208, 17592186044416, 35184372088832, 70368744177664, 140737488355328, 281474976710656, 562949953421312, 1125899906842624, 2251799813685248, 4503599627370496, 9007199254740992, 18014398509481984, 36028797018963968, 72057594037927936, 144115188075855872, 288230376151711744, 576460752303423488, 1152921504606846976, 2305843009213693952, 4611686018427387904]::bigint[])))::integer
+           # (p_score >> 63)::integer;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_bucket(bigint) IS
+    'Internal: the score range (bucket) of a leaderboard score: the score itself from -256 to 255, then 128 ranges per doubling of the magnitude; a higher score never has a lower bucket. NULL for NULL.';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_bucket_last(p_bucket integer)
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+-- The inverse of _leaderboard_bucket(): the highest score in range p_bucket. A range
+-- b >= 0 holds the magnitudes with mantissa b - 128 e shifted left by e bits (e = b / 128
+-- - 1, at least 0); a negative range is the mirror of range -1 - b, whose lowest
+-- magnitude is its highest score here. A SQL-standard body and no SET clause, so the
+-- planner inlines it.
+BEGIN ATOMIC
+    SELECT CASE WHEN p_bucket >= 0
+                THEN ((p_bucket - 128 * GREATEST(p_bucket / 128 - 1, 0))::bigint
+                      << GREATEST(p_bucket / 128 - 1, 0))
+                     + ((1::bigint << GREATEST(p_bucket / 128 - 1, 0)) - 1)
+                ELSE -1 - (((-1 - p_bucket) - 128 * GREATEST((-1 - p_bucket) / 128 - 1, 0))::bigint
+                           << GREATEST((-1 - p_bucket) / 128 - 1, 0))
+           END;
+END;
+COMMENT ON FUNCTION gamification._leaderboard_bucket_last(integer) IS
+    'Internal: the highest score whose _leaderboard_bucket() is p_bucket (the range''s upper end, inclusive).';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_fold(p_boards text[], p_periods timestamptz[],
+                                                               p_buckets integer[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rows tid[];
+BEGIN
+    -- A score range's count is the sum of its delta rows (gamification.leaderboard_count).
+    -- One writer in 8 calls this for the ranges it just wrote to (p_boards[i],
+    -- p_periods[i], p_buckets[i]): up to 64 rows nobody else holds are locked (SKIP
+    -- LOCKED: never a wait), deleted and replaced by their sums, so a rank sums a few
+    -- rows per range and a fold costs a write about a millisecond at most. Only in READ COMMITTED: under REPEATABLE READ or SERIALIZABLE, locking a row
+    -- that another transaction deleted after the snapshot is a serialization failure,
+    -- which must never reach the application's write; the next READ COMMITTED writer of
+    -- those ranges folds them (or leaderboard_verify(true) does).
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(r.ctid) INTO v_rows
+      FROM (SELECT c.ctid
+              FROM gamification.leaderboard_count c
+              JOIN ROWS FROM (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_periods), pg_catalog.unnest(p_buckets))
+                   AS k(leaderboard, period_start, bucket)
+                ON c.leaderboard = k.leaderboard AND c.period_start = k.period_start AND c.bucket = k.bucket
+             LIMIT 64  -- bounded work for this write; a writer in 8 folds: more than the rows written
+               FOR UPDATE OF c SKIP LOCKED) r;
+    IF coalesce(pg_catalog.cardinality(v_rows), 0) <= pg_catalog.cardinality(p_boards) THEN
+        RETURN;  -- at most a row per range: nothing to fold
+    END IF;
+    WITH gone AS (
+        DELETE FROM gamification.leaderboard_count c WHERE c.ctid = ANY (v_rows)
+        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+    )
+    INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+    SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+      FROM gone g
+     GROUP BY g.leaderboard, g.period_start, g.bucket
+    HAVING pg_catalog.sum(g.users) <> 0;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_fold(text[], timestamptz[], integer[]) IS
+    'Internal: fold up to 64 count rows of score ranges (p_boards[i], p_periods[i], p_buckets[i]) into one row per range (none if its count is 0), skipping rows other transactions hold; only in READ COMMITTED (nothing otherwise). Never waits.';
+
 CREATE {{ or_replace }}FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -131,6 +216,9 @@ DECLARE
     v_unlocks boolean;
     v_levels boolean;
     v_boards boolean;
+    v_fold_boards text[];
+    v_fold_periods timestamptz[];
+    v_fold_buckets integer[];
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
@@ -163,15 +251,45 @@ BEGIN
                           AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required)),
                EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = v_type)
           INTO v_unlocks, v_levels, v_boards;
-        IF v_boards THEN  -- the user's lock is held: nobody else writes these rows meanwhile
-            INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
-            SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
-                   p_users[1], p_deltas[1], pg_catalog.now()
-              FROM gamification.leaderboard b
-             WHERE b.point_type = v_type
-             ORDER BY b.code
-            ON CONFLICT (leaderboard, period_start, user_id)
-            DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at;
+        IF v_boards THEN  -- the user's lock is held: nobody else writes these scores meanwhile
+            -- The score on each board, and the counts of the score ranges it left and
+            -- entered (deltas: inserted, never waited for). The upsert keeps the score it
+            -- replaces (previous_score, NULL for a new row): its arbiter is the primary key,
+            -- so knowing where the user was costs no lookup the planner could get wrong (a
+            -- separate one was once planned on the ranking index, filtering every row of
+            -- the board for the user, under pgbench).
+            WITH scored AS (
+                INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+                SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
+                       p_users[1], p_deltas[1], pg_catalog.now()
+                  FROM gamification.leaderboard b
+                 WHERE b.point_type = v_type
+                 ORDER BY b.code
+                ON CONFLICT (leaderboard, period_start, user_id)
+                DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+                RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
+            ),
+            moved AS (  -- the range left (NULL: a new row) and the range entered, where they differ
+                SELECT n.leaderboard, n.period_start, r.left_bucket, r.entered_bucket
+                  FROM scored n
+                 CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
+                                            gamification._leaderboard_bucket(n.score) AS entered_bucket) r
+                 WHERE r.left_bucket IS DISTINCT FROM r.entered_bucket
+            ),
+            counted AS (
+                INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+                SELECT m.leaderboard, m.period_start, c.bucket, c.users
+                  FROM moved m
+                 CROSS JOIN LATERAL (VALUES (m.left_bucket, -1), (m.entered_bucket, 1)) AS c(bucket, users)
+                 WHERE c.bucket IS NOT NULL
+                RETURNING leaderboard, period_start, bucket
+            )
+            SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
+              INTO v_fold_boards, v_fold_periods, v_fold_buckets
+              FROM counted c;
+            IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
+                PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+            END IF;
         END IF;
         IF v_unlocks THEN
             WITH crossed AS (
@@ -233,7 +351,8 @@ BEGIN
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
     ),
-    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards)
+    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards),
+                 -- keeping the one it replaces (previous_score; NULL: a new row)
         INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
         SELECT x.code, x.period_start, x.user_id, x.n, pg_catalog.now()
           FROM (SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now())
@@ -241,7 +360,20 @@ BEGIN
                   FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type) x
          ORDER BY x.code, x.period_start, x.user_id
         ON CONFLICT (leaderboard, period_start, user_id)
-        DO UPDATE SET score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+        DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+        RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
+    ),
+    counted AS (  -- the counts of the score ranges left and entered (deltas)
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT n.leaderboard, n.period_start, m.bucket, pg_catalog.sum(m.users)
+          FROM scored n
+         CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
+                                    gamification._leaderboard_bucket(n.score) AS entered_bucket) r
+         CROSS JOIN LATERAL (VALUES (r.left_bucket, -1), (r.entered_bucket, 1)) AS m(bucket, users)
+         WHERE m.bucket IS NOT NULL AND r.left_bucket IS DISTINCT FROM r.entered_bucket
+         GROUP BY n.leaderboard, n.period_start, m.bucket
+        HAVING pg_catalog.sum(m.users) <> 0
+        RETURNING leaderboard, period_start, bucket
     ),
     leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
         SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
@@ -251,21 +383,29 @@ BEGIN
          WHERE EXISTS (SELECT 1 FROM gamification.level l
                         WHERE l.point_type = m.point_type
                           AND (m.new >= l.points_required) <> (m.old IS NOT NULL AND m.old >= l.points_required))
+    ),
+    evented AS (
+        INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
+        SELECT x.user_id, x.kind, x.subject, x.point_type, x.data
+          FROM (SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END AS kind,
+                       c.code AS subject, c.point_type, NULL::jsonb AS data, 1 AS rank
+                  FROM crossed c
+                UNION ALL
+                SELECT l.user_id, 'level_changed', l.point_type, l.point_type,
+                       pg_catalog.jsonb_build_object('from', l.from_level, 'to', l.to_level, 'name', l.name), 2
+                  FROM leveled l) x
+         ORDER BY x.user_id, x.point_type, x.rank, x.subject
     )
-    INSERT INTO gamification.event (user_id, kind, subject, point_type, data)
-    SELECT x.user_id, x.kind, x.subject, x.point_type, x.data
-      FROM (SELECT c.user_id, CASE WHEN c.up THEN 'unlockable_unlocked' ELSE 'unlockable_locked' END AS kind,
-                   c.code AS subject, c.point_type, NULL::jsonb AS data, 1 AS rank
-              FROM crossed c
-            UNION ALL
-            SELECT l.user_id, 'level_changed', l.point_type, l.point_type,
-                   pg_catalog.jsonb_build_object('from', l.from_level, 'to', l.to_level, 'name', l.name), 2
-              FROM leveled l) x
-     ORDER BY x.user_id, x.point_type, x.rank, x.subject;
+    SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
+      INTO v_fold_boards, v_fold_periods, v_fold_buckets
+      FROM counted c;
+    IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
+        PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification._points_apply(text[], bigint[], text[]) IS
-    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type, and add the delta to the user''s score in the current period of every leaderboard of that type.';
+    'Internal: add p_deltas[i] to the total of user p_users[i] in point type p_types[i] (NULL: the default type, points; once per user and type, in user order; the caller appended the events and holds the users'' locks), record the first unlock time and an unlockable_unlocked event for every unlockable of that type a total rose to, an unlockable_locked event for every one it fell below, and a level_changed event for every total that crossed level thresholds of its type, and add the delta to the user''s score in the current period of every leaderboard of that type, with the counts of the score ranges it left and entered.';
 
 CREATE {{ or_replace }}FUNCTION gamification._apply_grants(p_codes text[], p_users text[], p_source text)
 RETURNS integer

@@ -140,11 +140,29 @@ CREATE TABLE gamification.leaderboard_score (
     user_id      text NOT NULL,
     score        bigint NOT NULL,
     reached_at   timestamptz NOT NULL,
+    previous_score bigint,  -- the score the last change replaced: which range the user left
     PRIMARY KEY (leaderboard, period_start, user_id)
 );
 CREATE INDEX leaderboard_score_rank_idx
     ON gamification.leaderboard_score (leaderboard, period_start, score DESC, reached_at, user_id);
-COMMENT ON TABLE gamification.leaderboard_score IS 'Per leaderboard, period and user: the net points of the board''s point type earned in the period (period_start -infinity for an all-time board: the total), and reached_at, when that score was reached (ties ranked first). Maintained with the totals by _points_apply; rows of closed periods stay. Added in 0.3.0.';
+COMMENT ON TABLE gamification.leaderboard_score IS 'Per leaderboard, period and user: the net points of the board''s point type earned in the period (period_start -infinity for an all-time board: the total), and reached_at, when that score was reached (ties ranked first); previous_score, the score its last change replaced (NULL: none). Maintained with the totals by _points_apply; rows of closed periods stay. Added in 0.3.0.';
+
+-- How many users each score range holds, per board and period: what makes a rank a sum of
+-- a few hundred rows instead of a count of everyone ahead (leaderboard_rank). Kept as
+-- deltas, never updated: a writer whose user's score moves to another range inserts -1
+-- for the old range and +1 for the new one, so writers never wait for each other here (a
+-- counter row updated in place would serialise every writer of a popular range until
+-- commit). Writers in READ COMMITTED fold a range's rows into one now and then, skipping
+-- rows others hold (_leaderboard_fold). No primary key on purpose: several rows per range.
+CREATE TABLE gamification.leaderboard_count (
+    leaderboard  text NOT NULL,
+    period_start timestamptz NOT NULL,
+    bucket       integer NOT NULL,
+    users        bigint NOT NULL
+);
+CREATE INDEX leaderboard_count_idx
+    ON gamification.leaderboard_count (leaderboard, period_start, bucket) INCLUDE (users);
+COMMENT ON TABLE gamification.leaderboard_count IS 'Per leaderboard, period and score range (bucket, _leaderboard_bucket() of a score): changes to the number of users whose score is in that range; the sum of a range''s rows is its count. Written with the scores (deltas, never updated in place), folded now and then by writers; verified and repaired by leaderboard_verify(). Added in 0.3.0.';
 
 CREATE TABLE gamification.leaderboard_exclusion (
     leaderboard text NOT NULL REFERENCES gamification.leaderboard (code) ON DELETE CASCADE ON UPDATE CASCADE,
@@ -170,4 +188,5 @@ SELECT pg_catalog.pg_extension_config_dump('gamification.point_type', 'WHERE cod
 SELECT pg_catalog.pg_extension_config_dump('gamification.level', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_score', '');
+SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_count', '');
 SELECT pg_catalog.pg_extension_config_dump('gamification.leaderboard_exclusion', '');

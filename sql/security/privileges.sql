@@ -180,6 +180,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._badge_failed(text, text, text), gamification._crosses(bigint, bigint, bigint),
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
     gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
+    gamification._leaderboard_bucket(bigint), gamification._leaderboard_fold(text[], timestamptz[], integer[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
@@ -217,6 +218,9 @@ GRANT EXECUTE ON FUNCTION gamification.events_since(xid8, bigint, integer) TO ga
 GRANT SELECT ON gamification.badge, gamification.unlockable, gamification.level, gamification.leaderboard
    TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.leaderboard_score TO gamification_runner;
+-- Score-range counts: deltas inserted; folded by locking rows FOR UPDATE SKIP LOCKED (which
+-- needs UPDATE) and deleting them (_leaderboard_fold).
+GRANT SELECT, INSERT, UPDATE, DELETE ON gamification.leaderboard_count TO gamification_runner;
 GRANT SELECT, INSERT ON gamification.award TO gamification_runner;
 GRANT SELECT, INSERT, UPDATE ON gamification.progress, gamification.points_total, gamification.unlock
    TO gamification_runner;

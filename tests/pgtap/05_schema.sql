@@ -77,13 +77,17 @@ SELECT is(
         AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
         -- These read the caller's search_path on purpose: it is pinned into trigger badges.
         -- _crosses() has a SQL-standard body (resolved when created) and no SET clause, so it is
-        -- inlined; so have _level_at() and the leaderboards' _leaderboard_period*() and _leaderboard_ranked().
+        -- inlined; so have _level_at() and the leaderboards' _leaderboard_period*(), _leaderboard_ranked*()
+        -- and _leaderboard_bucket*().
         AND p.oid::regprocedure::text NOT IN ('gamification._crosses(bigint,bigint,bigint)',
                                               'gamification._unlocks_reached(text,text,bigint,text[])',
                                               'gamification._level_at(text,bigint)',
                                               'gamification._leaderboard_period(text,text,text,timestamp with time zone)',
                                               'gamification._leaderboard_period_end(text,text,timestamp with time zone)',
                                               'gamification._leaderboard_ranked(text,text,timestamp with time zone)',
+                                              'gamification._leaderboard_ranked_above(text,timestamp with time zone,bigint)',
+                                              'gamification._leaderboard_bucket(bigint)',
+                                              'gamification._leaderboard_bucket_last(integer)',
                                               'gamification._caller_search_path()', 'gamification.badge_register(jsonb)',
                                               'gamification.badge_preview(jsonb)', 'gamification.badge_sync(jsonb,boolean,boolean)')),
     NULL, 'every function in schema gamification sets search_path = pg_catalog, pg_temp (but the caller-path wrappers)');
@@ -118,7 +122,7 @@ SELECT is(
     (SELECT array_agg(c.relname::text COLLATE "C" ORDER BY c.relname::text COLLATE "C") FROM pg_extension e, unnest(e.extconfig) AS x(oid)
        JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'gamification'),
     ARRAY['award', 'badge', 'badge_rule', 'category', 'consumer', 'event', 'event_id_seq', 'leaderboard',
-          'leaderboard_exclusion', 'leaderboard_score', 'level', 'pending_queue',
+          'leaderboard_count', 'leaderboard_exclusion', 'leaderboard_score', 'level', 'pending_queue',
           'pending_queue_id_seq', 'point_type', 'points_total', 'progress', 'unlock', 'unlockable'],
     'definitions, user data, totals, queued steps and consumers'' cursors are dumped by pg_dump');
 

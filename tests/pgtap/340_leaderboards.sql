@@ -3,7 +3,7 @@
 -- exclusion, erasure, registration from the log, verify and repair.
 BEGIN;
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(59);
+SELECT plan(69);
 
 -- Periods. Europe/Paris moves to summer time on 2026-03-29 (02:00 -> 03:00) and back on
 -- 2026-10-25; America/New_York on 2026-03-08. Periods start at local midnight.
@@ -166,14 +166,21 @@ SELECT is((SELECT count(*) FROM gamification.leaderboard_score WHERE user_id = '
 UPDATE gamification.leaderboard_score SET score = 99 WHERE leaderboard = 'all_rank' AND user_id = 'u2';
 DELETE FROM gamification.leaderboard_score WHERE leaderboard = 'weekly_paris' AND user_id = 'u3';
 INSERT INTO gamification.leaderboard_score VALUES ('weekly_ny', '2020-01-05 00:00-05', 'ghost', 5, now());
-SELECT results_eq($$ SELECT leaderboard, user_id, stored, computed FROM gamification.leaderboard_verify() ORDER BY 1, 2 $$,
+SELECT results_eq($$ SELECT leaderboard, user_id, stored, computed FROM gamification.leaderboard_verify()
+                     WHERE user_id IS NOT NULL ORDER BY 1, 2 $$,
     $$ VALUES ('all_rank'::text, 'u2'::text, 99::bigint, 10::bigint), ('weekly_ny', 'ghost', 5, NULL),
               ('weekly_paris', 'u3', NULL, 6) $$,
     'leaderboard_verify reports a wrong score, a row the data does not have and a missing one');
-SELECT is((SELECT count(*) FROM gamification.leaderboard_verify(false, '2026-01-01')), 2::bigint,
-    'since: only periods ending after it');
-SELECT is((SELECT count(*) FROM gamification.leaderboard_verify(true)), 3::bigint, 'repair returns what it repaired');
-SELECT is((SELECT count(*) FROM gamification.leaderboard_verify()), 0::bigint, 'after which nothing differs');
+-- Those writes went around the API: the score ranges' counts (rows with user_id NULL) did not follow.
+SELECT results_eq($$ SELECT leaderboard, stored, computed FROM gamification.leaderboard_verify()
+                     WHERE user_id IS NULL ORDER BY 1, 2, 3 $$,
+    $$ VALUES ('all_rank'::text, 0::bigint, 1::bigint), ('all_rank', 2, 1), ('weekly_ny', 0, 1), ('weekly_paris', 1, 0) $$,
+    'and each score range whose count of users no longer matches its scores (user_id NULL)');
+SELECT is((SELECT count(*) FROM gamification.leaderboard_verify(false, '2026-01-01')), 5::bigint,
+    'since: only periods ending after it (the 2020 week in New York is left out, its range too)');
+SELECT is((SELECT count(*) FROM gamification.leaderboard_verify(true) WHERE user_id IS NOT NULL), 3::bigint,
+    'repair returns what it repaired');
+SELECT is((SELECT count(*) FROM gamification.leaderboard_verify()), 0::bigint, 'after which nothing differs, counts included');
 
 -- A board that changes what it counts is filled again; unregistering removes its scores.
 SELECT gamification.leaderboard_register('{"code": "weekly_paris", "period": "week", "time_zone": "Europe/Paris", "week_start": "sunday"}');
@@ -185,6 +192,60 @@ SELECT ok(gamification.leaderboard_unregister('all_dense'), 'leaderboard_unregis
 SELECT ok(NOT gamification.leaderboard_unregister('all_dense'), 'and false the second time');
 SELECT is((SELECT count(*) FROM gamification.leaderboard_score WHERE leaderboard = 'all_dense'), 0::bigint,
     'its scores are gone');
+SELECT is((SELECT count(*) FROM gamification.leaderboard_count WHERE leaderboard = 'all_dense'), 0::bigint,
+    'and the counts of its score ranges');
+
+-- Score ranges (what makes a rank a sum of counts): in the order of the scores, each
+-- range's last score where the next range starts, the exact ends of bigint included.
+SELECT is((SELECT count(*) FROM (
+             SELECT s, gamification._leaderboard_bucket(s) AS b, gamification._leaderboard_bucket(s + 1) AS next
+               FROM (SELECT generate_series(-70000, 70000)::bigint
+                     UNION ALL SELECT unnest(ARRAY[4611686018427387903, 4611686018427387904, -4611686018427387905,
+                                                   -4611686018427387904, 9223372036854775806, -9223372036854775807])) g(s)) r
+            WHERE r.next < r.b
+               OR gamification._leaderboard_bucket_last(r.b) < r.s
+               OR (r.next <> r.b) <> (gamification._leaderboard_bucket_last(r.b) = r.s)), 0::bigint,
+    'score ranges follow the scores, and _leaderboard_bucket_last() is where each one ends');
+SELECT results_eq($$ SELECT gamification._leaderboard_bucket(s), gamification._leaderboard_bucket_last(gamification._leaderboard_bucket(s))
+                       FROM unnest(ARRAY[255, 256, 1000, -1, -300, 9223372036854775807, -9223372036854775808]::bigint[]) s $$,
+    $$ VALUES (255, 255::bigint), (256, 257), (506, 1003), (-1, -1), (-278, -299),
+              (7295, 9223372036854775807), (-7296, -9187343239835811841) $$,
+    'exact below 256, then 128 ranges per doubling, mirrored below zero');
+
+-- Wide ranges and negative scores rank as rank() says; folding a range's delta rows
+-- into one keeps its count.
+SELECT gamification.leaderboard_register('{"code": "wide", "point_type": "xp"}');
+SELECT gamification.points_award('w' || i, (ARRAY[1000, 1001, 1003, 1003, 1004, -300, -301, 70000, 2, 5])[i], 'wide', 'xp')
+  FROM generate_series(1, 10) i;
+SELECT gamification.points_award('w' || i, 1, 'again', 'xp') FROM generate_series(1, 10) i;
+SELECT results_eq($$ SELECT (SELECT rank FROM gamification.leaderboard_rank('wide', s.user_id)), s.user_id
+                       FROM gamification.leaderboard_score s WHERE s.leaderboard = 'wide' ORDER BY 2 $$,
+    $$ SELECT rank() OVER (ORDER BY s.score DESC), s.user_id
+         FROM gamification.leaderboard_score s WHERE s.leaderboard = 'wide' ORDER BY 2 $$,
+    'ranks in wide ranges (1004, 1004 and 1005 share one) and below zero equal rank()');
+SELECT cmp_ok((SELECT count(*) FROM gamification.leaderboard_count WHERE leaderboard = 'wide'), '>', 10::bigint,
+    'each move out of a range wrote deltas');
+SELECT gamification._leaderboard_fold(array_agg(leaderboard), array_agg(period_start), array_agg(bucket))
+  FROM (SELECT DISTINCT s.leaderboard, s.period_start, gamification._leaderboard_bucket(s.score) AS bucket
+          FROM gamification.leaderboard_score s WHERE s.leaderboard = 'wide' AND s.user_id LIKE 'w%') k;
+SELECT results_eq($$ SELECT c.bucket, c.users FROM gamification.leaderboard_count c
+                      WHERE c.leaderboard = 'wide'
+                        AND c.bucket IN (SELECT gamification._leaderboard_bucket(s.score) FROM gamification.leaderboard_score s
+                                          WHERE s.leaderboard = 'wide' AND s.user_id LIKE 'w%') ORDER BY 1 $$,
+    $$ SELECT gamification._leaderboard_bucket(s.score), count(*) FROM gamification.leaderboard_score s
+        WHERE s.leaderboard = 'wide' GROUP BY 1
+       HAVING gamification._leaderboard_bucket(s.score) IN (SELECT gamification._leaderboard_bucket(s.score)
+                FROM gamification.leaderboard_score s WHERE s.leaderboard = 'wide' AND s.user_id LIKE 'w%') ORDER BY 1 $$,
+    '_leaderboard_fold leaves one row in each range those users are in, holding its count');
+SELECT is((SELECT count(*) FROM gamification.leaderboard_verify()), 0::bigint, 'which leaderboard_verify agrees with');
+SELECT gamification.user_erase('w2');
+SELECT is((SELECT sum(users) FROM gamification.leaderboard_count WHERE leaderboard = 'wide'),
+          (SELECT count(*) FROM gamification.leaderboard_score WHERE leaderboard = 'wide')::numeric,
+    'an erased user leaves the counts');
+SELECT gamification.leaderboard_exclude('wide', 'w3');
+SELECT results_eq($$ SELECT users FROM gamification.leaderboard_periods('wide') $$,
+    $$ SELECT count(*) - 1 FROM gamification.leaderboard_score WHERE leaderboard = 'wide' $$,
+    'leaderboard_periods counts the ranked users from them (the excluded taken off)');
 
 SELECT * FROM finish();
 ROLLBACK;
