@@ -86,6 +86,13 @@ TYPED_QUERIES = {
     "totals": "SELECT user_id, point_type, points FROM gamification.user_points_by_type ORDER BY 1, 2",
     "user_levels": "SELECT * FROM gamification.user_levels ORDER BY 1, 2",
     "typed_events": "SELECT id, kind, point_type, data FROM gamification.event ORDER BY id",
+    "boards": "SELECT code, point_type, period, time_zone, week_start, ties FROM gamification.leaderboards ORDER BY code",
+    "standings": "SELECT b.code, t.* FROM gamification.leaderboards b, gamification.leaderboard_top(b.code, 100) t "
+                 "ORDER BY b.code, t.rank, t.user_id",
+    "ranks": "SELECT b.code, r.rank, r.user_id FROM gamification.leaderboards b, "
+             "gamification.leaderboard_rank(b.code, '6', 1) r ORDER BY b.code, r.rank, r.user_id",
+    "range_counts": "SELECT leaderboard, bucket, sum(users) FROM gamification.leaderboard_count "
+                    "GROUP BY 1, 2 HAVING sum(users) <> 0 ORDER BY 1, 2",
 }
 
 
@@ -102,6 +109,12 @@ def populate_point_types(dsn: str) -> None:
         conn.execute("SELECT gamification.badge_award(u, 'helper') FROM generate_series(1, 2) u")
         conn.execute("SELECT gamification.points_award(1, -20, 'penalty', 'xp')")
         conn.execute("SELECT gamification.points_award(3, 5, 'found', 'coins')")
+        # Leaderboards: scores, the score ranges' counts (two moves each), an exclusion.
+        conn.execute("""SELECT gamification.leaderboard_register('[
+            {"code": "xp_all", "point_type": "xp"},
+            {"code": "xp_week", "point_type": "xp", "period": "week", "time_zone": "Europe/Paris", "ties": "first"}]')""")
+        conn.execute("SELECT gamification.points_award(u, 300 * u, 'climb', 'xp') FROM generate_series(4, 7) u")
+        conn.execute("SELECT gamification.leaderboard_exclude('xp_all', 5)")
 
 
 def typed_snapshot(dsn: str) -> dict[str, list[tuple]]:
@@ -154,6 +167,7 @@ def test_dump_and_restore_bring_everything_back_and_award_again(server, path: st
     typed_before = typed_snapshot(server.dsn)
     assert before["user_badges"] and before["unlockables"] and before["progress"] and before["events"]  # not vacuous
     assert len(typed_before["point_types"]) == 3 and typed_before["user_levels"]
+    assert len(typed_before["standings"]) > 4 and typed_before["range_counts"]
     assert all(row[2] for row in before["status"])  # every trigger badge up to date
     if RESTORE_PATHS[path] is None:
         target = restore_into(server, f"{server.dbname}_plain", ["-Fp"], None)
@@ -185,6 +199,8 @@ def test_dump_and_restore_bring_everything_back_and_award_again(server, path: st
         assert conn.execute("SELECT count(*) FROM gamification.badge_status WHERE broken IS NOT NULL "
                             "OR NOT up_to_date").fetchone() == (0,)
         assert conn.execute("SELECT * FROM gamification.triggers_sync()").fetchall() == []
+        # Scores and counts came back together: nothing for leaderboard_verify to report.
+        assert conn.execute("SELECT count(*) FROM gamification.leaderboard_verify()").fetchone() == (0,)
 
 
 def test_a_session_that_says_it_restores_counts_nothing(server) -> None:
