@@ -229,6 +229,14 @@ def test_score_range_counts_stay_exact_under_writers_in_both_isolation_levels(ds
         (rows,) = check.execute("SELECT count(*) FROM gamification.leaderboard_count "
                                 "WHERE leaderboard = 'all_points'").fetchone()
         assert rows < deltas, (rows, deltas)
+        # What the REPEATABLE READ writers left unfolded, leaderboard_compact() folds: one
+        # row per range whose count is not 0, and nothing for leaderboard_verify to report.
+        (removed,) = check.execute("SELECT gamification.leaderboard_compact()").fetchone()
+        rows, ranges = check.execute("""SELECT count(*), count(DISTINCT (leaderboard, period_start, bucket))
+                                         FROM gamification.leaderboard_count""").fetchone()
+        assert removed > 0 and rows == ranges, (removed, rows, ranges)
+        assert check.execute("SELECT count(*) FROM gamification.leaderboard_count WHERE users = 0").fetchone() == (0,)
+        assert check.execute("SELECT * FROM gamification.leaderboard_verify()").fetchall() == []
         for code in ("all_points", "today"):
             truth = check.execute(
                 "SELECT user_id, rank() OVER (ORDER BY score DESC) FROM gamification.leaderboard_score "
@@ -241,3 +249,23 @@ def test_score_range_counts_stay_exact_under_writers_in_both_isolation_levels(ds
                     assert got == (rank,), (code, user)
                 else:  # first to reach: 1 + those above, at most + the ties before
                     assert got[0] >= rank, (code, user)
+
+
+def test_leaderboard_compact_needs_read_committed_and_changes_nothing_otherwise(dsn):
+    """Folding under REPEATABLE READ could fail on a row another transaction deleted after
+    the snapshot: leaderboard_compact() refuses with 55000 and a hint, and changes nothing."""
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("""SELECT gamification.leaderboard_register('{"code": "all_points"}')""")
+        for amount in (1, 300, 5000):
+            admin.execute("SELECT gamification.points_award('u', %s, 'x')", (amount,))
+        before = admin.execute("SELECT count(*) FROM gamification.leaderboard_count").fetchone()
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        try:
+            conn.execute("SELECT gamification.leaderboard_compact()")
+            raise AssertionError("leaderboard_compact() ran under REPEATABLE READ")
+        except psycopg.errors.ObjectNotInPrerequisiteState as e:
+            assert "needs a READ COMMITTED transaction, not REPEATABLE READ" in str(e)
+            assert e.diag.message_hint.startswith("Call it on its own")
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM gamification.leaderboard_count").fetchone() == before

@@ -203,6 +203,7 @@ OPERATIONS += [
     ("leaderboard_unregister", 3, "SELECT gamification.leaderboard_unregister('lb_week')"),
     ("leaderboard_verify", 3, "SELECT count(*) FROM gamification.leaderboard_verify()"),
     ("leaderboard_verify(repair)", 3, "SELECT count(*) FROM gamification.leaderboard_verify(true)"),
+    ("leaderboard_compact", 3, "SELECT gamification.leaderboard_compact()"),
     ("insert leaderboard", 4, "INSERT INTO gamification.leaderboard (code, name, point_type, period, definition) "
                               "VALUES ('zz', 'zz', 'points', 'all', '{}')"),
     ("update leaderboard_score", 4, "UPDATE gamification.leaderboard_score SET score = 1000000"),

@@ -150,6 +150,38 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestamptz, boolean) IS
     'Internal: the scores of leaderboards p_boards (users p_users, NULL: all; periods ending after p_since, NULL: all) recomputed from the event log (and, for all-time boards, the points events_prune() deleted), each one that differs from the stored row (stored or computed NULL: a row missing on that side; or reached_at differs); with p_repair the stored rows are set to the computed ones (and the score ranges'' counts follow). The caller holds the users'' locks when repairing.';
 
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_fold_all(p_boards text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_removed bigint;
+BEGIN
+    -- Every count row of boards p_boards that nobody else holds (SKIP LOCKED: never a
+    -- wait), replaced by one row per range (none for a range whose count is 0). The caller
+    -- runs in READ COMMITTED (see _leaderboard_fold).
+    WITH gone AS (
+        DELETE FROM gamification.leaderboard_count c
+         WHERE c.ctid = ANY (ARRAY(SELECT l.ctid FROM gamification.leaderboard_count l
+                                    WHERE l.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
+        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+    ),
+    summed AS (
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+          FROM gone g
+         GROUP BY g.leaderboard, g.period_start, g.bucket
+        HAVING pg_catalog.sum(g.users) <> 0
+        RETURNING 1
+    )
+    SELECT (SELECT pg_catalog.count(*) FROM gone) - (SELECT pg_catalog.count(*) FROM summed) INTO v_removed;
+    RETURN v_removed;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_fold_all(text[]) IS
+    'Internal: fold every count row of leaderboards p_boards that no other transaction holds into one row per score range (none for a count of 0); returns how many rows fewer there are. For READ COMMITTED callers.';
+
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_count_check(p_boards text[], p_since timestamptz,
                                                                         p_repair boolean)
 RETURNS TABLE (leaderboard text, period_start timestamptz, bucket integer, stored bigint, computed bigint)
@@ -200,17 +232,7 @@ BEGIN
     SELECT d.leaderboard, d.period_start, d.bucket, d.stored, d.computed
       FROM diff d ORDER BY d.leaderboard, d.period_start, d.bucket;
     IF p_repair AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
-        WITH gone AS (
-            DELETE FROM gamification.leaderboard_count c
-             WHERE c.ctid = ANY (ARRAY(SELECT l.ctid FROM gamification.leaderboard_count l
-                                        WHERE l.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
-            RETURNING c.leaderboard, c.period_start, c.bucket, c.users
-        )
-        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
-          FROM gone g
-         GROUP BY g.leaderboard, g.period_start, g.bucket
-        HAVING pg_catalog.sum(g.users) <> 0;
+        PERFORM gamification._leaderboard_fold_all(p_boards);
     END IF;
 END;
 $$;
@@ -671,3 +693,26 @@ END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_verify(boolean, timestamptz) IS
     'Recompute every leaderboard from the data (the event log; for all-time boards also the points events_prune() deleted) and return each stored score that differs: stored or computed NULL for a row missing on that side, or a different reached_at. With repair true the stored scores are set to the computed ones (every user concerned is locked first, like by every writer). since limits it to periods ending after that time: after events_prune(older_than), pass now() - older_than, the older periods having lost events. Then the counts that make ranks fast: a row with user_id NULL is a score range of that board and period whose count of users (stored) differs from the scores in it (computed); repair corrects it without locking anyone. Admins only.';
+
+CREATE {{ or_replace }}FUNCTION gamification.leaderboard_compact()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins (or their scheduled job) fold; nobody writes the counts directly
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Writers in READ COMMITTED fold the counts as they go (core/runtime.sql,
+    -- _leaderboard_fold); an application that writes only under REPEATABLE READ or
+    -- SERIALIZABLE never does, so its count rows grow and ranks slow down: schedule this.
+    -- It never waits for a writer (SKIP LOCKED) and locks no user.
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = pg_catalog.format('gamification.leaderboard_compact() needs a READ COMMITTED transaction, not %s',
+                                        pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
+            HINT = 'Call it on its own (autocommit), e.g. from a scheduled job: SELECT gamification.leaderboard_compact();';
+    END IF;
+    RETURN gamification._leaderboard_fold_all(ARRAY(SELECT b.code FROM gamification.leaderboard b ORDER BY b.code));
+END;
+$$;
+COMMENT ON FUNCTION gamification.leaderboard_compact() IS
+    'Fold the score ranges'' count rows of every leaderboard into one row per range, skipping rows a writer holds; returns how many rows fewer there are. Writers in READ COMMITTED do this as they go: schedule it (every few minutes) only if your application writes under REPEATABLE READ or SERIALIZABLE. Never waits for writers; needs a READ COMMITTED transaction (55000 otherwise). Admins only.';

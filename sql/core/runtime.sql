@@ -172,10 +172,11 @@ BEGIN
     -- One writer in 8 calls this for the ranges it just wrote to (p_boards[i],
     -- p_periods[i], p_buckets[i]): up to 64 rows nobody else holds are locked (SKIP
     -- LOCKED: never a wait), deleted and replaced by their sums, so a rank sums a few
-    -- rows per range and a fold costs a write about a millisecond at most. Only in READ COMMITTED: under REPEATABLE READ or SERIALIZABLE, locking a row
-    -- that another transaction deleted after the snapshot is a serialization failure,
-    -- which must never reach the application's write; the next READ COMMITTED writer of
-    -- those ranges folds them (or leaderboard_verify(true) does).
+    -- rows per range and a fold costs a write about a millisecond at most. Only in READ
+    -- COMMITTED: under REPEATABLE READ or SERIALIZABLE, locking a row that another
+    -- transaction deleted after the snapshot is a serialization failure, which must never
+    -- reach the application's write; the next READ COMMITTED writer of those ranges folds
+    -- them, or leaderboard_compact() does.
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
         RETURN;
     END IF;

@@ -107,7 +107,7 @@ SELECT is(
           'gamification.category_delete(text)', 'gamification.category_register(jsonb)',
           'gamification.consumer_register(text,boolean,boolean)', 'gamification.consumer_unregister(text)', 'gamification.events_ack(text,xid8,bigint)', 'gamification.events_fetch(text,integer)',
           'gamification.events_prune(interval,bigint)', 'gamification.events_rebase()', 'gamification.history_import(jsonb)',
-          'gamification.leaderboard_exclude(text,anyelement,boolean)', 'gamification.leaderboard_exclude(text,text,boolean)',
+          'gamification.leaderboard_compact()', 'gamification.leaderboard_exclude(text,anyelement,boolean)', 'gamification.leaderboard_exclude(text,text,boolean)',
           'gamification.leaderboard_periods(text)',
           'gamification.leaderboard_rank(text,anyelement,integer,timestamp with time zone)',
           'gamification.leaderboard_rank(text,text,integer,timestamp with time zone)',

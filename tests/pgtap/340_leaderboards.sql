@@ -3,7 +3,7 @@
 -- exclusion, erasure, registration from the log, verify and repair.
 BEGIN;
 SET CONSTRAINTS gamification.pending_apply_at_commit IMMEDIATE;
-SELECT plan(69);
+SELECT plan(71);
 
 -- Periods. Europe/Paris moves to summer time on 2026-03-29 (02:00 -> 03:00) and back on
 -- 2026-10-25; America/New_York on 2026-03-08. Periods start at local midnight.
@@ -238,6 +238,11 @@ SELECT results_eq($$ SELECT c.bucket, c.users FROM gamification.leaderboard_coun
                 FROM gamification.leaderboard_score s WHERE s.leaderboard = 'wide' AND s.user_id LIKE 'w%') ORDER BY 1 $$,
     '_leaderboard_fold leaves one row in each range those users are in, holding its count');
 SELECT is((SELECT count(*) FROM gamification.leaderboard_verify()), 0::bigint, 'which leaderboard_verify agrees with');
+SELECT gamification.points_award('w' || i, 1, 'more', 'xp') FROM generate_series(1, 10) i;
+SELECT cmp_ok(gamification.leaderboard_compact(), '>', 0::bigint, 'leaderboard_compact folds what writers left');
+SELECT is((SELECT count(*) FROM (SELECT 1 FROM gamification.leaderboard_count
+                                   GROUP BY leaderboard, period_start, bucket HAVING count(*) > 1) r), 0::bigint,
+    'one row per range after it');
 SELECT gamification.user_erase('w2');
 SELECT is((SELECT sum(users) FROM gamification.leaderboard_count WHERE leaderboard = 'wide'),
           (SELECT count(*) FROM gamification.leaderboard_score WHERE leaderboard = 'wide')::numeric,
