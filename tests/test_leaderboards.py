@@ -269,3 +269,27 @@ def test_leaderboard_compact_needs_read_committed_and_changes_nothing_otherwise(
             assert e.diag.message_hint.startswith("Call it on its own")
         conn.rollback()
         assert conn.execute("SELECT count(*) FROM gamification.leaderboard_count").fetchone() == before
+
+
+def test_with_leaderboard_fold_off_writers_leave_every_delta_to_leaderboard_compact(dsn):
+    """gamification.leaderboard_fold = off (ALTER DATABASE ... SET): writers never fold, so
+    every move leaves its two deltas; ranks stay exact meanwhile, and one
+    leaderboard_compact() leaves a row per range."""
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        (db,) = admin.execute("SELECT current_database()").fetchone()
+        admin.execute(f'ALTER DATABASE "{db}" SET gamification.leaderboard_fold = off')
+        admin.execute("""SELECT gamification.leaderboard_register('{"code": "all_points"}')""")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SHOW gamification.leaderboard_fold").fetchone() == ("off",)
+        for i in range(200):  # every award moves its user to another range: 2 deltas (1 for a new row)
+            conn.execute("SELECT gamification.points_award(%s, 1, 'x')", (f"u{i % 10}",))
+        (rows,) = conn.execute("SELECT count(*) FROM gamification.leaderboard_count").fetchone()
+        assert rows == 10 + 2 * 190, rows
+        truth = conn.execute("SELECT user_id, rank() OVER (ORDER BY score DESC) FROM gamification.leaderboard_score "
+                             "WHERE leaderboard = 'all_points'").fetchall()
+        for user, rank in truth:
+            assert conn.execute("SELECT rank FROM gamification.leaderboard_rank('all_points', %s)",
+                                (user,)).fetchone() == (rank,)
+        assert conn.execute("SELECT gamification.leaderboard_compact()").fetchone() == (rows - 1,)
+        assert conn.execute("SELECT count(*) FROM gamification.leaderboard_count").fetchone() == (1,)
+        assert conn.execute("SELECT * FROM gamification.leaderboard_verify()").fetchall() == []
