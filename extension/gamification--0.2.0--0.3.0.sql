@@ -794,6 +794,36 @@ END;
 COMMENT ON FUNCTION gamification._leaderboard_bucket_last(integer) IS
     'Internal: the highest score whose _leaderboard_bucket() is p_bucket (the range''s upper end, inclusive).';
 
+CREATE OR REPLACE FUNCTION gamification._leaderboard_fold_rows(p_rows tid[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_fewer bigint;
+BEGIN
+    -- The one fold: count rows p_rows, which the caller locked (FOR UPDATE SKIP LOCKED; no
+    -- count row is ever updated, so their ctids hold), are deleted and replaced by one row
+    -- per range holding their sum (none for a sum of 0). Returns how many rows fewer.
+    WITH gone AS (
+        DELETE FROM gamification.leaderboard_count c WHERE c.ctid = ANY (p_rows)
+        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+    ),
+    summed AS (
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+          FROM gone g
+         GROUP BY g.leaderboard, g.period_start, g.bucket
+        HAVING pg_catalog.sum(g.users) <> 0
+        RETURNING 1
+    )
+    SELECT (SELECT pg_catalog.count(*) FROM gone) - (SELECT pg_catalog.count(*) FROM summed) INTO v_fewer;
+    RETURN v_fewer;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_fold_rows(tid[]) IS
+    'Internal: replace the leaderboard_count rows p_rows (locked by the caller) by one row per score range holding their sum (none for 0); returns how many rows fewer there are.';
+
 CREATE OR REPLACE FUNCTION gamification._leaderboard_fold(p_boards text[], p_periods timestamptz[],
                                                                p_buckets integer[])
 RETURNS void
@@ -826,18 +856,9 @@ BEGIN
                 ON c.leaderboard = k.leaderboard AND c.period_start = k.period_start AND c.bucket = k.bucket
              LIMIT 64  -- bounded work for this write; a writer in 8 folds: more than the rows written
                FOR UPDATE OF c SKIP LOCKED) r;
-    IF coalesce(pg_catalog.cardinality(v_rows), 0) <= pg_catalog.cardinality(p_boards) THEN
-        RETURN;  -- at most a row per range: nothing to fold
+    IF coalesce(pg_catalog.cardinality(v_rows), 0) > pg_catalog.cardinality(p_boards) THEN
+        PERFORM gamification._leaderboard_fold_rows(v_rows);  -- else at most a row per range
     END IF;
-    WITH gone AS (
-        DELETE FROM gamification.leaderboard_count c WHERE c.ctid = ANY (v_rows)
-        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
-    )
-    INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-    SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
-      FROM gone g
-     GROUP BY g.leaderboard, g.period_start, g.bucket
-    HAVING pg_catalog.sum(g.users) <> 0;
 END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_fold(text[], timestamptz[], integer[]) IS
@@ -3654,32 +3675,14 @@ COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestam
 
 CREATE OR REPLACE FUNCTION gamification._leaderboard_fold_all(p_boards text[])
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_removed bigint;
-BEGIN
     -- Every count row of boards p_boards that nobody else holds (SKIP LOCKED: never a
-    -- wait), replaced by one row per range (none for a range whose count is 0). The caller
-    -- runs in READ COMMITTED (see _leaderboard_fold).
-    WITH gone AS (
-        DELETE FROM gamification.leaderboard_count c
-         WHERE c.ctid = ANY (ARRAY(SELECT l.ctid FROM gamification.leaderboard_count l
-                                    WHERE l.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
-        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
-    ),
-    summed AS (
-        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
-          FROM gone g
-         GROUP BY g.leaderboard, g.period_start, g.bucket
-        HAVING pg_catalog.sum(g.users) <> 0
-        RETURNING 1
-    )
-    SELECT (SELECT pg_catalog.count(*) FROM gone) - (SELECT pg_catalog.count(*) FROM summed) INTO v_removed;
-    RETURN v_removed;
-END;
+    -- wait), folded (core/runtime.sql). The caller runs in READ COMMITTED (see _leaderboard_fold).
+    SELECT gamification._leaderboard_fold_rows(ARRAY(
+        SELECT c.ctid FROM gamification.leaderboard_count c
+         WHERE c.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_fold_all(text[]) IS
     'Internal: fold every count row of leaderboards p_boards that no other transaction holds into one row per score range (none for a count of 0); returns how many rows fewer there are. For READ COMMITTED callers.';
@@ -3718,14 +3721,11 @@ BEGIN
                coalesce(k.users, 0) AS stored, coalesce(x.users, 0) AS computed
           FROM counted x
           FULL JOIN kept k ON k.leaderboard = x.leaderboard AND k.period_start = x.period_start AND k.bucket = x.bucket
+          JOIN gamification.leaderboard b ON b.code = coalesce(x.leaderboard, k.leaderboard)
          WHERE coalesce(k.users, 0) <> coalesce(x.users, 0)
            AND (p_since IS NULL
-                OR gamification._leaderboard_period_end(
-                       (SELECT b.period FROM gamification.leaderboard b
-                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
-                       (SELECT b.time_zone FROM gamification.leaderboard b
-                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
-                       coalesce(x.period_start, k.period_start)) > p_since)
+                OR gamification._leaderboard_period_end(b.period, b.time_zone,
+                                                        coalesce(x.period_start, k.period_start)) > p_since)
     ),
     repaired AS (
         INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
@@ -4414,6 +4414,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
     gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
     gamification._leaderboard_bucket(bigint), gamification._leaderboard_fold(text[], timestamptz[], integer[]),
+    gamification._leaderboard_fold_rows(tid[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),

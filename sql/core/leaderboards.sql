@@ -152,32 +152,14 @@ COMMENT ON FUNCTION gamification._leaderboard_recompute(text[], text[], timestam
 
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_fold_all(p_boards text[])
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_removed bigint;
-BEGIN
     -- Every count row of boards p_boards that nobody else holds (SKIP LOCKED: never a
-    -- wait), replaced by one row per range (none for a range whose count is 0). The caller
-    -- runs in READ COMMITTED (see _leaderboard_fold).
-    WITH gone AS (
-        DELETE FROM gamification.leaderboard_count c
-         WHERE c.ctid = ANY (ARRAY(SELECT l.ctid FROM gamification.leaderboard_count l
-                                    WHERE l.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
-        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
-    ),
-    summed AS (
-        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
-          FROM gone g
-         GROUP BY g.leaderboard, g.period_start, g.bucket
-        HAVING pg_catalog.sum(g.users) <> 0
-        RETURNING 1
-    )
-    SELECT (SELECT pg_catalog.count(*) FROM gone) - (SELECT pg_catalog.count(*) FROM summed) INTO v_removed;
-    RETURN v_removed;
-END;
+    -- wait), folded (core/runtime.sql). The caller runs in READ COMMITTED (see _leaderboard_fold).
+    SELECT gamification._leaderboard_fold_rows(ARRAY(
+        SELECT c.ctid FROM gamification.leaderboard_count c
+         WHERE c.leaderboard = ANY (p_boards) FOR UPDATE SKIP LOCKED))
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_fold_all(text[]) IS
     'Internal: fold every count row of leaderboards p_boards that no other transaction holds into one row per score range (none for a count of 0); returns how many rows fewer there are. For READ COMMITTED callers.';
@@ -216,14 +198,11 @@ BEGIN
                coalesce(k.users, 0) AS stored, coalesce(x.users, 0) AS computed
           FROM counted x
           FULL JOIN kept k ON k.leaderboard = x.leaderboard AND k.period_start = x.period_start AND k.bucket = x.bucket
+          JOIN gamification.leaderboard b ON b.code = coalesce(x.leaderboard, k.leaderboard)
          WHERE coalesce(k.users, 0) <> coalesce(x.users, 0)
            AND (p_since IS NULL
-                OR gamification._leaderboard_period_end(
-                       (SELECT b.period FROM gamification.leaderboard b
-                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
-                       (SELECT b.time_zone FROM gamification.leaderboard b
-                         WHERE b.code = coalesce(x.leaderboard, k.leaderboard)),
-                       coalesce(x.period_start, k.period_start)) > p_since)
+                OR gamification._leaderboard_period_end(b.period, b.time_zone,
+                                                        coalesce(x.period_start, k.period_start)) > p_since)
     ),
     repaired AS (
         INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)

@@ -159,6 +159,36 @@ END;
 COMMENT ON FUNCTION gamification._leaderboard_bucket_last(integer) IS
     'Internal: the highest score whose _leaderboard_bucket() is p_bucket (the range''s upper end, inclusive).';
 
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_fold_rows(p_rows tid[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_fewer bigint;
+BEGIN
+    -- The one fold: count rows p_rows, which the caller locked (FOR UPDATE SKIP LOCKED; no
+    -- count row is ever updated, so their ctids hold), are deleted and replaced by one row
+    -- per range holding their sum (none for a sum of 0). Returns how many rows fewer.
+    WITH gone AS (
+        DELETE FROM gamification.leaderboard_count c WHERE c.ctid = ANY (p_rows)
+        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
+    ),
+    summed AS (
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
+          FROM gone g
+         GROUP BY g.leaderboard, g.period_start, g.bucket
+        HAVING pg_catalog.sum(g.users) <> 0
+        RETURNING 1
+    )
+    SELECT (SELECT pg_catalog.count(*) FROM gone) - (SELECT pg_catalog.count(*) FROM summed) INTO v_fewer;
+    RETURN v_fewer;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_fold_rows(tid[]) IS
+    'Internal: replace the leaderboard_count rows p_rows (locked by the caller) by one row per score range holding their sum (none for 0); returns how many rows fewer there are.';
+
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_fold(p_boards text[], p_periods timestamptz[],
                                                                p_buckets integer[])
 RETURNS void
@@ -191,18 +221,9 @@ BEGIN
                 ON c.leaderboard = k.leaderboard AND c.period_start = k.period_start AND c.bucket = k.bucket
              LIMIT 64  -- bounded work for this write; a writer in 8 folds: more than the rows written
                FOR UPDATE OF c SKIP LOCKED) r;
-    IF coalesce(pg_catalog.cardinality(v_rows), 0) <= pg_catalog.cardinality(p_boards) THEN
-        RETURN;  -- at most a row per range: nothing to fold
+    IF coalesce(pg_catalog.cardinality(v_rows), 0) > pg_catalog.cardinality(p_boards) THEN
+        PERFORM gamification._leaderboard_fold_rows(v_rows);  -- else at most a row per range
     END IF;
-    WITH gone AS (
-        DELETE FROM gamification.leaderboard_count c WHERE c.ctid = ANY (v_rows)
-        RETURNING c.leaderboard, c.period_start, c.bucket, c.users
-    )
-    INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-    SELECT g.leaderboard, g.period_start, g.bucket, pg_catalog.sum(g.users)
-      FROM gone g
-     GROUP BY g.leaderboard, g.period_start, g.bucket
-    HAVING pg_catalog.sum(g.users) <> 0;
 END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_fold(text[], timestamptz[], integer[]) IS

@@ -181,6 +181,7 @@ GRANT EXECUTE ON FUNCTION
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
     gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
     gamification._leaderboard_bucket(bigint), gamification._leaderboard_fold(text[], timestamptz[], integer[]),
+    gamification._leaderboard_fold_rows(tid[]),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),
