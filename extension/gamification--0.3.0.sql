@@ -6609,9 +6609,12 @@ BEGIN
      ORDER BY 1
     ON CONFLICT (code) DO NOTHING;
 
+    -- FOR NO KEY UPDATE, not FOR UPDATE: an award's foreign key check takes KEY SHARE
+    -- on its badge's row, and the awarding writer may hold a user's lock that this
+    -- registration then waits for (a lowered target awards): FOR UPDATE made that a deadlock.
     SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
       FROM (SELECT b.code, b.target FROM gamification.badge b
-             WHERE b.code = ANY (p_codes) ORDER BY b.code FOR UPDATE) b;
+             WHERE b.code = ANY (p_codes) ORDER BY b.code FOR NO KEY UPDATE) b;
 
     INSERT INTO gamification.badge AS b
            (code, name, description, points, category, target, secret, next, point_type, definition)

@@ -185,3 +185,33 @@ def test_award_blocked_behind_rolled_back_award_still_awards(sessions):
     assert setup.execute(
         "SELECT points FROM gamification.user_points WHERE user_id = 'r'"
     ).fetchone()[0] == 3
+
+
+def test_badge_registration_never_deadlocks_with_an_award_of_that_badge(sessions):
+    """A registration that awards (a lowered target) waits for the users' locks while it
+    holds the badge's row; an application transaction holding a user's lock and awarding
+    that badge must not then wait for the badge's row (its award's foreign key check takes
+    KEY SHARE on it): that was a deadlock, and PostgreSQL aborted one of the two."""
+    setup, a, b, monitor = sessions
+    setup.execute(
+        """SELECT gamification.badge_register('[{"code": "x", "name": "X", "target": 10},
+                                                 {"code": "y", "name": "Y"}]')"""
+    )
+    setup.execute("SELECT gamification.badge_progress('u', 'x', 5)")
+    b.execute("SELECT gamification.badge_award('u', 'y')")  # B holds u's lock
+    a_pid = a.info.backend_pid
+
+    def registrant():
+        a.execute("""SELECT gamification.badge_register('{"code": "x", "name": "X", "target": 5}')""")
+        a.commit()
+        return True
+
+    thread, result = _in_thread(registrant)
+    _wait_until_blocked(monitor, a_pid)  # A holds x's row and waits for u's lock
+    assert b.execute("SELECT gamification.badge_award('u', 'x')").fetchone()[0] is True
+    b.commit()
+    assert _finish(thread, result) is True
+    assert setup.execute(
+        "SELECT count(*) FROM gamification.event WHERE user_id = 'u' AND subject = 'x' AND kind = 'badge_awarded'"
+    ).fetchone()[0] == 1
+    assert setup.execute("SELECT target FROM gamification.badge WHERE code = 'x'").fetchone()[0] == 5
