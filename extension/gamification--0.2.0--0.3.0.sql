@@ -79,15 +79,18 @@ SELECT pg_catalog.pg_extension_config_dump('gamification.point_type', 'WHERE cod
 SELECT pg_catalog.pg_extension_config_dump('gamification.level', '');
 -- Leaderboards (issue 19): definitions, per-period scores, exclusions.
 SELECT gamification._ddl_quiet(true);
--- Leaderboards (0.3.0): a board ranks users by a point type over a period (all time, or a
--- repeating day, week, month or year in a time zone). Scores are kept per board, period
--- and user, written by _points_apply (core/runtime.sql) under the user's lock; a closed
--- period's rows stay: they are its final standings.
+-- Leaderboards (0.3.0): a board ranks users by the points of a point type, or by badges
+-- earned (of one category, or all), over a period (all time, or a repeating day, week,
+-- month or year in a time zone). Scores are kept per board, period and user, written with
+-- the totals and awards (_leaderboard_add, core/runtime.sql) under the user's lock; a
+-- closed period's rows stay: they are its final standings.
 CREATE TABLE gamification.leaderboard (
     code        text PRIMARY KEY,
     name        text NOT NULL,
     description text,
-    point_type  text NOT NULL REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    ranks_by    text NOT NULL DEFAULT 'points' CHECK (ranks_by IN ('points', 'badges')),
+    point_type  text REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    category    text REFERENCES gamification.category (code) ON UPDATE CASCADE,
     period      text NOT NULL CHECK (period IN ('all', 'day', 'week', 'month', 'year')),
     time_zone   text NOT NULL DEFAULT 'UTC',
     week_start  text NOT NULL DEFAULT 'monday'
@@ -95,9 +98,11 @@ CREATE TABLE gamification.leaderboard (
     ties        text NOT NULL DEFAULT 'rank' CHECK (ties IN ('rank', 'dense_rank', 'first')),
     definition  jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK ((ranks_by = 'points') = (point_type IS NOT NULL)),
+    CHECK (category IS NULL OR ranks_by = 'badges')
 );
-COMMENT ON TABLE gamification.leaderboard IS 'Leaderboard definitions, as registered by gamification.leaderboard_register(): a ranking of users by the points of point_type earned in a period (all: the total; day, week, month, year: repeating, starting at midnight in time_zone, a week on week_start), ties ranked by ties. Added in 0.3.0.';
+COMMENT ON TABLE gamification.leaderboard IS 'Leaderboard definitions, as registered by gamification.leaderboard_register(): a ranking of users by what ranks_by says (points: the net points of point_type; badges: the net number of badges awarded, of category or of all) earned in a period (all: the total, for badges those held; day, week, month, year: repeating, starting at midnight in time_zone, a week on week_start), ties ranked by ties. Added in 0.3.0.';
 
 -- No foreign key to leaderboard: every write of a user's points would lock the board's row.
 CREATE TABLE gamification.leaderboard_score (
@@ -615,6 +620,13 @@ BEGIN
       FROM ins i JOIN gamification.badge b ON b.code = i.badge_code
      ORDER BY i.awarded_at, i.user_id, i.badge_code;
     GET DIAGNOSTICS v_awards = ROW_COUNT;
+    -- Boards of badges count the imported awards in the periods they happened in.
+    IF v_awards > 0 AND EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.ranks_by = 'badges') THEN
+        PERFORM gamification._leaderboard_recompute(
+            ARRAY(SELECT b.code FROM gamification.leaderboard b WHERE b.ranks_by = 'badges' ORDER BY b.code),
+            ARRAY(SELECT DISTINCT e ->> 'user_id' FROM pg_catalog.jsonb_array_elements(data -> 'awards') AS e),
+            NULL, true);
+    END IF;
 
     -- Progress: the larger of what is here and what is imported (progress never goes back).
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)
@@ -670,6 +682,11 @@ BEGIN
     -- gamification.user_lock, which only the runner and the extension's owner may lock
     -- (an advisory lock could be taken, and held, by any role: every commit awarding that
     -- user would wait for it). Keyed by a 64-bit hash, so the table holds no user key.
+    -- Before any user's lock, the event log's ROW EXCLUSIVE (which appending takes anyway):
+    -- a registration that fills a board holds SHARE ROW EXCLUSIVE on the log while it
+    -- takes users' locks (_leaderboard_pause), so a writer must never hold a user's lock
+    -- while it waits for the log. Writers never conflict with each other on it.
+    LOCK TABLE gamification.event IN ROW EXCLUSIVE MODE;
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): usually one probe
         IF p_users[1] IS NULL THEN
             RETURN;
@@ -864,6 +881,82 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_fold(text[], timestamptz[], integer[]) IS
     'Internal: fold up to 64 count rows of score ranges (p_boards[i], p_periods[i], p_buckets[i]) into one row per range (none if its count is 0), skipping rows other transactions hold; only in READ COMMITTED and unless gamification.leaderboard_fold is off (nothing otherwise). Never waits.';
 
+CREATE OR REPLACE FUNCTION gamification._leaderboard_add(p_boards text[], p_users text[], p_deltas bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_fold_boards text[];
+    v_fold_periods timestamptz[];
+    v_fold_buckets integer[];
+BEGIN
+    -- The one live writer of scores: add p_deltas[i] to user p_users[i]'s score on board
+    -- p_boards[i] in its current period (each board and user once; the caller holds the
+    -- users' locks: nobody else writes these scores meanwhile), with the counts of the
+    -- score ranges each score left and entered (deltas: inserted, never waited for). The
+    -- upsert keeps the score it replaces (previous_score, NULL for a new row): its arbiter
+    -- is the primary key, so knowing where the user was costs no lookup the planner could
+    -- get wrong (a separate one was once planned on the ranking index, filtering every row
+    -- of the board for the user, under pgbench).
+    WITH scored AS (
+        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+        SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
+               a.user_id, a.delta, pg_catalog.now()
+          FROM ROWS FROM (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas))
+               AS a(board, user_id, delta)
+          JOIN gamification.leaderboard b ON b.code = a.board
+         WHERE a.delta <> 0
+         ORDER BY 1, 2, 3
+        ON CONFLICT (leaderboard, period_start, user_id)
+        DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+        RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
+    ),
+    counted AS (  -- -1 for the range left (none for a new row), +1 for the range entered
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT n.leaderboard, n.period_start, m.bucket, pg_catalog.sum(m.users)
+          FROM scored n
+         CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
+                                    gamification._leaderboard_bucket(n.score) AS entered_bucket) r
+         CROSS JOIN LATERAL (VALUES (r.left_bucket, -1), (r.entered_bucket, 1)) AS m(bucket, users)
+         WHERE m.bucket IS NOT NULL AND r.left_bucket IS DISTINCT FROM r.entered_bucket
+         GROUP BY n.leaderboard, n.period_start, m.bucket
+        HAVING pg_catalog.sum(m.users) <> 0
+        RETURNING leaderboard, period_start, bucket
+    )
+    SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
+      INTO v_fold_boards, v_fold_periods, v_fold_buckets
+      FROM counted c;
+    IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
+        PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_add(text[], text[], bigint[]) IS
+    'Internal: add p_deltas[i] to the score of user p_users[i] on leaderboard p_boards[i] in its current period (each board and user at most once; the caller holds the users'' locks), with the counts of the score ranges it left and entered; one call in 8 folds the ranges written (_leaderboard_fold).';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_badges_add(p_users text[], p_codes text[], p_sign integer)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Badge p_codes[i] awarded to (p_sign 1) or taken from (-1) user p_users[i]: one more
+    -- or one fewer on every board ranking badges, of all or of that badge's category. Called
+    -- after the badge events are appended, by the writer holding the users' locks.
+    SELECT gamification._leaderboard_add(pg_catalog.array_agg(x.board), pg_catalog.array_agg(x.user_id),
+                                         pg_catalog.array_agg(x.n))
+      FROM (SELECT l.code AS board, a.user_id, (p_sign * pg_catalog.count(*))::bigint AS n
+              FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes)) AS a(user_id, code)
+              JOIN gamification.badge g ON g.code = a.code
+              JOIN gamification.leaderboard l
+                ON l.ranks_by = 'badges' AND (l.category IS NULL OR l.category = g.category)
+             WHERE a.user_id IS NOT NULL
+             GROUP BY l.code, a.user_id) x
+    HAVING pg_catalog.count(*) > 0
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_badges_add(text[], text[], integer) IS
+    'Internal: badge p_codes[i] awarded to (p_sign 1) or taken from (p_sign -1) user p_users[i]: add p_sign to the user''s score on every leaderboard ranking badges of all categories or of the badge''s (_leaderboard_add). The caller appended the badge events and holds the users'' locks.';
+
 CREATE OR REPLACE FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -875,10 +968,12 @@ DECLARE
     v_old bigint;
     v_unlocks boolean;
     v_levels boolean;
-    v_boards boolean;
-    v_fold_boards text[];
-    v_fold_periods timestamptz[];
-    v_fold_buckets integer[];
+    v_boards text[];
+    v_board_users text[];
+    v_board_deltas bigint[];
+    v_delta_users text[];
+    v_delta_types text[];
+    v_delta_n bigint[];
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
@@ -902,54 +997,20 @@ BEGIN
             v_new := p_deltas[1];
         END IF;
         -- One probe for both kinds of threshold and for leaderboards: nothing more when
-        -- none was crossed and no leaderboard ranks this type.
+        -- none was crossed and no leaderboard ranks this type. A statement of its own, after
+        -- the caller's events: a board registered meanwhile is seen (see _leaderboard_pause).
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
                EXISTS (SELECT 1 FROM gamification.level l
                         WHERE l.point_type = v_type
                           AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required)),
-               EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = v_type)
+               (SELECT pg_catalog.array_agg(b.code) FROM gamification.leaderboard b WHERE b.point_type = v_type)
           INTO v_unlocks, v_levels, v_boards;
-        IF v_boards THEN  -- the user's lock is held: nobody else writes these scores meanwhile
-            -- The score on each board, and the counts of the score ranges it left and
-            -- entered (deltas: inserted, never waited for). The upsert keeps the score it
-            -- replaces (previous_score, NULL for a new row): its arbiter is the primary key,
-            -- so knowing where the user was costs no lookup the planner could get wrong (a
-            -- separate one was once planned on the ranking index, filtering every row of
-            -- the board for the user, under pgbench).
-            WITH scored AS (
-                INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
-                SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
-                       p_users[1], p_deltas[1], pg_catalog.now()
-                  FROM gamification.leaderboard b
-                 WHERE b.point_type = v_type
-                 ORDER BY b.code
-                ON CONFLICT (leaderboard, period_start, user_id)
-                DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
-                RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
-            ),
-            moved AS (  -- the range left (NULL: a new row) and the range entered, where they differ
-                SELECT n.leaderboard, n.period_start, r.left_bucket, r.entered_bucket
-                  FROM scored n
-                 CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
-                                            gamification._leaderboard_bucket(n.score) AS entered_bucket) r
-                 WHERE r.left_bucket IS DISTINCT FROM r.entered_bucket
-            ),
-            counted AS (
-                INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-                SELECT m.leaderboard, m.period_start, c.bucket, c.users
-                  FROM moved m
-                 CROSS JOIN LATERAL (VALUES (m.left_bucket, -1), (m.entered_bucket, 1)) AS c(bucket, users)
-                 WHERE c.bucket IS NOT NULL
-                RETURNING leaderboard, period_start, bucket
-            )
-            SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
-              INTO v_fold_boards, v_fold_periods, v_fold_buckets
-              FROM counted c;
-            IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
-                PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
-            END IF;
+        IF v_boards IS NOT NULL THEN  -- the user's score on each board of the type
+            PERFORM gamification._leaderboard_add(v_boards,
+                        pg_catalog.array_fill(p_users[1], ARRAY[pg_catalog.cardinality(v_boards)]),
+                        pg_catalog.array_fill(p_deltas[1], ARRAY[pg_catalog.cardinality(v_boards)]));
         END IF;
         IF v_unlocks THEN
             WITH crossed AS (
@@ -1011,30 +1072,6 @@ BEGIN
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
     ),
-    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards),
-                 -- keeping the one it replaces (previous_score; NULL: a new row)
-        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
-        SELECT x.code, x.period_start, x.user_id, x.n, pg_catalog.now()
-          FROM (SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now())
-                       AS period_start, d.user_id, d.n
-                  FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type) x
-         ORDER BY x.code, x.period_start, x.user_id
-        ON CONFLICT (leaderboard, period_start, user_id)
-        DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
-        RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
-    ),
-    counted AS (  -- the counts of the score ranges left and entered (deltas)
-        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-        SELECT n.leaderboard, n.period_start, m.bucket, pg_catalog.sum(m.users)
-          FROM scored n
-         CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
-                                    gamification._leaderboard_bucket(n.score) AS entered_bucket) r
-         CROSS JOIN LATERAL (VALUES (r.left_bucket, -1), (r.entered_bucket, 1)) AS m(bucket, users)
-         WHERE m.bucket IS NOT NULL AND r.left_bucket IS DISTINCT FROM r.entered_bucket
-         GROUP BY n.leaderboard, n.period_start, m.bucket
-        HAVING pg_catalog.sum(m.users) <> 0
-        RETURNING leaderboard, period_start, bucket
-    ),
     leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
         SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
           FROM moved m
@@ -1056,11 +1093,18 @@ BEGIN
                   FROM leveled l) x
          ORDER BY x.user_id, x.point_type, x.rank, x.subject
     )
-    SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
-      INTO v_fold_boards, v_fold_periods, v_fold_buckets
-      FROM counted c;
-    IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
-        PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+    SELECT pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.point_type), pg_catalog.array_agg(d.n)
+      INTO v_delta_users, v_delta_types, v_delta_n
+      FROM delta d;
+    -- Each user's score on the leaderboards of their types: a statement of its own, after
+    -- the caller's events (a board registered meanwhile is seen: _leaderboard_pause).
+    SELECT pg_catalog.array_agg(b.code), pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.n)
+      INTO v_boards, v_board_users, v_board_deltas
+      FROM ROWS FROM (pg_catalog.unnest(v_delta_users), pg_catalog.unnest(v_delta_types), pg_catalog.unnest(v_delta_n))
+           AS d(user_id, point_type, n)
+      JOIN gamification.leaderboard b ON b.point_type = d.point_type;
+    IF v_boards IS NOT NULL THEN
+        PERFORM gamification._leaderboard_add(v_boards, v_board_users, v_board_deltas);
     END IF;
 END;
 $$;
@@ -1104,6 +1148,9 @@ BEGIN
         IF v_one_points <> 0 THEN
             PERFORM gamification._points_apply(p_users, ARRAY[v_one_points], ARRAY[v_one_type]);
         END IF;
+        IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN
+            PERFORM gamification._leaderboard_badges_add(p_users, p_codes, 1);
+        END IF;
         RETURN 1;
     END IF;
     -- Award badge p_codes[i] to user p_users[i], for every pair not held yet, in
@@ -1139,11 +1186,14 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
         PERFORM gamification._points_apply(v_users, v_points, v_types);  -- each total once
     END IF;
+    IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN
+        PERFORM gamification._leaderboard_badges_add(v_users, v_codes, 1);
+    END IF;
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points, in the badge''s point type) and adds the points to the totals once per user and type (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points, in the badge''s point type), adds the points to the totals once per user and type (_points_apply) and counts the badges on the leaderboards ranking badges (_leaderboard_badges_add). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE OR REPLACE FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])
@@ -1839,12 +1889,17 @@ DECLARE
     v_registrant name := gamification._registrant(p_registrant);
     v_code text := gamification._require_code('badge', p_code, 'gamification.badge_unregister()');
     v_table regclass;
+    v_category text;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
         RETURN false;
     END IF;
     PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', v_code), r, v_registrant)
        FROM gamification.badge_rule r WHERE r.badge_code = v_code;
+    IF EXISTS (SELECT 1 FROM gamification.badge b JOIN gamification.leaderboard l ON l.category = b.category
+                WHERE b.code = v_code) THEN
+        PERFORM gamification._leaderboard_pause();  -- before the revokes below lock users
+    END IF;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
         PERFORM gamification._sync_table(v_table);
@@ -1859,7 +1914,10 @@ BEGIN
         -- still behind the awards in user_badges. Registering the code again revives it.
         UPDATE gamification.badge b SET retired_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE b.code = v_code;
     ELSE
-        DELETE FROM gamification.badge b WHERE b.code = v_code;
+        DELETE FROM gamification.badge b WHERE b.code = v_code RETURNING b.category INTO v_category;
+        IF v_category IS NOT NULL THEN  -- its past awards leave its category's boards
+            PERFORM gamification._leaderboard_categories_rebuild(ARRAY[v_category]);
+        END IF;
     END IF;
     RETURN true;
 END;
@@ -1993,6 +2051,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_old jsonb;
+    v_moved text[];
     r record;
 BEGIN
     -- Categories first, then badges (locked in code order).
@@ -2009,6 +2068,12 @@ BEGIN
     SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
       FROM (SELECT b.code, b.target FROM gamification.badge b
              WHERE b.code = ANY (p_codes) ORDER BY b.code FOR NO KEY UPDATE) b;
+    -- The categories badges move out of and into: their leaderboards are refilled below.
+    SELECT pg_catalog.array_agg(DISTINCT c.category) INTO v_moved
+      FROM gamification.badge b
+      JOIN pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, category text) ON n.code = b.code
+     CROSS JOIN LATERAL (VALUES (b.category), (n.category)) AS c(category)
+     WHERE b.category IS DISTINCT FROM n.category AND c.category IS NOT NULL;
 
     INSERT INTO gamification.badge AS b
            (code, name, description, points, category, target, secret, next, point_type, definition)
@@ -2022,6 +2087,9 @@ BEGIN
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
            next = EXCLUDED.next, point_type = EXCLUDED.point_type, definition = EXCLUDED.definition,
            updated_at = pg_catalog.now(), retired_at = NULL;
+    IF v_moved IS NOT NULL THEN  -- before the awards below take users' locks (_leaderboard_pause)
+        PERFORM gamification._leaderboard_categories_rebuild(v_moved);
+    END IF;
 
     -- A new or changed target awards at once the users whose stored progress already
     -- reaches it, unless they hold the badge or it was revoked from them by hand (their
@@ -2049,7 +2117,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._badges_write(jsonb, text[]) IS
-    'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order) and award at once the users whose stored progress reaches a new or changed target.';
+    'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order), refill the leaderboards of the categories badges moved out of or into, and award at once the users whose stored progress reaches a new or changed target.';
 
 CREATE OR REPLACE FUNCTION gamification._badge_keys()
 RETURNS text[]
@@ -2916,11 +2984,14 @@ BEGIN
     IF p_action = 'revoke' THEN  -- reset() settles the totals itself, one event per type
         PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x), v_types);
     END IF;
+    IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN  -- one badge fewer
+        PERFORM gamification._leaderboard_badges_add(v_users, pg_catalog.array_fill(p_code, ARRAY[v_count]), -1);
+    END IF;
     RETURN v_count;
 END;
 $$;
 COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
-    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time, in the point type they were paid in (its badge_awarded event''s points and type, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time, in the point type they were paid in (its badge_awarded event''s points and type, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself; either way one badge fewer on the leaderboards ranking badges. Returns the number revoked. Idempotent: revoking twice subtracts once.';
 
 CREATE OR REPLACE FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean
@@ -3510,35 +3581,38 @@ COMMENT ON FUNCTION gamification.badges_for(anyelement) IS
 CREATE OR REPLACE VIEW gamification.leaderboards AS
 SELECT b.code, b.name, b.description, b.point_type, b.period,
        CASE WHEN b.period <> 'all' THEN b.time_zone END AS time_zone,
-       CASE WHEN b.period = 'week' THEN b.week_start END AS week_start, b.ties
+       CASE WHEN b.period = 'week' THEN b.week_start END AS week_start, b.ties, b.ranks_by, b.category
   FROM gamification.leaderboard b;
 COMMENT ON VIEW gamification.leaderboards IS 'The leaderboards, as registered with leaderboard_register(); read one with leaderboard_top(), leaderboard_rank() and leaderboard_periods(). Added in 0.3.0.';
 COMMENT ON COLUMN gamification.leaderboards.code IS 'The leaderboard''s code (what the reading functions take).';
 COMMENT ON COLUMN gamification.leaderboards.name IS 'Display name.';
 COMMENT ON COLUMN gamification.leaderboards.description IS 'Description, or NULL.';
-COMMENT ON COLUMN gamification.leaderboards.point_type IS 'The point type whose points it ranks.';
+COMMENT ON COLUMN gamification.leaderboards.point_type IS 'The point type whose points it ranks; NULL for a board of badges.';
 COMMENT ON COLUMN gamification.leaderboards.period IS 'all (the total), or the repeating period whose points it ranks: day, week, month or year.';
 COMMENT ON COLUMN gamification.leaderboards.time_zone IS 'The IANA time zone whose midnight starts a period; NULL for all.';
 COMMENT ON COLUMN gamification.leaderboards.week_start IS 'The first day of a week (monday to sunday); NULL unless period is week.';
 COMMENT ON COLUMN gamification.leaderboards.ties IS 'How equal scores rank: rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).';
+COMMENT ON COLUMN gamification.leaderboards.ranks_by IS 'What a score is: points (the net points of point_type earned in the period) or badges (the net number of badges awarded in the period, of category if set; for an all-time board, the badges held).';
+COMMENT ON COLUMN gamification.leaderboards.category IS 'For a board of badges, the category whose badges it counts; NULL: every badge.';
 
 
 -- Leaderboards: the new file (scores are written by _points_apply, core/runtime.sql above;
 -- erased with the user's data, core/erase.sql; history_import moves imported points into
 -- their periods, core/import.sql).
--- Leaderboards (0.3.0, issue 19): a board ranks users by the points of a point type earned
--- in a period: all time, or a repeating day, week, month or year in a named time zone.
--- Scores are kept per board, period and user (gamification.leaderboard_score), written by
--- _points_apply (core/runtime.sql) with the totals, under the users' locks; a closed
--- period's rows are never deleted: they are its final standings. Beside them, how many
--- users each score range holds (gamification.leaderboard_count, deltas written with the
--- scores, never waited for): a user's rank is the sum of the counts of the ranges above
--- theirs plus a count inside their own range (_leaderboard_ranked_above), exact at any size.
--- Pages and neighbours are read from the index (board, period, score DESC, reached_at, user).
+-- Leaderboards (0.3.0, issue 19): a board ranks users by the points of a point type, or by
+-- the badges they earn (of a category, or all), in a period: all time, or a repeating day,
+-- week, month or year in a named time zone. Scores are kept per board, period and user
+-- (gamification.leaderboard_score), written by _leaderboard_add (core/runtime.sql) with the
+-- totals and awards, under the users' locks; a closed period's rows are never deleted:
+-- they are its final standings. Beside them, how many users each score range holds
+-- (gamification.leaderboard_count, deltas written with the scores, never waited for): a
+-- user's rank is the sum of the counts of the ranges above theirs plus a count inside
+-- their own range (_leaderboard_ranked_above), exact at any size. Pages and neighbours are
+-- read from the index (board, period, score DESC, reached_at, user).
 -- _leaderboard_recompute() is the one definition of a board's scores from the data (the
--- event log, plus the points events_prune() kept in points_total.pruned for all-time
--- boards): registration fills a board with it, leaderboard_verify() compares with it and
--- repairs, history_import() moves imported points into the periods they happened in.
+-- event log, plus what events_prune() deleted: points_total.pruned, the award rows):
+-- registration fills a board with it, leaderboard_verify() compares with it and repairs,
+-- history_import() moves imported points and awards into the periods they happened in.
 
 CREATE OR REPLACE FUNCTION gamification._leaderboard_must_exist(p_function text, p_code text)
 RETURNS gamification.leaderboard
@@ -3586,11 +3660,20 @@ BEGIN
     -- The scores of boards p_boards (of users p_users, NULL: all; of periods ending after
     -- p_since, NULL: all) as the data says, against those stored: each difference once. A
     -- period's score is the sum of the points of the board's type of the user's events in
-    -- it (an all-time board's adds the points events_prune() deleted), reached at the time
-    -- of the last of them that moved it (in the log's order). With p_repair the stored rows become those (the
-    -- caller holds the users' locks).
+    -- it (an all-time board's adds the points events_prune() deleted); on a board of badges,
+    -- the user's badge events in it of the board's category (or all), +1 an award, -1 a
+    -- revoke or reset (an all-time board's: the badges held). Reached at the time of the
+    -- last event that moved it (in the log's order). With p_repair the stored rows become
+    -- those (the caller holds the users' locks).
     WITH board AS (
         SELECT b.* FROM gamification.leaderboard b WHERE b.code = ANY (p_boards)
+    ),
+    badge_event AS (  -- for boards of badges: each badge event counts one, up or down
+        SELECT e.user_id, e.at, e.id, g.category, CASE e.kind WHEN 'badge_awarded' THEN 1 ELSE -1 END AS n
+          FROM gamification.event e LEFT JOIN gamification.badge g ON g.code = e.subject
+         WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+           AND (p_users IS NULL OR e.user_id = ANY (p_users))
+           AND EXISTS (SELECT 1 FROM board b WHERE b.ranks_by = 'badges')
     ),
     src AS (
         SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at) AS period_start,
@@ -3601,6 +3684,27 @@ BEGIN
         SELECT b.code, '-infinity'::timestamptz, t.user_id, t.pruned, NULL::timestamptz, NULL::bigint
           FROM board b JOIN gamification.points_total t ON t.point_type = b.point_type
          WHERE b.period = 'all' AND t.pruned <> 0 AND (p_users IS NULL OR t.user_id = ANY (p_users))
+        UNION ALL
+        SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at),
+               e.user_id, e.n, e.at, e.id
+          FROM board b JOIN badge_event e ON b.category IS NULL OR e.category = b.category
+         WHERE b.ranks_by = 'badges'
+        UNION ALL
+        -- An all-time board of badges ranks the badges held: events_prune() keeps only each
+        -- badge's latest event, so the award rows make up the difference (0 unless pruned).
+        SELECT b.code, '-infinity'::timestamptz, h.user_id, h.n, NULL::timestamptz, NULL::bigint
+          FROM board b
+         CROSS JOIN LATERAL (
+               SELECT x.user_id, pg_catalog.sum(x.n)::bigint AS n
+                 FROM (SELECT a.user_id, 1 AS n
+                         FROM gamification.award a JOIN gamification.badge g ON g.code = a.badge_code
+                        WHERE (b.category IS NULL OR g.category = b.category)
+                          AND (p_users IS NULL OR a.user_id = ANY (p_users))
+                       UNION ALL
+                       SELECT e.user_id, -e.n FROM badge_event e WHERE b.category IS NULL OR e.category = b.category) x
+                GROUP BY x.user_id
+               HAVING pg_catalog.sum(x.n) <> 0) h
+         WHERE b.ranks_by = 'badges' AND b.period = 'all'
     ),
     expected AS (
         -- Reached at the time of the last event applied (the log's order, which is the
@@ -3744,21 +3848,69 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_count_check(text[], timestamptz, boolean) IS
     'Internal: each score range of leaderboards p_boards (in periods ending after p_since, NULL: all) whose count (the sum of its leaderboard_count rows) differs from the number of scores in it, with both numbers; with p_repair the difference is added as a delta and every range is folded into one row (READ COMMITTED; rows others hold are skipped).';
 
+CREATE OR REPLACE FUNCTION gamification._leaderboard_pause()
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Before a board is filled, emptied or refilled from the log: wait for every writer
+    -- in flight and make the next ones wait until this transaction ends. The users'
+    -- locks (_leaderboard_lock) cover only users who already have events; a writer for a
+    -- new user would not see the uncommitted board and commit points it never gets (or,
+    -- for a board being removed, scores it keeps). Every writer appends to the event log
+    -- before it reads the boards, in a statement of its own, so it reads them after this
+    -- transaction. SHARE ROW EXCLUSIVE: readers of the log go on; two callers queue.
+    -- Called before any user's lock is taken, so no writer holding one waits for it.
+    LOCK TABLE gamification.event IN SHARE ROW EXCLUSIVE MODE
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_pause() IS
+    'Internal: wait for every transaction writing the event log and hold off the next ones to the end of this transaction (SHARE ROW EXCLUSIVE on gamification.event), so that a board registered, changed or removed here is seen by every later writer and every earlier one is in the log it is filled from. Called before any user lock.';
+
 CREATE OR REPLACE FUNCTION gamification._leaderboard_lock(p_boards text[])
 RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- Everyone whose scores on these boards may change, in the one order of every writer:
-    -- the users with events of the boards' types, or scores on them.
+    -- the users with events of the boards' types (badge events and badges held, for boards
+    -- of badges), or scores on them.
     SELECT gamification._lock_users(ARRAY(
         SELECT e.user_id FROM gamification.event e
          WHERE e.point_type IN (SELECT b.point_type FROM gamification.leaderboard b WHERE b.code = ANY (p_boards))
         UNION
+        SELECT e.user_id FROM gamification.event e
+         WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+           AND EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
+        UNION
+        SELECT a.user_id FROM gamification.award a
+         WHERE EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
+        UNION
         SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (p_boards)))
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_lock(text[]) IS
-    'Internal: take the locks of every user with events of the point types of leaderboards p_boards or scores on them, in the one order of every writer (_lock_users).';
+    'Internal: take the locks of every user whose scores on leaderboards p_boards may change (events of their point types, badge events and awards for boards of badges, scores on them), in the one order of every writer (_lock_users).';
+
+CREATE OR REPLACE FUNCTION gamification._leaderboard_categories_rebuild(p_categories text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_boards text[] := ARRAY(SELECT b.code FROM gamification.leaderboard b
+                              WHERE b.ranks_by = 'badges' AND b.category = ANY (p_categories) ORDER BY b.code);
+BEGIN
+    -- Badges moved into or out of categories p_categories (a badge's category changed, or
+    -- a badge was deleted): the boards of those categories rank what the badges are now in,
+    -- past periods too, refilled from the log like a changed board. Before any user lock.
+    IF pg_catalog.cardinality(v_boards) > 0 THEN
+        PERFORM gamification._leaderboard_pause();
+        PERFORM gamification._leaderboard_lock(v_boards);
+        PERFORM gamification._leaderboard_recompute(v_boards, NULL, NULL, true);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_categories_rebuild(text[]) IS
+    'Internal: refill from the log every leaderboard of badges ranking one of categories p_categories (after badges moved into or out of them), writers paused (_leaderboard_pause) and the users locked.';
 
 CREATE OR REPLACE FUNCTION gamification.leaderboard_register(definitions jsonb)
 RETURNS SETOF text
@@ -3778,6 +3930,8 @@ DECLARE
     v_zone text;
     v_week_start text;
     v_ties text;
+    v_ranks_by text;
+    v_category text;
     v_norm jsonb := '[]'::jsonb;
     v_rebuild text[];
     v_state text;
@@ -3789,9 +3943,33 @@ BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('leaderboard', v_obj, v_idx);
         v_code := gamification._definition_code('leaderboard', v_label, v_obj,
-                      ARRAY['code', 'name', 'description', 'point_type', 'period', 'time_zone', 'week_start', 'ties'],
+                      ARRAY['code', 'name', 'description', 'ranks_by', 'point_type', 'category', 'period', 'time_zone',
+                            'week_start', 'ties'],
                       v_idx, v_codes);
         v_codes := v_codes || v_code;
+        v_ranks_by := coalesce(gamification._text_field(v_label, v_obj, 'ranks_by', false, false,
+                                   'Give "ranks_by": points (the default) or badges.'), 'points');
+        IF v_ranks_by NOT IN ('points', 'badges') THEN
+            PERFORM gamification._field_error(v_label, 'ranks_by', 'one of points, badges', v_obj -> 'ranks_by',
+                                              'Give "ranks_by": points (the default) or badges.');
+        END IF;
+        IF v_ranks_by = 'badges' AND (v_obj ->> 'point_type') IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "point_type" only applies to a board ranking points', v_label),
+                HINT = 'A board with "ranks_by": "badges" counts badges: omit "point_type" (or rank points instead).';
+        END IF;
+        v_category := gamification._text_field(v_label, v_obj, 'category', false, true,
+                          'Omit "category" to count every badge, or give a category''s code.');
+        IF v_category IS NOT NULL AND v_ranks_by <> 'badges' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "category" only applies to a board ranking badges', v_label),
+                HINT = 'Give "ranks_by": "badges" to rank users by the badges of that category they earn.';
+        END IF;
+        IF v_category IS NOT NULL AND NOT EXISTS (SELECT 1 FROM gamification.category c WHERE c.code = v_category) THEN
+            RAISE EXCEPTION USING ERRCODE = '42704',
+                MESSAGE = pg_catalog.format('%s: field "category" "%s" is not a registered category', v_label, v_category),
+                HINT = 'Register it first (gamification.category_register(), or a badge with that "category"); see gamification.categories.';
+        END IF;
         v_period := coalesce(gamification._text_field(v_label, v_obj, 'period', false, false,
                                  'Give "period": all (the total), day, week, month or year.'), 'all');
         IF v_period NOT IN ('all', 'day', 'week', 'month', 'year') THEN
@@ -3834,7 +4012,9 @@ BEGIN
                                  'Omit "name" to use the code as the name.'), v_code),
             'description', gamification._text_field(v_label, v_obj, 'description', false, false,
                                  'Omit "description" or give a string.'),
-            'point_type', gamification._point_type_field(v_label, v_obj),
+            'ranks_by', v_ranks_by,
+            'point_type', CASE WHEN v_ranks_by = 'points' THEN gamification._point_type_field(v_label, v_obj) END,
+            'category', v_category,
             'period', v_period,
             'time_zone', coalesce(v_zone, 'UTC'),
             'week_start', coalesce(v_week_start, 'monday'),
@@ -3842,36 +4022,36 @@ BEGIN
             'definition', v_obj));
     END LOOP;
 
-    -- New boards, and boards that now count other points or other periods, are filled
-    -- from the data; the users whose scores that writes are locked first, as by every writer.
+    -- New boards, and boards that now rank something else or other periods, are filled
+    -- from the data: writers paused first (_leaderboard_pause), then the definitions, then
+    -- the users whose scores that writes locked, as by every writer.
     SELECT pg_catalog.array_agg(n.code ORDER BY n.code) INTO v_rebuild
       FROM pg_catalog.jsonb_to_recordset(v_norm)
-           AS n(code text, point_type text, period text, time_zone text, week_start text)
+           AS n(code text, ranks_by text, point_type text, category text, period text, time_zone text, week_start text)
       LEFT JOIN gamification.leaderboard b ON b.code = n.code
-     WHERE b.code IS NULL OR (b.point_type, b.period, b.time_zone, b.week_start)
-                             IS DISTINCT FROM (n.point_type, n.period, n.time_zone, n.week_start);
+     WHERE b.code IS NULL
+        OR (b.ranks_by, b.point_type, b.category, b.period, b.time_zone, b.week_start)
+           IS DISTINCT FROM (n.ranks_by, n.point_type, n.category, n.period, n.time_zone, n.week_start);
     IF v_rebuild IS NOT NULL THEN
-        PERFORM gamification._lock_users(ARRAY(
-            SELECT e.user_id FROM gamification.event e
-             WHERE e.point_type IN (SELECT n ->> 'point_type' FROM pg_catalog.jsonb_array_elements(v_norm) AS n
-                                     WHERE (n ->> 'code') = ANY (v_rebuild))
-            UNION
-            SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (v_rebuild)));
+        PERFORM gamification._leaderboard_pause();
     END IF;
 
-    INSERT INTO gamification.leaderboard AS b (code, name, description, point_type, period, time_zone, week_start, ties,
-                                               definition)
-    SELECT n.code, n.name, n.description, n.point_type, n.period, n.time_zone, n.week_start, n.ties, n.definition
+    INSERT INTO gamification.leaderboard AS b (code, name, description, ranks_by, point_type, category, period,
+                                               time_zone, week_start, ties, definition)
+    SELECT n.code, n.name, n.description, n.ranks_by, n.point_type, n.category, n.period, n.time_zone, n.week_start,
+           n.ties, n.definition
       FROM pg_catalog.jsonb_to_recordset(v_norm)
-           AS n(code text, name text, description text, point_type text, period text, time_zone text, week_start text,
-                ties text, definition jsonb)
+           AS n(code text, name text, description text, ranks_by text, point_type text, category text, period text,
+                time_zone text, week_start text, ties text, definition jsonb)
      ORDER BY n.code
     ON CONFLICT (code) DO UPDATE
-       SET name = EXCLUDED.name, description = EXCLUDED.description, point_type = EXCLUDED.point_type,
-           period = EXCLUDED.period, time_zone = EXCLUDED.time_zone, week_start = EXCLUDED.week_start,
-           ties = EXCLUDED.ties, definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+       SET name = EXCLUDED.name, description = EXCLUDED.description, ranks_by = EXCLUDED.ranks_by,
+           point_type = EXCLUDED.point_type, category = EXCLUDED.category, period = EXCLUDED.period,
+           time_zone = EXCLUDED.time_zone, week_start = EXCLUDED.week_start, ties = EXCLUDED.ties,
+           definition = EXCLUDED.definition, updated_at = pg_catalog.now();
 
     IF v_rebuild IS NOT NULL THEN
+        PERFORM gamification._leaderboard_lock(v_rebuild);  -- reads the new definitions
         PERFORM gamification._leaderboard_recompute(v_rebuild, NULL, NULL, true);
     END IF;
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
@@ -3889,7 +4069,7 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_register(jsonb) IS
-    'Register one leaderboard (JSON object) or several (JSON array) with keys code (required), name (default: the code), description, point_type (default points), period (all, the default: the total; or day, week, month, year: repeating), time_zone (an IANA name from pg_timezone_names, default UTC; periods start at local midnight, a daylight-saving day is one day of 23 or 25 hours), week_start (monday, the default, to sunday; period week only), ties (rank, the default: 1, 1, 3; dense_rank: 1, 1, 2; first: the first to reach the score ranks first). A new board, or one whose point type or periods change, is filled from the event log, past periods included. An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
+    'Register one leaderboard (JSON object) or several (JSON array) with keys code (required), name (default: the code), description, ranks_by (points, the default: the net points of point_type earned; badges: the net number of badges awarded, of category if given, an all-time board counting those held), point_type (default points; boards of points only), category (a registered category; boards of badges only), period (all, the default: the total; or day, week, month, year: repeating), time_zone (an IANA name from pg_timezone_names, default UTC; periods start at local midnight, a daylight-saving day is one day of 23 or 25 hours), week_start (monday, the default, to sunday; period week only), ties (rank, the default: 1, 1, 3; dense_rank: 1, 1, 2; first: the first to reach the score ranks first). A new board, or one whose ranks_by, point type, category or periods change, is filled from the event log, past periods included (awards wait meanwhile). An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
 
 CREATE OR REPLACE FUNCTION gamification.leaderboard_unregister(code text)
 RETURNS boolean
@@ -3907,6 +4087,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = $1) THEN
         RETURN false;
     END IF;
+    PERFORM gamification._leaderboard_pause();  -- no writer scores on it after the delete
     PERFORM gamification._leaderboard_lock(ARRAY[$1]);
     DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
     DELETE FROM gamification.leaderboard_count c WHERE c.leaderboard = $1;
@@ -4232,6 +4413,105 @@ $$;
 COMMENT ON FUNCTION gamification.leaderboard_compact() IS
     'Fold the score ranges'' count rows of every leaderboard into one row per range, skipping rows a writer holds; returns how many rows fewer there are. Writers in READ COMMITTED do this as they go: schedule it (every few minutes) only if your application writes under REPEATABLE READ or SERIALIZABLE. Never waits for writers; needs a READ COMMITTED transaction (55000 otherwise). Admins only.';
 
+-- A category a leaderboard ranks cannot be deleted.
+-- Categories: register (insert or update in place) and delete. Deleting a
+-- category never deletes badges or awards: their category becomes NULL.
+
+CREATE OR REPLACE FUNCTION gamification.category_register(definitions jsonb)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_defs jsonb;
+    v_obj jsonb;
+    v_idx integer;
+    v_label text;
+    v_code text;
+    v_codes text[] := '{}'::text[];
+    v_norm jsonb := '[]'::jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    v_defs := gamification._as_array('category', $1, 'category_register');  -- in the body: the block's handler sees its errors
+    FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
+        v_label := gamification._label('category', v_obj, v_idx);
+        v_code := gamification._definition_code('category', v_label, v_obj, ARRAY['code', 'name', 'description'],
+                                                v_idx, v_codes);
+        v_codes := v_codes || v_code;
+        v_norm := v_norm || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'code', v_code,
+            'name', coalesce(gamification._text_field(v_label, v_obj, 'name', false, false,
+                                 'Omit "name" to use the code as the name.'), v_code),
+            'description', gamification._text_field(v_label, v_obj, 'description', false, false,
+                                 'Omit "description" or give a string.')));
+    END LOOP;
+
+    INSERT INTO gamification.category AS c (code, name, description)
+    SELECT n.code, n.name, n.description
+      FROM pg_catalog.jsonb_to_recordset(v_norm) AS n(code text, name text, description text)
+     ORDER BY n.code
+    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
+
+    RETURN QUERY SELECT pg_catalog.unnest(v_codes);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.category_register(jsonb) IS
+    'Register one category (JSON object) or several (JSON array of objects) with keys code (required), name (defaults to code), description. An existing code is updated in place. Returns the codes registered. Idempotent.';
+
+CREATE OR REPLACE FUNCTION gamification.category_delete(code text)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER  -- admins write definitions only through the API
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    PERFORM gamification._require_code('category', $1, 'category_delete');
+    IF EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.category = $1) THEN
+        RAISE EXCEPTION USING ERRCODE = '2BP01',
+            MESSAGE = pg_catalog.format('category "%s" is ranked by leaderboard "%s"', $1,
+                          (SELECT b.code FROM gamification.leaderboard b WHERE b.category = $1 ORDER BY b.code LIMIT 1)),
+            HINT = 'Unregister the leaderboard first (gamification.leaderboard_unregister()), or register it without "category".';
+    END IF;
+    DELETE FROM gamification.category c WHERE c.code = $1;
+    RETURN FOUND;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    IF v_detail <> '' AND v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    ELSIF v_hint <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, HINT = v_hint;
+    ELSIF v_detail <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = v_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message;
+END;
+$$;
+COMMENT ON FUNCTION gamification.category_delete(text) IS
+    'Delete a category. Its badges stay (their category becomes NULL) and so do their awards. Returns true if the category existed, false otherwise. Idempotent. 2BP01 while a leaderboard ranks its badges.';
+
 
 -- Privileges start again from nothing (the file revokes everything first), then row security.
 -- Privileges: who may do what. Three levels, as NOLOGIN group roles that a DBA
@@ -4417,7 +4697,8 @@ GRANT EXECUTE ON FUNCTION
     gamification._unlocks_reached(text, text, bigint, text[]), gamification._points_apply(text[], bigint[], text[]),
     gamification._level_at(text, bigint), gamification._leaderboard_period(text, text, text, timestamptz),
     gamification._leaderboard_bucket(bigint), gamification._leaderboard_fold(text[], timestamptz[], integer[]),
-    gamification._leaderboard_fold_rows(tid[]),
+    gamification._leaderboard_fold_rows(tid[]), gamification._leaderboard_add(text[], text[], bigint[]),
+    gamification._leaderboard_badges_add(text[], text[], integer),
     gamification._badge_must_exist(text), gamification._levenshtein(text, text),
     gamification._raise(text, text, text),
     gamification._stage(text[], text[], bigint[]), gamification._lock_users(text[]),

@@ -265,12 +265,17 @@ DECLARE
     v_registrant name := gamification._registrant(p_registrant);
     v_code text := gamification._require_code('badge', p_code, 'gamification.badge_unregister()');
     v_table regclass;
+    v_category text;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.badge b WHERE b.code = v_code AND b.retired_at IS NULL) THEN
         RETURN false;
     END IF;
     PERFORM gamification._require_trigger_privilege(pg_catalog.format('badge "%s"', v_code), r, v_registrant)
        FROM gamification.badge_rule r WHERE r.badge_code = v_code;
+    IF EXISTS (SELECT 1 FROM gamification.badge b JOIN gamification.leaderboard l ON l.category = b.category
+                WHERE b.code = v_code) THEN
+        PERFORM gamification._leaderboard_pause();  -- before the revokes below lock users
+    END IF;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
         PERFORM gamification._sync_table(v_table);
@@ -285,7 +290,10 @@ BEGIN
         -- still behind the awards in user_badges. Registering the code again revives it.
         UPDATE gamification.badge b SET retired_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE b.code = v_code;
     ELSE
-        DELETE FROM gamification.badge b WHERE b.code = v_code;
+        DELETE FROM gamification.badge b WHERE b.code = v_code RETURNING b.category INTO v_category;
+        IF v_category IS NOT NULL THEN  -- its past awards leave its category's boards
+            PERFORM gamification._leaderboard_categories_rebuild(ARRAY[v_category]);
+        END IF;
     END IF;
     RETURN true;
 END;
@@ -405,6 +413,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_old jsonb;
+    v_moved text[];
     r record;
 BEGIN
     -- Categories first, then badges (locked in code order).
@@ -421,6 +430,12 @@ BEGIN
     SELECT pg_catalog.jsonb_object_agg(b.code, b.target) INTO v_old
       FROM (SELECT b.code, b.target FROM gamification.badge b
              WHERE b.code = ANY (p_codes) ORDER BY b.code FOR NO KEY UPDATE) b;
+    -- The categories badges move out of and into: their leaderboards are refilled below.
+    SELECT pg_catalog.array_agg(DISTINCT c.category) INTO v_moved
+      FROM gamification.badge b
+      JOIN pg_catalog.jsonb_to_recordset(p_norm) AS n(code text, category text) ON n.code = b.code
+     CROSS JOIN LATERAL (VALUES (b.category), (n.category)) AS c(category)
+     WHERE b.category IS DISTINCT FROM n.category AND c.category IS NOT NULL;
 
     INSERT INTO gamification.badge AS b
            (code, name, description, points, category, target, secret, next, point_type, definition)
@@ -434,6 +449,9 @@ BEGIN
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
            next = EXCLUDED.next, point_type = EXCLUDED.point_type, definition = EXCLUDED.definition,
            updated_at = pg_catalog.now(), retired_at = NULL;
+    IF v_moved IS NOT NULL THEN  -- before the awards below take users' locks (_leaderboard_pause)
+        PERFORM gamification._leaderboard_categories_rebuild(v_moved);
+    END IF;
 
     -- A new or changed target awards at once the users whose stored progress already
     -- reaches it, unless they hold the badge or it was revoked from them by hand (their
@@ -461,7 +479,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification._badges_write(jsonb, text[]) IS
-    'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order) and award at once the users whose stored progress reaches a new or changed target.';
+    'Internal: write validated, normalised badge definitions (categories created, badges upserted in code order), refill the leaderboards of the categories badges moved out of or into, and award at once the users whose stored progress reaches a new or changed target.';
 
 CREATE {{ or_replace }}FUNCTION gamification._badge_keys()
 RETURNS text[]

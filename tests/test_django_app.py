@@ -259,8 +259,10 @@ call_command("gamification_events", verbosity=0)  # the worker's consumer reads 
 # A leaderboard registered now is filled from the log; standings come with their users.
 from gamification.django.models import Leaderboard
 with connection.cursor() as cur:
-    cur.execute(\"\"\"SELECT gamification.leaderboard_register('{"code": "all_time", "name": "All time", "period": "all"}')\"\"\")
-out["boards"] = list(Leaderboard.objects.values_list("code", "period"))
+    cur.execute(\"\"\"SELECT gamification.leaderboard_register('[{"code": "all_time", "name": "All time", "period": "all"},
+        {"code": "collectors", "name": "Collectors", "ranks_by": "badges"}]')\"\"\")
+out["boards"] = list(Leaderboard.objects.values_list("code", "ranks_by", "point_type"))
+out["collectors"] = [[s.user.username, s.score] for s in api.leaderboard("collectors", 1)]
 out["top"] = [[s.rank, s.user.username, s.score] for s in api.leaderboard("all_time", 2)]
 out["around_dave"] = [[s.rank, s.user.username] for s in api.rank(dave, "all_time", around=1)][:2]
 out["has_badge"] = [api.has_badge(alice, "star"), api.has_badge(bob, "star"), api.has_badge(str(alice.pk), "star")]
@@ -489,7 +491,8 @@ def test_django_project(server, dsn, tmp_path, kind):
     assert result["api_points"] == {"alice": 35, "bob": 5, "carol": 0, "dave": 20}
     assert result["alice_level"] == [2, "Regular", None]
     assert result["alice_xp"] == 7 and result["alice_by_type"] == [["points", 35], ["xp", 7]]
-    assert result["boards"] == [["all_time", "all"]]
+    assert result["boards"] == [["all_time", "points", "points"], ["collectors", "badges", None]]
+    assert result["collectors"] == [["alice", len(result["held"]["alice"])]]  # a board of badges, filled from the log
     assert result["top"] == [[1, "alice", 35], [2, "dave", 20]]
     assert result["around_dave"] == [[1, "alice"], [2, "dave"]]
     assert result["has_badge"] == [True, False, True]

@@ -12,6 +12,7 @@ import threading
 import time
 
 import psycopg
+from test_core_concurrency import _finish, _in_thread, _wait_until_blocked
 
 USERS = [f"u{i}" for i in range(6)]
 WRITERS = 6
@@ -22,7 +23,9 @@ BOARDS = """SELECT gamification.leaderboard_register('[
     {"code": "all_points", "ties": "rank"},
     {"code": "week_paris", "period": "week", "time_zone": "Europe/Paris", "ties": "first"},
     {"code": "all_xp", "point_type": "xp", "ties": "dense_rank"},
-    {"code": "day_ny", "point_type": "xp", "period": "day", "time_zone": "America/New_York"}]')"""
+    {"code": "day_ny", "point_type": "xp", "period": "day", "time_zone": "America/New_York"},
+    {"code": "collectors", "ranks_by": "badges"},
+    {"code": "even_week", "ranks_by": "badges", "category": "even", "period": "week", "time_zone": "Asia/Tokyo"}]')"""
 
 # What each board must show, from the data: rank() (or dense_rank, row_number) over the
 # points of the board's type in the board's current period.
@@ -41,12 +44,31 @@ SELECT CASE (SELECT ties FROM b) WHEN 'dense_rank' THEN dense_rank() OVER (ORDER
        user_id, score
   FROM scores ORDER BY score DESC, user_id"""
 
+# Boards of badges: all time, the badges held (of the category); a period, the awards in
+# it minus the revokes and resets in it.
+BADGE_TRUTH = """
+WITH b AS (SELECT * FROM gamification.leaderboard WHERE code = %(code)s),
+scores AS (
+    SELECT a.user_id, count(*) AS score
+      FROM b, gamification.award a JOIN gamification.badge g ON g.code = a.badge_code
+     WHERE b.period = 'all' AND (b.category IS NULL OR g.category = b.category)
+     GROUP BY a.user_id
+    UNION ALL
+    SELECT e.user_id, sum(CASE e.kind WHEN 'badge_awarded' THEN 1 ELSE -1 END)
+      FROM b, gamification.event e JOIN gamification.badge g ON g.code = e.subject
+     WHERE b.period <> 'all' AND e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+       AND (b.category IS NULL OR g.category = b.category)
+       AND e.at >= gamification._leaderboard_period(b.period, b.time_zone, b.week_start, now())
+     GROUP BY e.user_id)
+SELECT user_id, score::bigint FROM scores WHERE score <> 0 ORDER BY user_id"""
+
 
 def test_concurrent_writers_keep_every_board_exact(dsn):
     with psycopg.connect(dsn, autocommit=True) as setup:
         setup.execute("""SELECT gamification.point_type_register('{"code": "xp", "name": "XP"}')""")
         setup.execute("SELECT gamification.badge_register(%s::jsonb)", (
-            "[" + ", ".join(f'{{"code": "b{i}", "name": "B{i}", "points": {i + 1}, "point_type": "xp"}}'
+            "[" + ", ".join(f'{{"code": "b{i}", "name": "B{i}", "points": {i + 1}, "point_type": "xp", '
+                            f'"category": "{("even", "odd")[i % 2]}"}}'
                             for i in range(BADGES)) + "]",))
         setup.execute(BOARDS)
     deadlocks: list[BaseException] = []
@@ -57,7 +79,10 @@ def test_concurrent_writers_keep_every_board_exact(dsn):
         with psycopg.connect(dsn, autocommit=True) as conn:
             for _ in range(TRANSACTIONS):
                 try:
-                    if rng.random() < 0.6:
+                    if rng.random() < 0.15:  # a revoke: one badge fewer on the boards of badges
+                        conn.execute("SELECT gamification.badge_revoke(%s, %s)",
+                                     (rng.choice(USERS), f"b{rng.randrange(BADGES)}"))
+                    elif rng.random() < 0.6:
                         user = rng.choice(USERS)
                         with conn.transaction():
                             conn.execute("SELECT gamification.points_award(%s, %s, 'w')", (user, rng.randint(1, 9)))
@@ -93,6 +118,11 @@ def test_concurrent_writers_keep_every_board_exact(dsn):
             else:
                 assert {u: r for r, u, _ in board} == {u: r for r, u, _ in truth}, code
             assert [s for _, _, s in board] == sorted((s for _, _, s in board), reverse=True), code
+        for code in ("collectors", "even_week"):
+            truth = check.execute(BADGE_TRUTH, {"code": code}).fetchall()
+            board = check.execute("SELECT user_id, score FROM gamification.leaderboard_top(%s, 1000) WHERE score <> 0 "
+                                  "ORDER BY user_id", (code,)).fetchall()
+            assert truth and board == truth, code
         assert check.execute("SELECT count(*) FROM gamification.leaderboard_verify()").fetchone()[0] == 0
 
 
@@ -293,3 +323,93 @@ def test_with_leaderboard_fold_off_writers_leave_every_delta_to_leaderboard_comp
         assert conn.execute("SELECT gamification.leaderboard_compact()").fetchone() == (rows - 1,)
         assert conn.execute("SELECT count(*) FROM gamification.leaderboard_count").fetchone() == (1,)
         assert conn.execute("SELECT * FROM gamification.leaderboard_verify()").fetchall() == []
+
+
+def _while_open(dsn, registration: str, write: str) -> None:
+    """Run `registration` in a transaction left open, then `write` (autocommit) in another
+    session, then commit the registration: the write either waited for it or not."""
+    with psycopg.connect(dsn) as registrant, psycopg.connect(dsn, autocommit=True) as writer:
+        registrant.execute(registration)
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                writer.execute(write)
+            except BaseException as exc:  # re-raised below
+                failure.append(exc)
+            done.set()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        done.wait(1.0)  # a writer that does not wait is done by now
+        registrant.commit()
+        thread.join(30)
+        assert not thread.is_alive() and not failure, failure
+
+
+def test_a_board_registered_while_a_new_user_scores_ranks_that_user(dsn):
+    """Registration fills a board from the log under the users' locks; a user with no
+    event yet was not among them, and a writer that did not see the uncommitted board
+    committed points the board then lacked (verify reported them). Registration now waits
+    for the writers in flight and writers for it (a lock on the event log)."""
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("""SELECT gamification.badge_register('{"code": "first", "name": "First"}')""")
+        _while_open(dsn, """SELECT gamification.leaderboard_register('{"code": "all_points"}')""",
+                    "SELECT gamification.points_award('newcomer', 5, 'hello')")
+        assert admin.execute("SELECT leaderboard, user_id, stored, computed FROM gamification.leaderboard_verify()").fetchall() == []
+        _while_open(dsn, """SELECT gamification.leaderboard_register('{"code": "collectors", "ranks_by": "badges"}')""",
+                    "SELECT gamification.badge_award('another', 'first')")
+        assert admin.execute("SELECT leaderboard, user_id, stored, computed FROM gamification.leaderboard_verify()").fetchall() == []
+        assert admin.execute("SELECT user_id, score FROM gamification.leaderboard_top('all_points')").fetchall() \
+            == [("newcomer", 5)]
+        assert admin.execute("SELECT user_id, score FROM gamification.leaderboard_top('collectors')").fetchall() \
+            == [("another", 1)]
+
+
+def test_an_all_time_board_of_badges_ranks_the_badges_held_after_events_prune(dsn):
+    """events_prune() keeps only each badge's latest event per user: the log alone would
+    say a user who earned, lost and earned a badge again holds none. An all-time board of
+    badges counts the badges held, and verify agrees after pruning."""
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("""SELECT gamification.badge_register('{"code": "p", "name": "P"}')""")
+        admin.execute("""SELECT gamification.leaderboard_register('{"code": "held", "ranks_by": "badges"}')""")
+        admin.execute("""SELECT gamification.history_import(
+                             '{"awards": [{"user_id": "u", "code": "p", "at": "2025-01-01T00:00:00Z"}]}')""")
+        admin.execute("SELECT gamification.badge_revoke('u', 'p')")
+        admin.execute("SELECT gamification.badge_award('u', 'p')")
+        assert admin.execute("SELECT gamification.events_prune('1 day')").fetchone()[0] == 1
+        assert admin.execute("SELECT count(*) FROM gamification.event WHERE subject = 'p'").fetchone()[0] == 2
+        assert admin.execute("SELECT * FROM gamification.leaderboard_verify()").fetchall() == []
+        assert admin.execute("SELECT score FROM gamification.leaderboard_rank('held', 'u')").fetchone()[0] == 1
+
+
+def test_a_registration_and_awards_queued_behind_it_never_deadlock(dsn):
+    """The registration takes the event log's lock, then the users' locks; a writer took
+    its user's lock, then the log's (appending its event): a writer queued behind the
+    registration while holding a user's lock that the registration then wanted was a
+    deadlock. Writers now take the log's lock before any user's (_lock_users)."""
+    with psycopg.connect(dsn, autocommit=True) as admin, psycopg.connect(dsn) as early, \
+            psycopg.connect(dsn) as registrant, psycopg.connect(dsn) as writer:
+        admin.execute("SELECT gamification.points_award('u', 1, 'before')")
+        early.execute("SELECT gamification.points_award('x', 1, 'open')")  # holds the log until it commits
+
+        def register():
+            registrant.execute("""SELECT gamification.leaderboard_register('{"code": "all_points"}')""")
+            registrant.commit()
+            return True
+
+        def award():
+            writer.execute("SELECT gamification.points_award('u', 2, 'queued')")
+            writer.commit()
+            return True
+
+        r_thread, r_result = _in_thread(register)
+        _wait_until_blocked(admin, registrant.info.backend_pid)  # waits for `early`
+        w_thread, w_result = _in_thread(award)
+        _wait_until_blocked(admin, writer.info.backend_pid)  # queued behind the registration
+        early.commit()
+        assert _finish(r_thread, r_result) is True
+        assert _finish(w_thread, w_result) is True
+        assert admin.execute("SELECT count(*) FROM gamification.leaderboard_verify()").fetchone()[0] == 0
+        assert admin.execute("SELECT score FROM gamification.leaderboard_rank('all_points', 'u')").fetchone()[0] == 3

@@ -55,11 +55,14 @@ BEGIN
     IF p_action = 'revoke' THEN  -- reset() settles the totals itself, one event per type
         PERFORM gamification._points_apply(v_users, ARRAY(SELECT -x FROM pg_catalog.unnest(v_paid) AS x), v_types);
     END IF;
+    IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN  -- one badge fewer
+        PERFORM gamification._leaderboard_badges_add(v_users, pg_catalog.array_fill(p_code, ARRAY[v_count]), -1);
+    END IF;
     RETURN v_count;
 END;
 $$;
 COMMENT ON FUNCTION gamification._revoke(text, text[], text) IS
-    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time, in the point type they were paid in (its badge_awarded event''s points and type, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself. Returns the number revoked. Idempotent: revoking twice subtracts once.';
+    'Internal, set-based: take badge p_code back from every user of p_users holding it; appends a badge_revoked event subtracting the points actually paid at award time, in the point type they were paid in (its badge_awarded event''s points and type, 0 if none), or with action reset a badge_reset event (points 0, data {"paid": n}): reset() settles the total itself; either way one badge fewer on the leaderboards ranking badges. Returns the number revoked. Idempotent: revoking twice subtracts once.';
 
 CREATE {{ or_replace }}FUNCTION gamification.badge_award(user_id text, code text)
 RETURNS boolean

@@ -60,10 +60,16 @@ AS $$
 {{ error_vars }}
 BEGIN
     PERFORM gamification._require_code('category', $1, 'category_delete');
+    IF EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.category = $1) THEN
+        RAISE EXCEPTION USING ERRCODE = '2BP01',
+            MESSAGE = pg_catalog.format('category "%s" is ranked by leaderboard "%s"', $1,
+                          (SELECT b.code FROM gamification.leaderboard b WHERE b.category = $1 ORDER BY b.code LIMIT 1)),
+            HINT = 'Unregister the leaderboard first (gamification.leaderboard_unregister()), or register it without "category".';
+    END IF;
     DELETE FROM gamification.category c WHERE c.code = $1;
     RETURN FOUND;
 {{ reraise() }}
 END;
 $$;
 COMMENT ON FUNCTION gamification.category_delete(text) IS
-    'Delete a category. Its badges stay (their category becomes NULL) and so do their awards. Returns true if the category existed, false otherwise. Idempotent.';
+    'Delete a category. Its badges stay (their category becomes NULL) and so do their awards. Returns true if the category existed, false otherwise. Idempotent. 2BP01 while a leaderboard ranks its badges.';

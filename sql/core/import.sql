@@ -152,6 +152,13 @@ BEGIN
       FROM ins i JOIN gamification.badge b ON b.code = i.badge_code
      ORDER BY i.awarded_at, i.user_id, i.badge_code;
     GET DIAGNOSTICS v_awards = ROW_COUNT;
+    -- Boards of badges count the imported awards in the periods they happened in.
+    IF v_awards > 0 AND EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.ranks_by = 'badges') THEN
+        PERFORM gamification._leaderboard_recompute(
+            ARRAY(SELECT b.code FROM gamification.leaderboard b WHERE b.ranks_by = 'badges' ORDER BY b.code),
+            ARRAY(SELECT DISTINCT e ->> 'user_id' FROM pg_catalog.jsonb_array_elements(data -> 'awards') AS e),
+            NULL, true);
+    END IF;
 
     -- Progress: the larger of what is here and what is imported (progress never goes back).
     INSERT INTO gamification.progress AS p (user_id, badge_code, progress)

@@ -1,16 +1,17 @@
--- Leaderboards (0.3.0, issue 19): a board ranks users by the points of a point type earned
--- in a period: all time, or a repeating day, week, month or year in a named time zone.
--- Scores are kept per board, period and user (gamification.leaderboard_score), written by
--- _points_apply (core/runtime.sql) with the totals, under the users' locks; a closed
--- period's rows are never deleted: they are its final standings. Beside them, how many
--- users each score range holds (gamification.leaderboard_count, deltas written with the
--- scores, never waited for): a user's rank is the sum of the counts of the ranges above
--- theirs plus a count inside their own range (_leaderboard_ranked_above), exact at any size.
--- Pages and neighbours are read from the index (board, period, score DESC, reached_at, user).
+-- Leaderboards (0.3.0, issue 19): a board ranks users by the points of a point type, or by
+-- the badges they earn (of a category, or all), in a period: all time, or a repeating day,
+-- week, month or year in a named time zone. Scores are kept per board, period and user
+-- (gamification.leaderboard_score), written by _leaderboard_add (core/runtime.sql) with the
+-- totals and awards, under the users' locks; a closed period's rows are never deleted:
+-- they are its final standings. Beside them, how many users each score range holds
+-- (gamification.leaderboard_count, deltas written with the scores, never waited for): a
+-- user's rank is the sum of the counts of the ranges above theirs plus a count inside
+-- their own range (_leaderboard_ranked_above), exact at any size. Pages and neighbours are
+-- read from the index (board, period, score DESC, reached_at, user).
 -- _leaderboard_recompute() is the one definition of a board's scores from the data (the
--- event log, plus the points events_prune() kept in points_total.pruned for all-time
--- boards): registration fills a board with it, leaderboard_verify() compares with it and
--- repairs, history_import() moves imported points into the periods they happened in.
+-- event log, plus what events_prune() deleted: points_total.pruned, the award rows):
+-- registration fills a board with it, leaderboard_verify() compares with it and repairs,
+-- history_import() moves imported points and awards into the periods they happened in.
 {%- from "macros.j2" import reraise %}
 {#- or_replace is "OR REPLACE " when an upgrade script includes this file (plain CREATE in the install script). #}
 
@@ -60,11 +61,20 @@ BEGIN
     -- The scores of boards p_boards (of users p_users, NULL: all; of periods ending after
     -- p_since, NULL: all) as the data says, against those stored: each difference once. A
     -- period's score is the sum of the points of the board's type of the user's events in
-    -- it (an all-time board's adds the points events_prune() deleted), reached at the time
-    -- of the last of them that moved it (in the log's order). With p_repair the stored rows become those (the
-    -- caller holds the users' locks).
+    -- it (an all-time board's adds the points events_prune() deleted); on a board of badges,
+    -- the user's badge events in it of the board's category (or all), +1 an award, -1 a
+    -- revoke or reset (an all-time board's: the badges held). Reached at the time of the
+    -- last event that moved it (in the log's order). With p_repair the stored rows become
+    -- those (the caller holds the users' locks).
     WITH board AS (
         SELECT b.* FROM gamification.leaderboard b WHERE b.code = ANY (p_boards)
+    ),
+    badge_event AS (  -- for boards of badges: each badge event counts one, up or down
+        SELECT e.user_id, e.at, e.id, g.category, CASE e.kind WHEN 'badge_awarded' THEN 1 ELSE -1 END AS n
+          FROM gamification.event e LEFT JOIN gamification.badge g ON g.code = e.subject
+         WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+           AND (p_users IS NULL OR e.user_id = ANY (p_users))
+           AND EXISTS (SELECT 1 FROM board b WHERE b.ranks_by = 'badges')
     ),
     src AS (
         SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at) AS period_start,
@@ -75,6 +85,27 @@ BEGIN
         SELECT b.code, '-infinity'::timestamptz, t.user_id, t.pruned, NULL::timestamptz, NULL::bigint
           FROM board b JOIN gamification.points_total t ON t.point_type = b.point_type
          WHERE b.period = 'all' AND t.pruned <> 0 AND (p_users IS NULL OR t.user_id = ANY (p_users))
+        UNION ALL
+        SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, e.at),
+               e.user_id, e.n, e.at, e.id
+          FROM board b JOIN badge_event e ON b.category IS NULL OR e.category = b.category
+         WHERE b.ranks_by = 'badges'
+        UNION ALL
+        -- An all-time board of badges ranks the badges held: events_prune() keeps only each
+        -- badge's latest event, so the award rows make up the difference (0 unless pruned).
+        SELECT b.code, '-infinity'::timestamptz, h.user_id, h.n, NULL::timestamptz, NULL::bigint
+          FROM board b
+         CROSS JOIN LATERAL (
+               SELECT x.user_id, pg_catalog.sum(x.n)::bigint AS n
+                 FROM (SELECT a.user_id, 1 AS n
+                         FROM gamification.award a JOIN gamification.badge g ON g.code = a.badge_code
+                        WHERE (b.category IS NULL OR g.category = b.category)
+                          AND (p_users IS NULL OR a.user_id = ANY (p_users))
+                       UNION ALL
+                       SELECT e.user_id, -e.n FROM badge_event e WHERE b.category IS NULL OR e.category = b.category) x
+                GROUP BY x.user_id
+               HAVING pg_catalog.sum(x.n) <> 0) h
+         WHERE b.ranks_by = 'badges' AND b.period = 'all'
     ),
     expected AS (
         -- Reached at the time of the last event applied (the log's order, which is the
@@ -218,21 +249,69 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_count_check(text[], timestamptz, boolean) IS
     'Internal: each score range of leaderboards p_boards (in periods ending after p_since, NULL: all) whose count (the sum of its leaderboard_count rows) differs from the number of scores in it, with both numbers; with p_repair the difference is added as a delta and every range is folded into one row (READ COMMITTED; rows others hold are skipped).';
 
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_pause()
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Before a board is filled, emptied or refilled from the log: wait for every writer
+    -- in flight and make the next ones wait until this transaction ends. The users'
+    -- locks (_leaderboard_lock) cover only users who already have events; a writer for a
+    -- new user would not see the uncommitted board and commit points it never gets (or,
+    -- for a board being removed, scores it keeps). Every writer appends to the event log
+    -- before it reads the boards, in a statement of its own, so it reads them after this
+    -- transaction. SHARE ROW EXCLUSIVE: readers of the log go on; two callers queue.
+    -- Called before any user's lock is taken, so no writer holding one waits for it.
+    LOCK TABLE gamification.event IN SHARE ROW EXCLUSIVE MODE
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_pause() IS
+    'Internal: wait for every transaction writing the event log and hold off the next ones to the end of this transaction (SHARE ROW EXCLUSIVE on gamification.event), so that a board registered, changed or removed here is seen by every later writer and every earlier one is in the log it is filled from. Called before any user lock.';
+
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_lock(p_boards text[])
 RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- Everyone whose scores on these boards may change, in the one order of every writer:
-    -- the users with events of the boards' types, or scores on them.
+    -- the users with events of the boards' types (badge events and badges held, for boards
+    -- of badges), or scores on them.
     SELECT gamification._lock_users(ARRAY(
         SELECT e.user_id FROM gamification.event e
          WHERE e.point_type IN (SELECT b.point_type FROM gamification.leaderboard b WHERE b.code = ANY (p_boards))
         UNION
+        SELECT e.user_id FROM gamification.event e
+         WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
+           AND EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
+        UNION
+        SELECT a.user_id FROM gamification.award a
+         WHERE EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
+        UNION
         SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (p_boards)))
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_lock(text[]) IS
-    'Internal: take the locks of every user with events of the point types of leaderboards p_boards or scores on them, in the one order of every writer (_lock_users).';
+    'Internal: take the locks of every user whose scores on leaderboards p_boards may change (events of their point types, badge events and awards for boards of badges, scores on them), in the one order of every writer (_lock_users).';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_categories_rebuild(p_categories text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_boards text[] := ARRAY(SELECT b.code FROM gamification.leaderboard b
+                              WHERE b.ranks_by = 'badges' AND b.category = ANY (p_categories) ORDER BY b.code);
+BEGIN
+    -- Badges moved into or out of categories p_categories (a badge's category changed, or
+    -- a badge was deleted): the boards of those categories rank what the badges are now in,
+    -- past periods too, refilled from the log like a changed board. Before any user lock.
+    IF pg_catalog.cardinality(v_boards) > 0 THEN
+        PERFORM gamification._leaderboard_pause();
+        PERFORM gamification._leaderboard_lock(v_boards);
+        PERFORM gamification._leaderboard_recompute(v_boards, NULL, NULL, true);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_categories_rebuild(text[]) IS
+    'Internal: refill from the log every leaderboard of badges ranking one of categories p_categories (after badges moved into or out of them), writers paused (_leaderboard_pause) and the users locked.';
 
 CREATE {{ or_replace }}FUNCTION gamification.leaderboard_register(definitions jsonb)
 RETURNS SETOF text
@@ -252,6 +331,8 @@ DECLARE
     v_zone text;
     v_week_start text;
     v_ties text;
+    v_ranks_by text;
+    v_category text;
     v_norm jsonb := '[]'::jsonb;
     v_rebuild text[];
     v_state text;
@@ -263,9 +344,33 @@ BEGIN
     FOR v_obj, v_idx IN SELECT e, o::integer FROM pg_catalog.jsonb_array_elements(v_defs) WITH ORDINALITY AS t(e, o) LOOP
         v_label := gamification._label('leaderboard', v_obj, v_idx);
         v_code := gamification._definition_code('leaderboard', v_label, v_obj,
-                      ARRAY['code', 'name', 'description', 'point_type', 'period', 'time_zone', 'week_start', 'ties'],
+                      ARRAY['code', 'name', 'description', 'ranks_by', 'point_type', 'category', 'period', 'time_zone',
+                            'week_start', 'ties'],
                       v_idx, v_codes);
         v_codes := v_codes || v_code;
+        v_ranks_by := coalesce(gamification._text_field(v_label, v_obj, 'ranks_by', false, false,
+                                   'Give "ranks_by": points (the default) or badges.'), 'points');
+        IF v_ranks_by NOT IN ('points', 'badges') THEN
+            PERFORM gamification._field_error(v_label, 'ranks_by', 'one of points, badges', v_obj -> 'ranks_by',
+                                              'Give "ranks_by": points (the default) or badges.');
+        END IF;
+        IF v_ranks_by = 'badges' AND (v_obj ->> 'point_type') IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "point_type" only applies to a board ranking points', v_label),
+                HINT = 'A board with "ranks_by": "badges" counts badges: omit "point_type" (or rank points instead).';
+        END IF;
+        v_category := gamification._text_field(v_label, v_obj, 'category', false, true,
+                          'Omit "category" to count every badge, or give a category''s code.');
+        IF v_category IS NOT NULL AND v_ranks_by <> 'badges' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023',
+                MESSAGE = pg_catalog.format('%s: field "category" only applies to a board ranking badges', v_label),
+                HINT = 'Give "ranks_by": "badges" to rank users by the badges of that category they earn.';
+        END IF;
+        IF v_category IS NOT NULL AND NOT EXISTS (SELECT 1 FROM gamification.category c WHERE c.code = v_category) THEN
+            RAISE EXCEPTION USING ERRCODE = '42704',
+                MESSAGE = pg_catalog.format('%s: field "category" "%s" is not a registered category', v_label, v_category),
+                HINT = 'Register it first (gamification.category_register(), or a badge with that "category"); see gamification.categories.';
+        END IF;
         v_period := coalesce(gamification._text_field(v_label, v_obj, 'period', false, false,
                                  'Give "period": all (the total), day, week, month or year.'), 'all');
         IF v_period NOT IN ('all', 'day', 'week', 'month', 'year') THEN
@@ -308,7 +413,9 @@ BEGIN
                                  'Omit "name" to use the code as the name.'), v_code),
             'description', gamification._text_field(v_label, v_obj, 'description', false, false,
                                  'Omit "description" or give a string.'),
-            'point_type', gamification._point_type_field(v_label, v_obj),
+            'ranks_by', v_ranks_by,
+            'point_type', CASE WHEN v_ranks_by = 'points' THEN gamification._point_type_field(v_label, v_obj) END,
+            'category', v_category,
             'period', v_period,
             'time_zone', coalesce(v_zone, 'UTC'),
             'week_start', coalesce(v_week_start, 'monday'),
@@ -316,36 +423,36 @@ BEGIN
             'definition', v_obj));
     END LOOP;
 
-    -- New boards, and boards that now count other points or other periods, are filled
-    -- from the data; the users whose scores that writes are locked first, as by every writer.
+    -- New boards, and boards that now rank something else or other periods, are filled
+    -- from the data: writers paused first (_leaderboard_pause), then the definitions, then
+    -- the users whose scores that writes locked, as by every writer.
     SELECT pg_catalog.array_agg(n.code ORDER BY n.code) INTO v_rebuild
       FROM pg_catalog.jsonb_to_recordset(v_norm)
-           AS n(code text, point_type text, period text, time_zone text, week_start text)
+           AS n(code text, ranks_by text, point_type text, category text, period text, time_zone text, week_start text)
       LEFT JOIN gamification.leaderboard b ON b.code = n.code
-     WHERE b.code IS NULL OR (b.point_type, b.period, b.time_zone, b.week_start)
-                             IS DISTINCT FROM (n.point_type, n.period, n.time_zone, n.week_start);
+     WHERE b.code IS NULL
+        OR (b.ranks_by, b.point_type, b.category, b.period, b.time_zone, b.week_start)
+           IS DISTINCT FROM (n.ranks_by, n.point_type, n.category, n.period, n.time_zone, n.week_start);
     IF v_rebuild IS NOT NULL THEN
-        PERFORM gamification._lock_users(ARRAY(
-            SELECT e.user_id FROM gamification.event e
-             WHERE e.point_type IN (SELECT n ->> 'point_type' FROM pg_catalog.jsonb_array_elements(v_norm) AS n
-                                     WHERE (n ->> 'code') = ANY (v_rebuild))
-            UNION
-            SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (v_rebuild)));
+        PERFORM gamification._leaderboard_pause();
     END IF;
 
-    INSERT INTO gamification.leaderboard AS b (code, name, description, point_type, period, time_zone, week_start, ties,
-                                               definition)
-    SELECT n.code, n.name, n.description, n.point_type, n.period, n.time_zone, n.week_start, n.ties, n.definition
+    INSERT INTO gamification.leaderboard AS b (code, name, description, ranks_by, point_type, category, period,
+                                               time_zone, week_start, ties, definition)
+    SELECT n.code, n.name, n.description, n.ranks_by, n.point_type, n.category, n.period, n.time_zone, n.week_start,
+           n.ties, n.definition
       FROM pg_catalog.jsonb_to_recordset(v_norm)
-           AS n(code text, name text, description text, point_type text, period text, time_zone text, week_start text,
-                ties text, definition jsonb)
+           AS n(code text, name text, description text, ranks_by text, point_type text, category text, period text,
+                time_zone text, week_start text, ties text, definition jsonb)
      ORDER BY n.code
     ON CONFLICT (code) DO UPDATE
-       SET name = EXCLUDED.name, description = EXCLUDED.description, point_type = EXCLUDED.point_type,
-           period = EXCLUDED.period, time_zone = EXCLUDED.time_zone, week_start = EXCLUDED.week_start,
-           ties = EXCLUDED.ties, definition = EXCLUDED.definition, updated_at = pg_catalog.now();
+       SET name = EXCLUDED.name, description = EXCLUDED.description, ranks_by = EXCLUDED.ranks_by,
+           point_type = EXCLUDED.point_type, category = EXCLUDED.category, period = EXCLUDED.period,
+           time_zone = EXCLUDED.time_zone, week_start = EXCLUDED.week_start, ties = EXCLUDED.ties,
+           definition = EXCLUDED.definition, updated_at = pg_catalog.now();
 
     IF v_rebuild IS NOT NULL THEN
+        PERFORM gamification._leaderboard_lock(v_rebuild);  -- reads the new definitions
         PERFORM gamification._leaderboard_recompute(v_rebuild, NULL, NULL, true);
     END IF;
     RETURN QUERY SELECT pg_catalog.unnest(v_codes);
@@ -353,7 +460,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_register(jsonb) IS
-    'Register one leaderboard (JSON object) or several (JSON array) with keys code (required), name (default: the code), description, point_type (default points), period (all, the default: the total; or day, week, month, year: repeating), time_zone (an IANA name from pg_timezone_names, default UTC; periods start at local midnight, a daylight-saving day is one day of 23 or 25 hours), week_start (monday, the default, to sunday; period week only), ties (rank, the default: 1, 1, 3; dense_rank: 1, 1, 2; first: the first to reach the score ranks first). A new board, or one whose point type or periods change, is filled from the event log, past periods included. An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
+    'Register one leaderboard (JSON object) or several (JSON array) with keys code (required), name (default: the code), description, ranks_by (points, the default: the net points of point_type earned; badges: the net number of badges awarded, of category if given, an all-time board counting those held), point_type (default points; boards of points only), category (a registered category; boards of badges only), period (all, the default: the total; or day, week, month, year: repeating), time_zone (an IANA name from pg_timezone_names, default UTC; periods start at local midnight, a daylight-saving day is one day of 23 or 25 hours), week_start (monday, the default, to sunday; period week only), ties (rank, the default: 1, 1, 3; dense_rank: 1, 1, 2; first: the first to reach the score ranks first). A new board, or one whose ranks_by, point type, category or periods change, is filled from the event log, past periods included (awards wait meanwhile). An existing code is updated in place. Returns the codes registered. Idempotent. Admins only.';
 
 CREATE {{ or_replace }}FUNCTION gamification.leaderboard_unregister(code text)
 RETURNS boolean
@@ -371,6 +478,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = $1) THEN
         RETURN false;
     END IF;
+    PERFORM gamification._leaderboard_pause();  -- no writer scores on it after the delete
     PERFORM gamification._leaderboard_lock(ARRAY[$1]);
     DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
     DELETE FROM gamification.leaderboard_count c WHERE c.leaderboard = $1;

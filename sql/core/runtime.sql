@@ -35,6 +35,11 @@ BEGIN
     -- gamification.user_lock, which only the runner and the extension's owner may lock
     -- (an advisory lock could be taken, and held, by any role: every commit awarding that
     -- user would wait for it). Keyed by a 64-bit hash, so the table holds no user key.
+    -- Before any user's lock, the event log's ROW EXCLUSIVE (which appending takes anyway):
+    -- a registration that fills a board holds SHARE ROW EXCLUSIVE on the log while it
+    -- takes users' locks (_leaderboard_pause), so a writer must never hold a user's lock
+    -- while it waits for the log. Writers never conflict with each other on it.
+    LOCK TABLE gamification.event IN ROW EXCLUSIVE MODE;
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): usually one probe
         IF p_users[1] IS NULL THEN
             RETURN;
@@ -229,6 +234,82 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_fold(text[], timestamptz[], integer[]) IS
     'Internal: fold up to 64 count rows of score ranges (p_boards[i], p_periods[i], p_buckets[i]) into one row per range (none if its count is 0), skipping rows other transactions hold; only in READ COMMITTED and unless gamification.leaderboard_fold is off (nothing otherwise). Never waits.';
 
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_add(p_boards text[], p_users text[], p_deltas bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_fold_boards text[];
+    v_fold_periods timestamptz[];
+    v_fold_buckets integer[];
+BEGIN
+    -- The one live writer of scores: add p_deltas[i] to user p_users[i]'s score on board
+    -- p_boards[i] in its current period (each board and user once; the caller holds the
+    -- users' locks: nobody else writes these scores meanwhile), with the counts of the
+    -- score ranges each score left and entered (deltas: inserted, never waited for). The
+    -- upsert keeps the score it replaces (previous_score, NULL for a new row): its arbiter
+    -- is the primary key, so knowing where the user was costs no lookup the planner could
+    -- get wrong (a separate one was once planned on the ranking index, filtering every row
+    -- of the board for the user, under pgbench).
+    WITH scored AS (
+        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
+        SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
+               a.user_id, a.delta, pg_catalog.now()
+          FROM ROWS FROM (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_users), pg_catalog.unnest(p_deltas))
+               AS a(board, user_id, delta)
+          JOIN gamification.leaderboard b ON b.code = a.board
+         WHERE a.delta <> 0
+         ORDER BY 1, 2, 3
+        ON CONFLICT (leaderboard, period_start, user_id)
+        DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
+        RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
+    ),
+    counted AS (  -- -1 for the range left (none for a new row), +1 for the range entered
+        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
+        SELECT n.leaderboard, n.period_start, m.bucket, pg_catalog.sum(m.users)
+          FROM scored n
+         CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
+                                    gamification._leaderboard_bucket(n.score) AS entered_bucket) r
+         CROSS JOIN LATERAL (VALUES (r.left_bucket, -1), (r.entered_bucket, 1)) AS m(bucket, users)
+         WHERE m.bucket IS NOT NULL AND r.left_bucket IS DISTINCT FROM r.entered_bucket
+         GROUP BY n.leaderboard, n.period_start, m.bucket
+        HAVING pg_catalog.sum(m.users) <> 0
+        RETURNING leaderboard, period_start, bucket
+    )
+    SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
+      INTO v_fold_boards, v_fold_periods, v_fold_buckets
+      FROM counted c;
+    IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
+        PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_add(text[], text[], bigint[]) IS
+    'Internal: add p_deltas[i] to the score of user p_users[i] on leaderboard p_boards[i] in its current period (each board and user at most once; the caller holds the users'' locks), with the counts of the score ranges it left and entered; one call in 8 folds the ranges written (_leaderboard_fold).';
+
+CREATE {{ or_replace }}FUNCTION gamification._leaderboard_badges_add(p_users text[], p_codes text[], p_sign integer)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Badge p_codes[i] awarded to (p_sign 1) or taken from (-1) user p_users[i]: one more
+    -- or one fewer on every board ranking badges, of all or of that badge's category. Called
+    -- after the badge events are appended, by the writer holding the users' locks.
+    SELECT gamification._leaderboard_add(pg_catalog.array_agg(x.board), pg_catalog.array_agg(x.user_id),
+                                         pg_catalog.array_agg(x.n))
+      FROM (SELECT l.code AS board, a.user_id, (p_sign * pg_catalog.count(*))::bigint AS n
+              FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes)) AS a(user_id, code)
+              JOIN gamification.badge g ON g.code = a.code
+              JOIN gamification.leaderboard l
+                ON l.ranks_by = 'badges' AND (l.category IS NULL OR l.category = g.category)
+             WHERE a.user_id IS NOT NULL
+             GROUP BY l.code, a.user_id) x
+    HAVING pg_catalog.count(*) > 0
+$$;
+COMMENT ON FUNCTION gamification._leaderboard_badges_add(text[], text[], integer) IS
+    'Internal: badge p_codes[i] awarded to (p_sign 1) or taken from (p_sign -1) user p_users[i]: add p_sign to the user''s score on every leaderboard ranking badges of all categories or of the badge''s (_leaderboard_add). The caller appended the badge events and holds the users'' locks.';
+
 CREATE {{ or_replace }}FUNCTION gamification._points_apply(p_users text[], p_deltas bigint[], p_types text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -240,10 +321,12 @@ DECLARE
     v_old bigint;
     v_unlocks boolean;
     v_levels boolean;
-    v_boards boolean;
-    v_fold_boards text[];
-    v_fold_periods timestamptz[];
-    v_fold_buckets integer[];
+    v_boards text[];
+    v_board_users text[];
+    v_board_deltas bigint[];
+    v_delta_users text[];
+    v_delta_types text[];
+    v_delta_n bigint[];
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
@@ -267,54 +350,20 @@ BEGIN
             v_new := p_deltas[1];
         END IF;
         -- One probe for both kinds of threshold and for leaderboards: nothing more when
-        -- none was crossed and no leaderboard ranks this type.
+        -- none was crossed and no leaderboard ranks this type. A statement of its own, after
+        -- the caller's events: a board registered meanwhile is seen (see _leaderboard_pause).
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
                EXISTS (SELECT 1 FROM gamification.level l
                         WHERE l.point_type = v_type
                           AND (v_new >= l.points_required) <> (v_old IS NOT NULL AND v_old >= l.points_required)),
-               EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.point_type = v_type)
+               (SELECT pg_catalog.array_agg(b.code) FROM gamification.leaderboard b WHERE b.point_type = v_type)
           INTO v_unlocks, v_levels, v_boards;
-        IF v_boards THEN  -- the user's lock is held: nobody else writes these scores meanwhile
-            -- The score on each board, and the counts of the score ranges it left and
-            -- entered (deltas: inserted, never waited for). The upsert keeps the score it
-            -- replaces (previous_score, NULL for a new row): its arbiter is the primary key,
-            -- so knowing where the user was costs no lookup the planner could get wrong (a
-            -- separate one was once planned on the ranking index, filtering every row of
-            -- the board for the user, under pgbench).
-            WITH scored AS (
-                INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
-                SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now()),
-                       p_users[1], p_deltas[1], pg_catalog.now()
-                  FROM gamification.leaderboard b
-                 WHERE b.point_type = v_type
-                 ORDER BY b.code
-                ON CONFLICT (leaderboard, period_start, user_id)
-                DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
-                RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
-            ),
-            moved AS (  -- the range left (NULL: a new row) and the range entered, where they differ
-                SELECT n.leaderboard, n.period_start, r.left_bucket, r.entered_bucket
-                  FROM scored n
-                 CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
-                                            gamification._leaderboard_bucket(n.score) AS entered_bucket) r
-                 WHERE r.left_bucket IS DISTINCT FROM r.entered_bucket
-            ),
-            counted AS (
-                INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-                SELECT m.leaderboard, m.period_start, c.bucket, c.users
-                  FROM moved m
-                 CROSS JOIN LATERAL (VALUES (m.left_bucket, -1), (m.entered_bucket, 1)) AS c(bucket, users)
-                 WHERE c.bucket IS NOT NULL
-                RETURNING leaderboard, period_start, bucket
-            )
-            SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
-              INTO v_fold_boards, v_fold_periods, v_fold_buckets
-              FROM counted c;
-            IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
-                PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
-            END IF;
+        IF v_boards IS NOT NULL THEN  -- the user's score on each board of the type
+            PERFORM gamification._leaderboard_add(v_boards,
+                        pg_catalog.array_fill(p_users[1], ARRAY[pg_catalog.cardinality(v_boards)]),
+                        pg_catalog.array_fill(p_deltas[1], ARRAY[pg_catalog.cardinality(v_boards)]));
         END IF;
         IF v_unlocks THEN
             WITH crossed AS (
@@ -376,30 +425,6 @@ BEGIN
         SELECT c.user_id, c.code, pg_catalog.now() FROM crossed c WHERE c.up ORDER BY c.user_id, c.code
         ON CONFLICT (user_id, unlockable_code) DO NOTHING
     ),
-    scored AS (  -- each user's score on the leaderboards of the type (none without leaderboards),
-                 -- keeping the one it replaces (previous_score; NULL: a new row)
-        INSERT INTO gamification.leaderboard_score AS s (leaderboard, period_start, user_id, score, reached_at)
-        SELECT x.code, x.period_start, x.user_id, x.n, pg_catalog.now()
-          FROM (SELECT b.code, gamification._leaderboard_period(b.period, b.time_zone, b.week_start, pg_catalog.now())
-                       AS period_start, d.user_id, d.n
-                  FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type) x
-         ORDER BY x.code, x.period_start, x.user_id
-        ON CONFLICT (leaderboard, period_start, user_id)
-        DO UPDATE SET previous_score = s.score, score = s.score + EXCLUDED.score, reached_at = EXCLUDED.reached_at
-        RETURNING s.leaderboard, s.period_start, s.previous_score, s.score
-    ),
-    counted AS (  -- the counts of the score ranges left and entered (deltas)
-        INSERT INTO gamification.leaderboard_count (leaderboard, period_start, bucket, users)
-        SELECT n.leaderboard, n.period_start, m.bucket, pg_catalog.sum(m.users)
-          FROM scored n
-         CROSS JOIN LATERAL (SELECT gamification._leaderboard_bucket(n.previous_score) AS left_bucket,
-                                    gamification._leaderboard_bucket(n.score) AS entered_bucket) r
-         CROSS JOIN LATERAL (VALUES (r.left_bucket, -1), (r.entered_bucket, 1)) AS m(bucket, users)
-         WHERE m.bucket IS NOT NULL AND r.left_bucket IS DISTINCT FROM r.entered_bucket
-         GROUP BY n.leaderboard, n.period_start, m.bucket
-        HAVING pg_catalog.sum(m.users) <> 0
-        RETURNING leaderboard, period_start, bucket
-    ),
     leveled AS (  -- the totals that crossed a level threshold of their type (none without levels)
         SELECT m.user_id, m.point_type, o.number AS from_level, n.number AS to_level, n.name
           FROM moved m
@@ -421,11 +446,18 @@ BEGIN
                   FROM leveled l) x
          ORDER BY x.user_id, x.point_type, x.rank, x.subject
     )
-    SELECT pg_catalog.array_agg(c.leaderboard), pg_catalog.array_agg(c.period_start), pg_catalog.array_agg(c.bucket)
-      INTO v_fold_boards, v_fold_periods, v_fold_buckets
-      FROM counted c;
-    IF v_fold_boards IS NOT NULL AND pg_catalog.random() < 0.125 THEN  -- one write in 8: see _leaderboard_fold
-        PERFORM gamification._leaderboard_fold(v_fold_boards, v_fold_periods, v_fold_buckets);
+    SELECT pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.point_type), pg_catalog.array_agg(d.n)
+      INTO v_delta_users, v_delta_types, v_delta_n
+      FROM delta d;
+    -- Each user's score on the leaderboards of their types: a statement of its own, after
+    -- the caller's events (a board registered meanwhile is seen: _leaderboard_pause).
+    SELECT pg_catalog.array_agg(b.code), pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.n)
+      INTO v_boards, v_board_users, v_board_deltas
+      FROM ROWS FROM (pg_catalog.unnest(v_delta_users), pg_catalog.unnest(v_delta_types), pg_catalog.unnest(v_delta_n))
+           AS d(user_id, point_type, n)
+      JOIN gamification.leaderboard b ON b.point_type = d.point_type;
+    IF v_boards IS NOT NULL THEN
+        PERFORM gamification._leaderboard_add(v_boards, v_board_users, v_board_deltas);
     END IF;
 END;
 $$;
@@ -469,6 +501,9 @@ BEGIN
         IF v_one_points <> 0 THEN
             PERFORM gamification._points_apply(p_users, ARRAY[v_one_points], ARRAY[v_one_type]);
         END IF;
+        IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN
+            PERFORM gamification._leaderboard_badges_add(p_users, p_codes, 1);
+        END IF;
         RETURN 1;
     END IF;
     -- Award badge p_codes[i] to user p_users[i], for every pair not held yet, in
@@ -504,11 +539,14 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(v_points) AS p(points) WHERE p.points <> 0) THEN
         PERFORM gamification._points_apply(v_users, v_points, v_types);  -- each total once
     END IF;
+    IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN
+        PERFORM gamification._leaderboard_badges_add(v_users, v_codes, 1);
+    END IF;
     RETURN pg_catalog.cardinality(v_users);
 END;
 $$;
 COMMENT ON FUNCTION gamification._apply_grants(text[], text[], text) IS
-    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points, in the badge''s point type) and adds the points to the totals once per user and type (_points_apply). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
+    'Internal, set-based over badges and users, applied now (the caller holds the users'' locks, _lock_users): award badge p_codes[i] to user p_users[i] where not held; appends a badge_awarded event per award (its points the badge''s points, in the badge''s point type), adds the points to the totals once per user and type (_points_apply) and counts the badges on the leaderboards ranking badges (_leaderboard_badges_add). Skips unknown or retired badges and null users. One pair takes a single-row path. Returns the number of new awards. The one writer of gamification.award besides _revoke().';
 
 
 CREATE {{ or_replace }}FUNCTION gamification._stage(p_codes text[], p_users text[], p_steps bigint[])

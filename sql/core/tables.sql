@@ -113,15 +113,18 @@ CREATE TABLE gamification.level (
 );
 COMMENT ON TABLE gamification.level IS 'Levels of a point type, as registered by gamification.level_register(): level number is reached at points_required points of that type; a higher number needs more points. Added in 0.3.0.';
 
--- Leaderboards (0.3.0): a board ranks users by a point type over a period (all time, or a
--- repeating day, week, month or year in a time zone). Scores are kept per board, period
--- and user, written by _points_apply (core/runtime.sql) under the user's lock; a closed
--- period's rows stay: they are its final standings.
+-- Leaderboards (0.3.0): a board ranks users by the points of a point type, or by badges
+-- earned (of one category, or all), over a period (all time, or a repeating day, week,
+-- month or year in a time zone). Scores are kept per board, period and user, written with
+-- the totals and awards (_leaderboard_add, core/runtime.sql) under the user's lock; a
+-- closed period's rows stay: they are its final standings.
 CREATE TABLE gamification.leaderboard (
     code        text PRIMARY KEY,
     name        text NOT NULL,
     description text,
-    point_type  text NOT NULL REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    ranks_by    text NOT NULL DEFAULT 'points' CHECK (ranks_by IN ('points', 'badges')),
+    point_type  text REFERENCES gamification.point_type (code) ON UPDATE CASCADE,
+    category    text REFERENCES gamification.category (code) ON UPDATE CASCADE,
     period      text NOT NULL CHECK (period IN ('all', 'day', 'week', 'month', 'year')),
     time_zone   text NOT NULL DEFAULT 'UTC',
     week_start  text NOT NULL DEFAULT 'monday'
@@ -129,9 +132,11 @@ CREATE TABLE gamification.leaderboard (
     ties        text NOT NULL DEFAULT 'rank' CHECK (ties IN ('rank', 'dense_rank', 'first')),
     definition  jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK ((ranks_by = 'points') = (point_type IS NOT NULL)),
+    CHECK (category IS NULL OR ranks_by = 'badges')
 );
-COMMENT ON TABLE gamification.leaderboard IS 'Leaderboard definitions, as registered by gamification.leaderboard_register(): a ranking of users by the points of point_type earned in a period (all: the total; day, week, month, year: repeating, starting at midnight in time_zone, a week on week_start), ties ranked by ties. Added in 0.3.0.';
+COMMENT ON TABLE gamification.leaderboard IS 'Leaderboard definitions, as registered by gamification.leaderboard_register(): a ranking of users by what ranks_by says (points: the net points of point_type; badges: the net number of badges awarded, of category or of all) earned in a period (all: the total, for badges those held; day, week, month, year: repeating, starting at midnight in time_zone, a week on week_start), ties ranked by ties. Added in 0.3.0.';
 
 -- No foreign key to leaderboard: every write of a user's points would lock the board's row.
 CREATE TABLE gamification.leaderboard_score (

@@ -180,14 +180,16 @@ COMMENT ON FUNCTION gamification.badges_for(anyelement) IS
 CREATE {{ or_replace }}VIEW gamification.leaderboards AS
 SELECT b.code, b.name, b.description, b.point_type, b.period,
        CASE WHEN b.period <> 'all' THEN b.time_zone END AS time_zone,
-       CASE WHEN b.period = 'week' THEN b.week_start END AS week_start, b.ties
+       CASE WHEN b.period = 'week' THEN b.week_start END AS week_start, b.ties, b.ranks_by, b.category
   FROM gamification.leaderboard b;
 COMMENT ON VIEW gamification.leaderboards IS 'The leaderboards, as registered with leaderboard_register(); read one with leaderboard_top(), leaderboard_rank() and leaderboard_periods(). Added in 0.3.0.';
 COMMENT ON COLUMN gamification.leaderboards.code IS 'The leaderboard''s code (what the reading functions take).';
 COMMENT ON COLUMN gamification.leaderboards.name IS 'Display name.';
 COMMENT ON COLUMN gamification.leaderboards.description IS 'Description, or NULL.';
-COMMENT ON COLUMN gamification.leaderboards.point_type IS 'The point type whose points it ranks.';
+COMMENT ON COLUMN gamification.leaderboards.point_type IS 'The point type whose points it ranks; NULL for a board of badges.';
 COMMENT ON COLUMN gamification.leaderboards.period IS 'all (the total), or the repeating period whose points it ranks: day, week, month or year.';
 COMMENT ON COLUMN gamification.leaderboards.time_zone IS 'The IANA time zone whose midnight starts a period; NULL for all.';
 COMMENT ON COLUMN gamification.leaderboards.week_start IS 'The first day of a week (monday to sunday); NULL unless period is week.';
 COMMENT ON COLUMN gamification.leaderboards.ties IS 'How equal scores rank: rank (1, 1, 3), dense_rank (1, 1, 2) or first (the first to reach the score ranks first).';
+COMMENT ON COLUMN gamification.leaderboards.ranks_by IS 'What a score is: points (the net points of point_type earned in the period) or badges (the net number of badges awarded in the period, of category if set; for an all-time board, the badges held).';
+COMMENT ON COLUMN gamification.leaderboards.category IS 'For a board of badges, the category whose badges it counts; NULL: every badge.';

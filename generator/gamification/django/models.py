@@ -174,11 +174,13 @@ class Leaderboard(ReadOnlyModel):
     code = models.TextField(primary_key=True)
     name = models.TextField()
     description = models.TextField(null=True)
-    point_type = models.TextField()
+    point_type = models.TextField(null=True)  # NULL for a board of badges
     period = models.TextField()
     time_zone = models.TextField(null=True)
     week_start = models.TextField(null=True)
     ties = models.TextField()
+    ranks_by = models.TextField()  # "points" or "badges"
+    category = models.TextField(null=True)  # a board of badges of one category
 
     class Meta(ReadOnlyModel.Meta):
         db_table = _view("leaderboards")
