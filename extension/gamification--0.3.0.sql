@@ -725,7 +725,7 @@ BEGIN
     -- user would wait for it). Keyed by a 64-bit hash, so the table holds no user key.
     -- Before any user's lock, the event log's ROW EXCLUSIVE (which appending takes anyway):
     -- a registration that fills a board holds SHARE ROW EXCLUSIVE on the log while it
-    -- takes users' locks (_leaderboard_pause), so a writer must never hold a user's lock
+    -- takes users' locks (_writers_pause), so a writer must never hold a user's lock
     -- while it waits for the log. Writers never conflict with each other on it.
     LOCK TABLE gamification.event IN ROW EXCLUSIVE MODE;
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): usually one probe
@@ -756,6 +756,25 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
     'Internal: take the lock of each user (its row of gamification.user_lock, created on first use, locked FOR NO KEY UPDATE to the end of the transaction) in one global order, the keys sorted; every writer of a user''s state calls it first.';
+
+CREATE FUNCTION gamification._writers_pause()
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Before a change that every writer must see and that is computed from the log (a
+    -- board filled, emptied or refilled; level thresholds moved): wait for every writer in
+    -- flight and make the next ones wait until this transaction ends. The users' locks
+    -- cover only users who already have data; a writer for a new user would not see the
+    -- uncommitted change and commit a write it never reflects. Every writer takes the
+    -- log's ROW EXCLUSIVE before any user's lock (_lock_users) and reads definitions in
+    -- statements after that, so it reads them after this transaction. SHARE ROW EXCLUSIVE:
+    -- readers of the log go on; two callers queue. Called before this transaction takes
+    -- any user's lock.
+    LOCK TABLE gamification.event IN SHARE ROW EXCLUSIVE MODE
+$$;
+COMMENT ON FUNCTION gamification._writers_pause() IS
+    'Internal: wait for every transaction writing the event log and hold off the next ones to the end of this transaction (SHARE ROW EXCLUSIVE on gamification.event), so that a definition changed here (a leaderboard filled or removed, level thresholds) is seen by every later writer and every earlier one is in the log. Called before any user lock.';
 
 CREATE FUNCTION gamification._level_at(p_type text, p_points bigint)
 RETURNS TABLE (number integer, name text)
@@ -1039,7 +1058,7 @@ BEGIN
         END IF;
         -- One probe for both kinds of threshold and for leaderboards: nothing more when
         -- none was crossed and no leaderboard ranks this type. A statement of its own, after
-        -- the caller's events: a board registered meanwhile is seen (see _leaderboard_pause).
+        -- the caller's events: a board registered meanwhile is seen (see _writers_pause).
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
@@ -1138,7 +1157,7 @@ BEGIN
       INTO v_delta_users, v_delta_types, v_delta_n
       FROM delta d;
     -- Each user's score on the leaderboards of their types: a statement of its own, after
-    -- the caller's events (a board registered meanwhile is seen: _leaderboard_pause).
+    -- the caller's events (a board registered meanwhile is seen: _writers_pause).
     SELECT pg_catalog.array_agg(b.code), pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.n)
       INTO v_boards, v_board_users, v_board_deltas
       FROM ROWS FROM (pg_catalog.unnest(v_delta_users), pg_catalog.unnest(v_delta_types), pg_catalog.unnest(v_delta_n))
@@ -2537,10 +2556,11 @@ DECLARE
     r record;
     v_changed bigint;
 BEGIN
-    -- Everyone with a total of these types is locked first, in the one order of every
-    -- writer (core/runtime.sql): no total moves while their levels are compared before and
-    -- after. (A user whose first points of a type commit while this runs is not among
-    -- them: their level_changed event follows the thresholds their writer read.)
+    -- Writers paused (_writers_pause: a user whose first points of a type commit meanwhile
+    -- crosses the new thresholds, not the ones their writer read before), then everyone
+    -- with a total of these types locked, in the one order of every writer
+    -- (core/runtime.sql): no total moves while their levels are compared before and after.
+    PERFORM gamification._writers_pause();
     PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT t.user_id FROM gamification.points_total t
                                             WHERE t.point_type = ANY (p_types)));
     SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.point_type),
@@ -2678,7 +2698,7 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 COMMENT ON FUNCTION gamification.level_register(jsonb) IS
-    'Register one level (JSON object) or several (JSON array) with keys point_type (default points), number (required, 1, 2, ...), name (required), description, points_required (required, integer >= 0): the total of that type at which a user reaches the level. An existing (point_type, number) is updated in place. A higher level must need more points than every level below it (22023; change several in one call to move them past each other). Thresholds may change at any time: everyone''s level follows at once, each user whose level changed gets a level_changed event (origin backfill, reason register). Returns the levels registered. Idempotent. Admins only.';
+    'Register one level (JSON object) or several (JSON array) with keys point_type (default points), number (required, 1, 2, ...), name (required), description, points_required (required, integer >= 0): the total of that type at which a user reaches the level. An existing (point_type, number) is updated in place. A higher level must need more points than every level below it (22023; change several in one call to move them past each other). Thresholds may change at any time: everyone''s level follows at once, each user whose level changed gets a level_changed event (origin backfill, reason register); awards wait meanwhile. Returns the levels registered. Idempotent. Admins only.';
 
 CREATE FUNCTION gamification.level_unregister(point_type text, number integer)
 RETURNS boolean
@@ -2956,24 +2976,6 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_count_check(text[], timestamptz, boolean) IS
     'Internal: each score range of leaderboards p_boards (in periods ending after p_since, NULL: all) whose count (the sum of its leaderboard_count rows) differs from the number of scores in it, with both numbers; with p_repair the difference is added as a delta and every range is folded into one row (READ COMMITTED; rows others hold are skipped).';
 
-CREATE FUNCTION gamification._leaderboard_pause()
-RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- Before a board is filled, emptied or refilled from the log: wait for every writer
-    -- in flight and make the next ones wait until this transaction ends. The users'
-    -- locks (_leaderboard_lock) cover only users who already have events; a writer for a
-    -- new user would not see the uncommitted board and commit points it never gets (or,
-    -- for a board being removed, scores it keeps). Every writer appends to the event log
-    -- before it reads the boards, in a statement of its own, so it reads them after this
-    -- transaction. SHARE ROW EXCLUSIVE: readers of the log go on; two callers queue.
-    -- Called before any user's lock is taken, so no writer holding one waits for it.
-    LOCK TABLE gamification.event IN SHARE ROW EXCLUSIVE MODE
-$$;
-COMMENT ON FUNCTION gamification._leaderboard_pause() IS
-    'Internal: wait for every transaction writing the event log and hold off the next ones to the end of this transaction (SHARE ROW EXCLUSIVE on gamification.event), so that a board registered, changed or removed here is seen by every later writer and every earlier one is in the log it is filled from. Called before any user lock.';
-
 CREATE FUNCTION gamification._leaderboard_lock(p_boards text[])
 RETURNS void
 LANGUAGE sql
@@ -3011,14 +3013,14 @@ BEGIN
     -- a badge was deleted): the boards of those categories rank what the badges are now in,
     -- past periods too, refilled from the log like a changed board. Before any user lock.
     IF pg_catalog.cardinality(v_boards) > 0 THEN
-        PERFORM gamification._leaderboard_pause();
+        PERFORM gamification._writers_pause();
         PERFORM gamification._leaderboard_lock(v_boards);
         PERFORM gamification._leaderboard_recompute(v_boards, NULL, NULL, true);
     END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_categories_rebuild(text[]) IS
-    'Internal: refill from the log every leaderboard of badges ranking one of categories p_categories (after badges moved into or out of them), writers paused (_leaderboard_pause) and the users locked.';
+    'Internal: refill from the log every leaderboard of badges ranking one of categories p_categories (after badges moved into or out of them), writers paused (_writers_pause) and the users locked.';
 
 CREATE FUNCTION gamification.leaderboard_register(definitions jsonb)
 RETURNS SETOF text
@@ -3131,7 +3133,7 @@ BEGIN
     END LOOP;
 
     -- New boards, and boards that now rank something else or other periods, are filled
-    -- from the data: writers paused first (_leaderboard_pause), then the definitions, then
+    -- from the data: writers paused first (_writers_pause), then the definitions, then
     -- the users whose scores that writes locked, as by every writer.
     SELECT pg_catalog.array_agg(n.code ORDER BY n.code) INTO v_rebuild
       FROM pg_catalog.jsonb_to_recordset(v_norm)
@@ -3141,7 +3143,7 @@ BEGIN
         OR (b.ranks_by, b.point_type, b.category, b.period, b.time_zone, b.week_start)
            IS DISTINCT FROM (n.ranks_by, n.point_type, n.category, n.period, n.time_zone, n.week_start);
     IF v_rebuild IS NOT NULL THEN
-        PERFORM gamification._leaderboard_pause();
+        PERFORM gamification._writers_pause();
     END IF;
 
     INSERT INTO gamification.leaderboard AS b (code, name, description, ranks_by, point_type, category, period,
@@ -3195,7 +3197,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = $1) THEN
         RETURN false;
     END IF;
-    PERFORM gamification._leaderboard_pause();  -- no writer scores on it after the delete
+    PERFORM gamification._writers_pause();  -- no writer scores on it after the delete
     PERFORM gamification._leaderboard_lock(ARRAY[$1]);
     DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
     DELETE FROM gamification.leaderboard_count c WHERE c.leaderboard = $1;
@@ -3204,7 +3206,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_unregister(text) IS
-    'Remove a leaderboard with its scores of every period (and their counts) and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
+    'Remove a leaderboard with its scores of every period (and their counts) and its exclusions; the points themselves are untouched (awards wait meanwhile). Returns false if there was no such leaderboard. Admins only.';
 
 CREATE FUNCTION gamification.leaderboard_exclude(code text, user_id text, excluded boolean DEFAULT true)
 RETURNS boolean
@@ -6623,7 +6625,7 @@ BEGIN
        FROM gamification.badge_rule r WHERE r.badge_code = v_code;
     IF EXISTS (SELECT 1 FROM gamification.badge b JOIN gamification.leaderboard l ON l.category = b.category
                 WHERE b.code = v_code) THEN
-        PERFORM gamification._leaderboard_pause();  -- before the revokes below lock users
+        PERFORM gamification._writers_pause();  -- before the revokes below lock users
     END IF;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
@@ -6812,7 +6814,7 @@ BEGIN
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
            next = EXCLUDED.next, point_type = EXCLUDED.point_type, definition = EXCLUDED.definition,
            updated_at = pg_catalog.now(), retired_at = NULL;
-    IF v_moved IS NOT NULL THEN  -- before the awards below take users' locks (_leaderboard_pause)
+    IF v_moved IS NOT NULL THEN  -- before the awards below take users' locks (_writers_pause)
         PERFORM gamification._leaderboard_categories_rebuild(v_moved);
     END IF;
 

@@ -274,7 +274,7 @@ BEGIN
        FROM gamification.badge_rule r WHERE r.badge_code = v_code;
     IF EXISTS (SELECT 1 FROM gamification.badge b JOIN gamification.leaderboard l ON l.category = b.category
                 WHERE b.code = v_code) THEN
-        PERFORM gamification._leaderboard_pause();  -- before the revokes below lock users
+        PERFORM gamification._writers_pause();  -- before the revokes below lock users
     END IF;
     DELETE FROM gamification.badge_rule b WHERE b.badge_code = v_code RETURNING b.table_name INTO v_table;
     IF v_table IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = v_table) THEN
@@ -449,7 +449,7 @@ BEGIN
            category = EXCLUDED.category, target = EXCLUDED.target, secret = EXCLUDED.secret,
            next = EXCLUDED.next, point_type = EXCLUDED.point_type, definition = EXCLUDED.definition,
            updated_at = pg_catalog.now(), retired_at = NULL;
-    IF v_moved IS NOT NULL THEN  -- before the awards below take users' locks (_leaderboard_pause)
+    IF v_moved IS NOT NULL THEN  -- before the awards below take users' locks (_writers_pause)
         PERFORM gamification._leaderboard_categories_rebuild(v_moved);
     END IF;
 

@@ -149,3 +149,16 @@ def test_a_level_reached_by_a_trigger_badge_is_recorded_at_commit(dsn, conn):
     finally:
         conn.execute("SELECT gamification.badge_unregister('lv_poster', false)")
         conn.execute("DROP TABLE public.lv_posts")
+
+
+def test_thresholds_registered_while_a_new_user_earns_give_that_user_the_new_level(dsn, conn):
+    """level_register locks the users with a total of the type; a user whose first points
+    committed meanwhile was not among them, and their writer had read the thresholds before
+    the change: no level_changed event, ever. Writers now wait for the registration."""
+    from test_leaderboards import _while_open
+
+    _while_open(dsn, """SELECT gamification.level_register(
+                            '{"point_type": "points", "number": 1, "name": "One", "points_required": 10}')""",
+                "SELECT gamification.points_award('newcomer', 15, 'hello')")
+    assert conn.execute("""SELECT data ->> 'to' FROM gamification.event
+                            WHERE user_id = 'newcomer' AND kind = 'level_changed'""").fetchall() == [("1",)]

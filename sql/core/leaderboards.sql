@@ -249,24 +249,6 @@ $$;
 COMMENT ON FUNCTION gamification._leaderboard_count_check(text[], timestamptz, boolean) IS
     'Internal: each score range of leaderboards p_boards (in periods ending after p_since, NULL: all) whose count (the sum of its leaderboard_count rows) differs from the number of scores in it, with both numbers; with p_repair the difference is added as a delta and every range is folded into one row (READ COMMITTED; rows others hold are skipped).';
 
-CREATE {{ or_replace }}FUNCTION gamification._leaderboard_pause()
-RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- Before a board is filled, emptied or refilled from the log: wait for every writer
-    -- in flight and make the next ones wait until this transaction ends. The users'
-    -- locks (_leaderboard_lock) cover only users who already have events; a writer for a
-    -- new user would not see the uncommitted board and commit points it never gets (or,
-    -- for a board being removed, scores it keeps). Every writer appends to the event log
-    -- before it reads the boards, in a statement of its own, so it reads them after this
-    -- transaction. SHARE ROW EXCLUSIVE: readers of the log go on; two callers queue.
-    -- Called before any user's lock is taken, so no writer holding one waits for it.
-    LOCK TABLE gamification.event IN SHARE ROW EXCLUSIVE MODE
-$$;
-COMMENT ON FUNCTION gamification._leaderboard_pause() IS
-    'Internal: wait for every transaction writing the event log and hold off the next ones to the end of this transaction (SHARE ROW EXCLUSIVE on gamification.event), so that a board registered, changed or removed here is seen by every later writer and every earlier one is in the log it is filled from. Called before any user lock.';
-
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_lock(p_boards text[])
 RETURNS void
 LANGUAGE sql
@@ -304,14 +286,14 @@ BEGIN
     -- a badge was deleted): the boards of those categories rank what the badges are now in,
     -- past periods too, refilled from the log like a changed board. Before any user lock.
     IF pg_catalog.cardinality(v_boards) > 0 THEN
-        PERFORM gamification._leaderboard_pause();
+        PERFORM gamification._writers_pause();
         PERFORM gamification._leaderboard_lock(v_boards);
         PERFORM gamification._leaderboard_recompute(v_boards, NULL, NULL, true);
     END IF;
 END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_categories_rebuild(text[]) IS
-    'Internal: refill from the log every leaderboard of badges ranking one of categories p_categories (after badges moved into or out of them), writers paused (_leaderboard_pause) and the users locked.';
+    'Internal: refill from the log every leaderboard of badges ranking one of categories p_categories (after badges moved into or out of them), writers paused (_writers_pause) and the users locked.';
 
 CREATE {{ or_replace }}FUNCTION gamification.leaderboard_register(definitions jsonb)
 RETURNS SETOF text
@@ -424,7 +406,7 @@ BEGIN
     END LOOP;
 
     -- New boards, and boards that now rank something else or other periods, are filled
-    -- from the data: writers paused first (_leaderboard_pause), then the definitions, then
+    -- from the data: writers paused first (_writers_pause), then the definitions, then
     -- the users whose scores that writes locked, as by every writer.
     SELECT pg_catalog.array_agg(n.code ORDER BY n.code) INTO v_rebuild
       FROM pg_catalog.jsonb_to_recordset(v_norm)
@@ -434,7 +416,7 @@ BEGIN
         OR (b.ranks_by, b.point_type, b.category, b.period, b.time_zone, b.week_start)
            IS DISTINCT FROM (n.ranks_by, n.point_type, n.category, n.period, n.time_zone, n.week_start);
     IF v_rebuild IS NOT NULL THEN
-        PERFORM gamification._leaderboard_pause();
+        PERFORM gamification._writers_pause();
     END IF;
 
     INSERT INTO gamification.leaderboard AS b (code, name, description, ranks_by, point_type, category, period,
@@ -478,7 +460,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = $1) THEN
         RETURN false;
     END IF;
-    PERFORM gamification._leaderboard_pause();  -- no writer scores on it after the delete
+    PERFORM gamification._writers_pause();  -- no writer scores on it after the delete
     PERFORM gamification._leaderboard_lock(ARRAY[$1]);
     DELETE FROM gamification.leaderboard_score s WHERE s.leaderboard = $1;
     DELETE FROM gamification.leaderboard_count c WHERE c.leaderboard = $1;
@@ -487,7 +469,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.leaderboard_unregister(text) IS
-    'Remove a leaderboard with its scores of every period (and their counts) and its exclusions; the points themselves are untouched. Returns false if there was no such leaderboard. Admins only.';
+    'Remove a leaderboard with its scores of every period (and their counts) and its exclusions; the points themselves are untouched (awards wait meanwhile). Returns false if there was no such leaderboard. Admins only.';
 
 CREATE {{ or_replace }}FUNCTION gamification.leaderboard_exclude(code text, user_id text, excluded boolean DEFAULT true)
 RETURNS boolean

@@ -71,10 +71,11 @@ DECLARE
     r record;
     v_changed bigint;
 BEGIN
-    -- Everyone with a total of these types is locked first, in the one order of every
-    -- writer (core/runtime.sql): no total moves while their levels are compared before and
-    -- after. (A user whose first points of a type commit while this runs is not among
-    -- them: their level_changed event follows the thresholds their writer read.)
+    -- Writers paused (_writers_pause: a user whose first points of a type commit meanwhile
+    -- crosses the new thresholds, not the ones their writer read before), then everyone
+    -- with a total of these types locked, in the one order of every writer
+    -- (core/runtime.sql): no total moves while their levels are compared before and after.
+    PERFORM gamification._writers_pause();
     PERFORM gamification._lock_users(ARRAY(SELECT DISTINCT t.user_id FROM gamification.points_total t
                                             WHERE t.point_type = ANY (p_types)));
     SELECT pg_catalog.array_agg(t.user_id ORDER BY t.user_id, t.point_type),
@@ -202,7 +203,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION gamification.level_register(jsonb) IS
-    'Register one level (JSON object) or several (JSON array) with keys point_type (default points), number (required, 1, 2, ...), name (required), description, points_required (required, integer >= 0): the total of that type at which a user reaches the level. An existing (point_type, number) is updated in place. A higher level must need more points than every level below it (22023; change several in one call to move them past each other). Thresholds may change at any time: everyone''s level follows at once, each user whose level changed gets a level_changed event (origin backfill, reason register). Returns the levels registered. Idempotent. Admins only.';
+    'Register one level (JSON object) or several (JSON array) with keys point_type (default points), number (required, 1, 2, ...), name (required), description, points_required (required, integer >= 0): the total of that type at which a user reaches the level. An existing (point_type, number) is updated in place. A higher level must need more points than every level below it (22023; change several in one call to move them past each other). Thresholds may change at any time: everyone''s level follows at once, each user whose level changed gets a level_changed event (origin backfill, reason register); awards wait meanwhile. Returns the levels registered. Idempotent. Admins only.';
 
 CREATE {{ or_replace }}FUNCTION gamification.level_unregister(point_type text, number integer)
 RETURNS boolean

@@ -37,7 +37,7 @@ BEGIN
     -- user would wait for it). Keyed by a 64-bit hash, so the table holds no user key.
     -- Before any user's lock, the event log's ROW EXCLUSIVE (which appending takes anyway):
     -- a registration that fills a board holds SHARE ROW EXCLUSIVE on the log while it
-    -- takes users' locks (_leaderboard_pause), so a writer must never hold a user's lock
+    -- takes users' locks (_writers_pause), so a writer must never hold a user's lock
     -- while it waits for the log. Writers never conflict with each other on it.
     LOCK TABLE gamification.event IN ROW EXCLUSIVE MODE;
     IF pg_catalog.cardinality(p_users) = 1 THEN  -- one user (most writes): usually one probe
@@ -68,6 +68,25 @@ END;
 $$;
 COMMENT ON FUNCTION gamification._lock_users(text[]) IS
     'Internal: take the lock of each user (its row of gamification.user_lock, created on first use, locked FOR NO KEY UPDATE to the end of the transaction) in one global order, the keys sorted; every writer of a user''s state calls it first.';
+
+CREATE {{ or_replace }}FUNCTION gamification._writers_pause()
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Before a change that every writer must see and that is computed from the log (a
+    -- board filled, emptied or refilled; level thresholds moved): wait for every writer in
+    -- flight and make the next ones wait until this transaction ends. The users' locks
+    -- cover only users who already have data; a writer for a new user would not see the
+    -- uncommitted change and commit a write it never reflects. Every writer takes the
+    -- log's ROW EXCLUSIVE before any user's lock (_lock_users) and reads definitions in
+    -- statements after that, so it reads them after this transaction. SHARE ROW EXCLUSIVE:
+    -- readers of the log go on; two callers queue. Called before this transaction takes
+    -- any user's lock.
+    LOCK TABLE gamification.event IN SHARE ROW EXCLUSIVE MODE
+$$;
+COMMENT ON FUNCTION gamification._writers_pause() IS
+    'Internal: wait for every transaction writing the event log and hold off the next ones to the end of this transaction (SHARE ROW EXCLUSIVE on gamification.event), so that a definition changed here (a leaderboard filled or removed, level thresholds) is seen by every later writer and every earlier one is in the log. Called before any user lock.';
 
 CREATE {{ or_replace }}FUNCTION gamification._level_at(p_type text, p_points bigint)
 RETURNS TABLE (number integer, name text)
@@ -351,7 +370,7 @@ BEGIN
         END IF;
         -- One probe for both kinds of threshold and for leaderboards: nothing more when
         -- none was crossed and no leaderboard ranks this type. A statement of its own, after
-        -- the caller's events: a board registered meanwhile is seen (see _leaderboard_pause).
+        -- the caller's events: a board registered meanwhile is seen (see _writers_pause).
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
@@ -450,7 +469,7 @@ BEGIN
       INTO v_delta_users, v_delta_types, v_delta_n
       FROM delta d;
     -- Each user's score on the leaderboards of their types: a statement of its own, after
-    -- the caller's events (a board registered meanwhile is seen: _leaderboard_pause).
+    -- the caller's events (a board registered meanwhile is seen: _writers_pause).
     SELECT pg_catalog.array_agg(b.code), pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.n)
       INTO v_boards, v_board_users, v_board_deltas
       FROM ROWS FROM (pg_catalog.unnest(v_delta_users), pg_catalog.unnest(v_delta_types), pg_catalog.unnest(v_delta_n))
