@@ -413,3 +413,30 @@ def test_a_registration_and_awards_queued_behind_it_never_deadlock(dsn):
         assert _finish(w_thread, w_result) is True
         assert admin.execute("SELECT count(*) FROM gamification.leaderboard_verify()").fetchone()[0] == 0
         assert admin.execute("SELECT score FROM gamification.leaderboard_rank('all_points', 'u')").fetchone()[0] == 3
+
+
+def test_the_readme_leaderboard_examples_run_as_written(dsn):
+    """Every SQL block of the README's Leaderboards paragraph, run as written: the weekly
+    board, its three reads, the board of badges and the prize for last week's winner."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("**Leaderboards** (0.3.0)"):readme.index("**Concurrency.**")]
+    blocks = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, blocks
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("""SELECT gamification.point_type_register('{"code": "xp", "name": "XP"}')""")
+        conn.execute("""SELECT gamification.badge_register('[{"code": "weekly_winner", "name": "Winner of the week"},
+                            {"code": "helpful", "name": "Helpful", "category": "community"}]')""")
+        conn.execute("""SELECT gamification.history_import(jsonb_build_object('points', jsonb_build_array(
+                            jsonb_build_object('user_id', 'ann', 'amount', 30, 'point_type', 'xp', 'at', now() - interval '1 week'),
+                            jsonb_build_object('user_id', '42', 'amount', 20, 'point_type', 'xp', 'at', now() - interval '1 week'))))""")
+        conn.execute("SELECT gamification.points_award('42', 5, 'this week', 'xp')")
+        for block in blocks:
+            for statement in filter(str.strip, re.sub(r"--[^\n]*", "", block.replace("\n  ", "\n")).split(";")):
+                conn.execute(statement)
+        assert conn.execute("SELECT user_id FROM gamification.award WHERE badge_code = 'weekly_winner'").fetchall() \
+            == [("ann",)]
+        assert conn.execute("SELECT code FROM gamification.leaderboards ORDER BY code").fetchall() \
+            == [("helpers",), ("weekly",)]
