@@ -72,7 +72,7 @@ class Options:
         o = cls(quick=args.quick)
         if args.quick:  # about 100x smaller: a smoke run
             o.rows, o.single, o.history, o.users = 10_000, 200, 1_000, 100
-            o.naive_rows, o.naive_users, o.pgbench_seconds = 10_000, 100, 5
+            o.naive_rows, o.naive_users, o.pgbench_seconds = 10_000, 100, 2
             o.leaderboard_users = 10_000
         for name in ("runs", "rows", "single", "history", "users", "leaderboard_users"):
             value = getattr(args, name)
