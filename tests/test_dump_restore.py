@@ -86,7 +86,8 @@ TYPED_QUERIES = {
     "totals": "SELECT user_id, point_type, points FROM gamification.user_points_by_type ORDER BY 1, 2",
     "user_levels": "SELECT * FROM gamification.user_levels ORDER BY 1, 2",
     "typed_events": "SELECT id, kind, point_type, data FROM gamification.event ORDER BY id",
-    "boards": "SELECT code, point_type, period, time_zone, week_start, ties FROM gamification.leaderboards ORDER BY code",
+    "boards": "SELECT code, ranks_by, point_type, category, period, time_zone, week_start, ties "
+              "FROM gamification.leaderboards ORDER BY code",
     "standings": "SELECT b.code, t.* FROM gamification.leaderboards b, gamification.leaderboard_top(b.code, 100) t "
                  "ORDER BY b.code, t.rank, t.user_id",
     "ranks": "SELECT b.code, r.rank, r.user_id FROM gamification.leaderboards b, "
@@ -112,7 +113,9 @@ def populate_point_types(dsn: str) -> None:
         # Leaderboards: scores, the score ranges' counts (two moves each), an exclusion.
         conn.execute("""SELECT gamification.leaderboard_register('[
             {"code": "xp_all", "point_type": "xp"},
-            {"code": "xp_week", "point_type": "xp", "period": "week", "time_zone": "Europe/Paris", "ties": "first"}]')""")
+            {"code": "xp_week", "point_type": "xp", "period": "week", "time_zone": "Europe/Paris", "ties": "first"},
+            {"code": "collectors", "ranks_by": "badges"},
+            {"code": "community_month", "ranks_by": "badges", "category": "community", "period": "month"}]')""")
         conn.execute("SELECT gamification.points_award(u, 300 * u, 'climb', 'xp') FROM generate_series(4, 7) u")
         conn.execute("SELECT gamification.leaderboard_exclude('xp_all', 5)")
 
