@@ -997,22 +997,30 @@ COMMENT ON FUNCTION gamification._leaderboard_add(text[], text[], bigint[]) IS
 
 CREATE FUNCTION gamification._leaderboard_badges_add(p_users text[], p_codes text[], p_sign integer)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_boards text[];
+    v_users text[];
+    v_n bigint[];
+BEGIN
     -- Badge p_codes[i] awarded to (p_sign 1) or taken from (-1) user p_users[i]: one more
     -- or one fewer on every board ranking badges, of all or of that badge's category. Called
     -- after the badge events are appended, by the writer holding the users' locks.
-    SELECT gamification._leaderboard_add(pg_catalog.array_agg(x.board), pg_catalog.array_agg(x.user_id),
-                                         pg_catalog.array_agg(x.n))
+    SELECT pg_catalog.array_agg(x.board), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n)
+      INTO v_boards, v_users, v_n
       FROM (SELECT l.code AS board, a.user_id, (p_sign * pg_catalog.count(*))::bigint AS n
               FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes)) AS a(user_id, code)
               JOIN gamification.badge g ON g.code = a.code
               JOIN gamification.leaderboard l
                 ON l.ranks_by = 'badges' AND (l.category IS NULL OR l.category = g.category)
              WHERE a.user_id IS NOT NULL
-             GROUP BY l.code, a.user_id) x
-    HAVING pg_catalog.count(*) > 0
+             GROUP BY l.code, a.user_id) x;
+    IF v_boards IS NOT NULL THEN
+        PERFORM gamification._leaderboard_add(v_boards, v_users, v_n);
+    END IF;
+END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_badges_add(text[], text[], integer) IS
     'Internal: badge p_codes[i] awarded to (p_sign 1) or taken from (p_sign -1) user p_users[i]: add p_sign to the user''s score on every leaderboard ranking badges of all categories or of the badge''s (_leaderboard_add). The caller appended the badge events and holds the users'' locks.';
@@ -1031,9 +1039,6 @@ DECLARE
     v_boards text[];
     v_board_users text[];
     v_board_deltas bigint[];
-    v_delta_users text[];
-    v_delta_types text[];
-    v_delta_n bigint[];
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
@@ -1057,8 +1062,7 @@ BEGIN
             v_new := p_deltas[1];
         END IF;
         -- One probe for both kinds of threshold and for leaderboards: nothing more when
-        -- none was crossed and no leaderboard ranks this type. A statement of its own, after
-        -- the caller's events: a board registered meanwhile is seen (see _writers_pause).
+        -- none was crossed and no leaderboard ranks this type.
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
@@ -1153,16 +1157,10 @@ BEGIN
                   FROM leveled l) x
          ORDER BY x.user_id, x.point_type, x.rank, x.subject
     )
-    SELECT pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.point_type), pg_catalog.array_agg(d.n)
-      INTO v_delta_users, v_delta_types, v_delta_n
-      FROM delta d;
-    -- Each user's score on the leaderboards of their types: a statement of its own, after
-    -- the caller's events (a board registered meanwhile is seen: _writers_pause).
+    -- Each user's score on the leaderboards of their types, written next (_leaderboard_add).
     SELECT pg_catalog.array_agg(b.code), pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.n)
       INTO v_boards, v_board_users, v_board_deltas
-      FROM ROWS FROM (pg_catalog.unnest(v_delta_users), pg_catalog.unnest(v_delta_types), pg_catalog.unnest(v_delta_n))
-           AS d(user_id, point_type, n)
-      JOIN gamification.leaderboard b ON b.point_type = d.point_type;
+      FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type;
     IF v_boards IS NOT NULL THEN
         PERFORM gamification._leaderboard_add(v_boards, v_board_users, v_board_deltas);
     END IF;
@@ -1183,6 +1181,7 @@ DECLARE
     v_types text[];
     v_one_points bigint;
     v_one_type text;
+    v_one_boards boolean;
 BEGIN
     -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
@@ -1193,7 +1192,10 @@ BEGIN
         IF p_users[1] IS NULL THEN
             RETURN 0;
         END IF;
-        SELECT b.points, b.point_type INTO v_one_points, v_one_type
+        SELECT b.points, b.point_type,
+               EXISTS (SELECT 1 FROM gamification.leaderboard l  -- a board of badges counting it
+                        WHERE l.ranks_by = 'badges' AND (l.category IS NULL OR l.category = b.category))
+          INTO v_one_points, v_one_type, v_one_boards
           FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
         IF NOT FOUND THEN
             RETURN 0;
@@ -1208,7 +1210,7 @@ BEGIN
         IF v_one_points <> 0 THEN
             PERFORM gamification._points_apply(p_users, ARRAY[v_one_points], ARRAY[v_one_type]);
         END IF;
-        IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN
+        IF v_one_boards THEN
             PERFORM gamification._leaderboard_badges_add(p_users, p_codes, 1);
         END IF;
         RETURN 1;
@@ -2982,8 +2984,8 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- Everyone whose scores on these boards may change, in the one order of every writer:
-    -- the users with events of the boards' types (badge events and badges held, for boards
-    -- of badges), or scores on them.
+    -- the users with events of the boards' types (badge events, for boards of badges: a
+    -- badge held always has its award event, which events_prune() keeps), or scores on them.
     SELECT gamification._lock_users(ARRAY(
         SELECT e.user_id FROM gamification.event e
          WHERE e.point_type IN (SELECT b.point_type FROM gamification.leaderboard b WHERE b.code = ANY (p_boards))
@@ -2992,13 +2994,10 @@ AS $$
          WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
            AND EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
         UNION
-        SELECT a.user_id FROM gamification.award a
-         WHERE EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
-        UNION
         SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (p_boards)))
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_lock(text[]) IS
-    'Internal: take the locks of every user whose scores on leaderboards p_boards may change (events of their point types, badge events and awards for boards of badges, scores on them), in the one order of every writer (_lock_users).';
+    'Internal: take the locks of every user whose scores on leaderboards p_boards may change (events of their point types, badge events for boards of badges, scores on them), in the one order of every writer (_lock_users).';
 
 CREATE FUNCTION gamification._leaderboard_categories_rebuild(p_categories text[])
 RETURNS void
@@ -3361,7 +3360,7 @@ BEGIN
         RETURN;
     END IF;
     -- Counted, never by ranking everyone: how many ranked users have a higher score (the
-    -- score ranges' counts, _leaderboard_above), how many come before this one (those,
+    -- score ranges' counts, _leaderboard_ranked_above), how many come before this one (those,
     -- and the users with the same score who reached it first: the index), and the rank of
     -- the first row shown. The neighbours are read from the index around the user (at
     -- most around on each side); within them, ranks follow from those counts.

@@ -255,8 +255,8 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- Everyone whose scores on these boards may change, in the one order of every writer:
-    -- the users with events of the boards' types (badge events and badges held, for boards
-    -- of badges), or scores on them.
+    -- the users with events of the boards' types (badge events, for boards of badges: a
+    -- badge held always has its award event, which events_prune() keeps), or scores on them.
     SELECT gamification._lock_users(ARRAY(
         SELECT e.user_id FROM gamification.event e
          WHERE e.point_type IN (SELECT b.point_type FROM gamification.leaderboard b WHERE b.code = ANY (p_boards))
@@ -265,13 +265,10 @@ AS $$
          WHERE e.kind IN ('badge_awarded', 'badge_revoked', 'badge_reset')
            AND EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
         UNION
-        SELECT a.user_id FROM gamification.award a
-         WHERE EXISTS (SELECT 1 FROM gamification.leaderboard b WHERE b.code = ANY (p_boards) AND b.ranks_by = 'badges')
-        UNION
         SELECT s.user_id FROM gamification.leaderboard_score s WHERE s.leaderboard = ANY (p_boards)))
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_lock(text[]) IS
-    'Internal: take the locks of every user whose scores on leaderboards p_boards may change (events of their point types, badge events and awards for boards of badges, scores on them), in the one order of every writer (_lock_users).';
+    'Internal: take the locks of every user whose scores on leaderboards p_boards may change (events of their point types, badge events for boards of badges, scores on them), in the one order of every writer (_lock_users).';
 
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_categories_rebuild(p_categories text[])
 RETURNS void
@@ -624,7 +621,7 @@ BEGIN
         RETURN;
     END IF;
     -- Counted, never by ranking everyone: how many ranked users have a higher score (the
-    -- score ranges' counts, _leaderboard_above), how many come before this one (those,
+    -- score ranges' counts, _leaderboard_ranked_above), how many come before this one (those,
     -- and the users with the same score who reached it first: the index), and the rank of
     -- the first row shown. The neighbours are read from the index around the user (at
     -- most around on each side); within them, ranks follow from those counts.

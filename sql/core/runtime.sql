@@ -309,22 +309,30 @@ COMMENT ON FUNCTION gamification._leaderboard_add(text[], text[], bigint[]) IS
 
 CREATE {{ or_replace }}FUNCTION gamification._leaderboard_badges_add(p_users text[], p_codes text[], p_sign integer)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: a SQL function with a SET clause is planned again at every call
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_boards text[];
+    v_users text[];
+    v_n bigint[];
+BEGIN
     -- Badge p_codes[i] awarded to (p_sign 1) or taken from (-1) user p_users[i]: one more
     -- or one fewer on every board ranking badges, of all or of that badge's category. Called
     -- after the badge events are appended, by the writer holding the users' locks.
-    SELECT gamification._leaderboard_add(pg_catalog.array_agg(x.board), pg_catalog.array_agg(x.user_id),
-                                         pg_catalog.array_agg(x.n))
+    SELECT pg_catalog.array_agg(x.board), pg_catalog.array_agg(x.user_id), pg_catalog.array_agg(x.n)
+      INTO v_boards, v_users, v_n
       FROM (SELECT l.code AS board, a.user_id, (p_sign * pg_catalog.count(*))::bigint AS n
               FROM ROWS FROM (pg_catalog.unnest(p_users), pg_catalog.unnest(p_codes)) AS a(user_id, code)
               JOIN gamification.badge g ON g.code = a.code
               JOIN gamification.leaderboard l
                 ON l.ranks_by = 'badges' AND (l.category IS NULL OR l.category = g.category)
              WHERE a.user_id IS NOT NULL
-             GROUP BY l.code, a.user_id) x
-    HAVING pg_catalog.count(*) > 0
+             GROUP BY l.code, a.user_id) x;
+    IF v_boards IS NOT NULL THEN
+        PERFORM gamification._leaderboard_add(v_boards, v_users, v_n);
+    END IF;
+END;
 $$;
 COMMENT ON FUNCTION gamification._leaderboard_badges_add(text[], text[], integer) IS
     'Internal: badge p_codes[i] awarded to (p_sign 1) or taken from (p_sign -1) user p_users[i]: add p_sign to the user''s score on every leaderboard ranking badges of all categories or of the badge''s (_leaderboard_add). The caller appended the badge events and holds the users'' locks.';
@@ -343,9 +351,6 @@ DECLARE
     v_boards text[];
     v_board_users text[];
     v_board_deltas bigint[];
-    v_delta_users text[];
-    v_delta_types text[];
-    v_delta_n bigint[];
 BEGIN
     -- Called by the writer that appended the events whose points these are, with the
     -- users already locked: each total (user and point type; p_types NULL or a NULL type:
@@ -369,8 +374,7 @@ BEGIN
             v_new := p_deltas[1];
         END IF;
         -- One probe for both kinds of threshold and for leaderboards: nothing more when
-        -- none was crossed and no leaderboard ranks this type. A statement of its own, after
-        -- the caller's events: a board registered meanwhile is seen (see _writers_pause).
+        -- none was crossed and no leaderboard ranks this type.
         SELECT EXISTS (SELECT 1 FROM gamification.unlockable u
                         WHERE u.point_type = v_type
                           AND (v_new >= u.points_required) <> (v_old IS NOT NULL AND v_old >= u.points_required)),
@@ -465,16 +469,10 @@ BEGIN
                   FROM leveled l) x
          ORDER BY x.user_id, x.point_type, x.rank, x.subject
     )
-    SELECT pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.point_type), pg_catalog.array_agg(d.n)
-      INTO v_delta_users, v_delta_types, v_delta_n
-      FROM delta d;
-    -- Each user's score on the leaderboards of their types: a statement of its own, after
-    -- the caller's events (a board registered meanwhile is seen: _writers_pause).
+    -- Each user's score on the leaderboards of their types, written next (_leaderboard_add).
     SELECT pg_catalog.array_agg(b.code), pg_catalog.array_agg(d.user_id), pg_catalog.array_agg(d.n)
       INTO v_boards, v_board_users, v_board_deltas
-      FROM ROWS FROM (pg_catalog.unnest(v_delta_users), pg_catalog.unnest(v_delta_types), pg_catalog.unnest(v_delta_n))
-           AS d(user_id, point_type, n)
-      JOIN gamification.leaderboard b ON b.point_type = d.point_type;
+      FROM delta d JOIN gamification.leaderboard b ON b.point_type = d.point_type;
     IF v_boards IS NOT NULL THEN
         PERFORM gamification._leaderboard_add(v_boards, v_board_users, v_board_deltas);
     END IF;
@@ -495,6 +493,7 @@ DECLARE
     v_types text[];
     v_one_points bigint;
     v_one_type text;
+    v_one_boards boolean;
 BEGIN
     -- Two paths in one function (74 lines) on purpose: every caller calls one interface.
     -- One pair (what a one-row statement, badge_award() or a counter step awards): the
@@ -505,7 +504,10 @@ BEGIN
         IF p_users[1] IS NULL THEN
             RETURN 0;
         END IF;
-        SELECT b.points, b.point_type INTO v_one_points, v_one_type
+        SELECT b.points, b.point_type,
+               EXISTS (SELECT 1 FROM gamification.leaderboard l  -- a board of badges counting it
+                        WHERE l.ranks_by = 'badges' AND (l.category IS NULL OR l.category = b.category))
+          INTO v_one_points, v_one_type, v_one_boards
           FROM gamification.badge b WHERE b.code = p_codes[1] AND b.retired_at IS NULL;
         IF NOT FOUND THEN
             RETURN 0;
@@ -520,7 +522,7 @@ BEGIN
         IF v_one_points <> 0 THEN
             PERFORM gamification._points_apply(p_users, ARRAY[v_one_points], ARRAY[v_one_type]);
         END IF;
-        IF EXISTS (SELECT 1 FROM gamification.leaderboard l WHERE l.ranks_by = 'badges') THEN
+        IF v_one_boards THEN
             PERFORM gamification._leaderboard_badges_add(p_users, p_codes, 1);
         END IF;
         RETURN 1;
